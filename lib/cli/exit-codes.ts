@@ -1,0 +1,45 @@
+import { ERROR_CODES, type ErrorCode, TfmError } from '../errors';
+
+/**
+ * Process exit codes. Documented in `--help` and the README; scripts branch on them.
+ *   0  success (provisioned and verified, or the command did what it said)
+ *   1  internal error (a bug: please report it)
+ *   2  usage error (bad arguments or input files; nothing was touched)
+ *   3  refused before writing (a check failed; the device is unchanged)
+ *   4  failed after writing (the device may be partly provisioned: see the message and records)
+ *   5  probe or environment error (library, probe or connection; nothing was written)
+ */
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  REFUSED: 3,
+  FAILED_AFTER_WRITE: 4,
+  ENVIRONMENT: 5,
+} as const;
+
+export const EXIT_CODE_HELP = `Exit codes:
+  0  success (provisioned and verified, or the command did what it said)
+  1  internal error (a bug)
+  2  usage error (bad arguments or input; nothing touched)
+  3  refused before writing (a check failed; device unchanged)
+  4  failed after writing (device may be partly provisioned)
+  5  probe or environment error (library, probe, connection)`;
+
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof TfmError)) return EXIT.INTERNAL;
+  if (error.afterWrite) return EXIT.FAILED_AFTER_WRITE;
+  const category = ERROR_CODES[error.code as ErrorCode];
+  switch (category) {
+    case 'usage':
+      return EXIT.USAGE;
+    case 'refused':
+      return EXIT.REFUSED;
+    case 'environment':
+      return EXIT.ENVIRONMENT;
+    case 'device':
+      return EXIT.FAILED_AFTER_WRITE;
+    default:
+      return EXIT.INTERNAL;
+  }
+}

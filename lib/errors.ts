@@ -1,0 +1,144 @@
+/**
+ * One error type for the whole package. Users branch on `code`, never on the message text.
+ *
+ * Codes are grouped by where they arise; each has a default operator-facing hint. Add a code here
+ * (with its category) rather than inventing strings at a throw site.
+ */
+
+export const ERROR_CODES = {
+  // probe / vendor library
+  VENDOR_LIBRARY_NOT_FOUND: 'environment',
+  VENDOR_LIBRARY_UNSUPPORTED: 'environment',
+  VENDOR_LIBRARY_ERROR: 'environment',
+  NATIVE_ADDON_UNAVAILABLE: 'environment',
+  PROBE_NOT_FOUND: 'environment',
+  NO_PROBES: 'environment',
+  PROBE_BUSY: 'environment',
+  PROBE_CLOSED: 'environment',
+  PROBE_DISCONNECTED: 'environment',
+  CANNOT_CONNECT: 'environment',
+  LOW_VOLTAGE: 'environment',
+  WRONG_FAMILY: 'refused',
+  UNKNOWN_DEVICE: 'refused',
+  DEVICE_PROTECTED: 'refused',
+  ERASE_PROTECTED: 'refused',
+  NOT_AVAILABLE_BECAUSE_MPU_CONFIG: 'refused',
+  COPROCESSOR_DISABLED: 'refused',
+  NOT_AVAILABLE_BECAUSE_TRUST_ZONE: 'refused',
+  NOT_AVAILABLE_BECAUSE_BPROT: 'refused',
+  NETWORK_CORE_FORCED_OFF: 'refused',
+  NVMC_ERROR: 'device',
+  NVMC_TIMEOUT: 'device',
+  RECOVER_FAILED: 'device',
+  VENDOR_TIMEOUT: 'environment',
+  VENDOR_VERIFY_ERROR: 'device',
+  RAM_IS_OFF: 'device',
+  INVALID_OPERATION: 'internal',
+  INVALID_PARAMETER: 'usage',
+  OUT_OF_MEMORY: 'internal',
+  INVALID_SESSION: 'internal',
+  SERIAL_PORT_ERROR: 'environment',
+  FILE_ERROR: 'environment',
+  NOT_IMPLEMENTED: 'internal',
+  INTERNAL_ERROR: 'internal',
+  // device state, found by preflight (nothing written)
+  CHIP_MISMATCH: 'refused',
+  LIFECYCLE_NOT_ASSEMBLY: 'refused',
+  LIFECYCLE_INVALID: 'refused',
+  LIFECYCLE_SECURED: 'refused',
+  LIFECYCLE_DECOMMISSIONED: 'refused',
+  KMU_SLOT_NOT_EMPTY: 'refused',
+  PARTIALLY_PROVISIONED: 'refused',
+  IMPLEMENTATION_ID_CONFLICT: 'refused',
+  // sequence / policy
+  IDENTITY_WRAPPER_UNVERIFIED: 'refused',
+  SEEDED_RANDOM_REFUSED: 'refused',
+  CONFIRMATION_REQUIRED: 'refused',
+  CONFIRMATION_MISMATCH: 'refused',
+  WRITE_FAILED: 'device',
+  VERIFY_FAILED: 'device',
+  KMU_BLOCKED: 'device',
+  INTERRUPTED: 'device',
+  // image strategy
+  IMAGE_INVALID: 'usage',
+  IMAGE_OUT_OF_RANGE: 'refused',
+  IMAGE_TIMEOUT: 'device',
+  IMAGE_FAILED: 'device',
+  // files, records, simulator state
+  SIM_STATE_INVALID: 'usage',
+  RECORDS_INVALID: 'usage',
+  RECORDS_CHAIN_BROKEN: 'device',
+  // command line
+  USAGE: 'usage',
+  PROBE_SELECTION_REQUIRED: 'usage',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+/** environment: could not reach or drive the probe; refused: nothing written because a check failed;
+ *  device: a write or verification went wrong; usage: bad input; internal: a bug. */
+export type ErrorCategory = (typeof ERROR_CODES)[ErrorCode];
+
+export interface TfmErrorOptions {
+  /** The vendor library's numeric code (nrfjprog `nrfjprogdll_err_t`, J-Link return value). */
+  vendorCode?: number;
+  /** The vendor function that failed, e.g. `NRFJPROG_read_u32_inst`. */
+  operation?: string;
+  /** Whether anything irreversible had been written to the device before this error. */
+  afterWrite?: boolean;
+  /** Structured, key-free facts for programs (addresses, states, slot numbers). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class TfmError extends Error {
+  readonly code: ErrorCode;
+  readonly vendorCode?: number;
+  readonly operation?: string;
+  afterWrite: boolean;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: TfmErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TfmError';
+    this.code = code;
+    this.vendorCode = options.vendorCode;
+    this.operation = options.operation;
+    this.afterWrite = options.afterWrite ?? false;
+    this.details = options.details;
+  }
+
+  get category(): ErrorCategory {
+    return ERROR_CODES[this.code] ?? 'internal';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      category: this.category,
+      ...(this.vendorCode !== undefined ? { vendorCode: this.vendorCode } : {}),
+      ...(this.operation !== undefined ? { operation: this.operation } : {}),
+      afterWrite: this.afterWrite,
+      ...(this.details !== undefined ? { details: this.details } : {}),
+    };
+  }
+}
+
+/** Errors that come from a probe backend. Same shape and codes; a separate name for `instanceof`. */
+export class ProbeError extends TfmError {
+  constructor(code: ErrorCode, message: string, options: TfmErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'ProbeError';
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+}
+
+/** Wraps anything thrown into a TfmError, keeping a TfmError as it is. */
+export function asTfmError(error: unknown, fallback: ErrorCode = 'INTERNAL_ERROR'): TfmError {
+  if (error instanceof TfmError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TfmError(fallback, message, { cause: error });
+}

@@ -1,0 +1,81 @@
+import { KMU_PERM_HUK, KMU_PERM_IDENTITY } from './constants';
+import type { Target } from './types';
+
+const AES_ADDR_1 = 0x50845400; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR_1 (first 128 bits)
+const AES_ADDR_2 = 0x50845410; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR_2 (last 128 bits, CC312)
+
+export const nrf5340: Target = {
+  name: 'nrf5340',
+  displayName: 'nRF5340',
+  family: 'NRF53',
+  parts: [0x5340],
+  ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, part: 0x00ff020c, variant: 0x00ff0210 },
+  application: {
+    name: 'application',
+    ahbAp: 0,
+    ctrlAp: 2,
+    flash: { base: 0x00000000, size: 0x100000, pageSize: 0x1000 },
+    ficrBase: 0x00ff0000,
+    uicrBase: 0x00ff8000,
+    uicrSize: 0x1000,
+    nvmcBase: 0x50039000,
+    approtect: 0x00ff8000,
+  },
+  network: {
+    name: 'network',
+    ahbAp: 1,
+    ctrlAp: 3,
+    flash: { base: 0x01000000, size: 0x40000, pageSize: 0x800 },
+    ficrBase: 0x01ff0000,
+    uicrBase: 0x01ff8000,
+    uicrSize: 0x800,
+    nvmcBase: 0x41080000,
+    approtect: 0x01ff8000,
+    forceOff: 0x50005614,
+  },
+  uicr: {
+    approtect: 0x00ff8000,
+    secureApprotect: 0x00ff801c,
+    eraseProtect: 0x00ff8020,
+    approtectUnprotected: 0x50fa50fa,
+    approtectProtected: 0x00000000,
+    eraseProtectUnprotected: 0xffffffff,
+  },
+  otp: { base: 0x00ff8100, words: 192 },
+  lifecycle: { provisioning: 0x00ff8100, secure: 0x00ff8102, reserved: 0x00ff8104, decommissioned: 0x00ff8106 },
+  implementationId: { address: 0x00ff8108, length: 32 },
+  nvmc: { ready: 0x50039400, readyNext: 0x50039408, config: 0x50039504, eraseAll: 0x5003950c },
+  kmu: {
+    base: 0x50039000,
+    tasksPushKeyslot: 0x50039000,
+    eventsPushed: 0x50039100,
+    eventsRevoked: 0x50039104,
+    eventsError: 0x50039108,
+    status: 0x5003940c,
+    selectKeySlot: 0x50039500,
+    configBase: 0x00ff8400,
+    valueBase: 0x00ff8800,
+    slotCount: 128,
+  },
+  cryptocell: { base: 0x50844000, aesKeyAddresses: [AES_ADDR_1, AES_ADDR_2] },
+  huk: {
+    size: 32,
+    mkek: [
+      { index: 2, dest: AES_ADDR_1, perm: KMU_PERM_HUK },
+      { index: 3, dest: AES_ADDR_2, perm: KMU_PERM_HUK },
+    ],
+    mext: [
+      { index: 4, dest: AES_ADDR_1, perm: KMU_PERM_HUK },
+      { index: 5, dest: AES_ADDR_2, perm: KMU_PERM_HUK },
+    ],
+  },
+  identityKey: {
+    slots: [
+      { index: 6, perm: KMU_PERM_IDENTITY },
+      { index: 7, perm: KMU_PERM_IDENTITY },
+    ],
+  },
+  // CTRL-AP 0x00C as APPROTECT status is UNVERIFIED on nRF5340 (device-facts Q8); nRF91 has it.
+  ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, approtectStatus: 0x00c, eraseProtectStatus: 0x018, eraseProtectDisable: 0x01c },
+  timing: { wordWriteUs: 43, pageEraseUs: 87_500, eraseAllUs: 173_000 },
+};

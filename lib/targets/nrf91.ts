@@ -1,0 +1,92 @@
+import { KMU_PERM_HUK, KMU_PERM_IDENTITY } from './constants';
+import type { Target } from './types';
+
+const AES_ADDR = 0x50841400; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR on nRF91 (CC310, 128-bit keys)
+
+/** Shared by the nRF91 parts; differences are filled in per part below. */
+function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | 'uicr'> {
+  return {
+    family: 'NRF91',
+    application: {
+      name: 'application',
+      ahbAp: 0,
+      ctrlAp: 4,
+      flash: { base: 0x00000000, size: 0x100000, pageSize: 0x1000 },
+      ficrBase: 0x00ff0000,
+      uicrBase: 0x00ff8000,
+      uicrSize: 0x1000,
+      nvmcBase: 0x50039000,
+      approtect: 0x00ff8000,
+    },
+    otp: { base: 0x00ff8108, words: 190 },
+    lifecycle: { provisioning: 0x00ff8108, secure: 0x00ff810a, reserved: 0x00ff810c, decommissioned: 0x00ff810e },
+    implementationId: { address: 0x00ff8110, length: 32 },
+    nvmc: { ready: 0x50039400, readyNext: 0x50039408, config: 0x50039504, eraseAll: 0x5003950c },
+    kmu: {
+      base: 0x50039000,
+      tasksPushKeyslot: 0x50039000,
+      eventsPushed: 0x50039100,
+      eventsRevoked: 0x50039104,
+      eventsError: 0x50039108,
+      status: 0x5003940c,
+      selectKeySlot: 0x50039500,
+      configBase: 0x00ff8400,
+      valueBase: 0x00ff8800,
+      slotCount: 128,
+    },
+    cryptocell: { base: 0x50840000, aesKeyAddresses: [AES_ADDR] },
+    huk: {
+      size: 16,
+      // No KDR in slot 0: hw_unique_key writes none on KMU devices (device-facts Q4).
+      mkek: [{ index: 2, dest: AES_ADDR, perm: KMU_PERM_HUK }],
+      mext: [{ index: 4, dest: AES_ADDR, perm: KMU_PERM_HUK }],
+    },
+    identityKey: {
+      slots: [
+        { index: 6, perm: KMU_PERM_IDENTITY },
+        { index: 7, perm: KMU_PERM_IDENTITY },
+      ],
+    },
+    ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, approtectStatus: 0x00c },
+    // nRF91 NVMC timings are UNVERIFIED (device-facts Q5): the nRF5340 figures are assumed.
+    timing: { wordWriteUs: 43, pageEraseUs: 87_500, eraseAllUs: 173_000 },
+  };
+}
+
+// SIPINFO.PARTNO at 0x00FF0140 reads 0x9160 / 0x9161 / 0x9151 (probe-rs nRF91 chip detection).
+export const nrf9160: Target = {
+  ...nrf91Base(),
+  name: 'nrf9160',
+  displayName: 'nRF9160',
+  parts: [0x9160],
+  ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, sipPartNo: 0x00ff0140, variant: 0x00ff0148 },
+  uicr: {
+    approtect: 0x00ff8000,
+    secureApprotect: 0x00ff802c,
+    eraseProtect: 0x00ff8030,
+    approtectUnprotected: 0xffffffff,
+    approtectProtected: 0x00000000,
+    eraseProtectUnprotected: 0xffffffff,
+  },
+};
+
+function nrf91x1(name: 'nrf9161' | 'nrf9151', part: number, displayName: string): Target {
+  return {
+    ...nrf91Base(),
+    name,
+    displayName,
+    parts: [part],
+    ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, part: 0x00ff020c, sipPartNo: 0x00ff0140, variant: 0x00ff0148 },
+    uicr: {
+      approtect: 0x00ff8000,
+      secureApprotect: 0x00ff802c,
+      eraseProtect: 0x00ff8030,
+      approtectUnprotected: 0x50fa50fa,
+      approtectProtected: 0x00000000,
+      eraseProtectUnprotected: 0xffffffff,
+    },
+  };
+}
+
+export const nrf9161 = nrf91x1('nrf9161', 0x9161, 'nRF9161');
+export const nrf9151 = nrf91x1('nrf9151', 0x9151, 'nRF9151');

@@ -1,0 +1,140 @@
+/**
+ * Per-chip facts as data. A new chip is a new object, not a new `if` in the layers above.
+ * Sources: shared reference device-facts.md (sections 2, 3, 5); UNVERIFIED facts are marked.
+ */
+import type { DeviceFamily } from '../probe/types';
+
+export type ChipName = 'nrf5340' | 'nrf9160' | 'nrf9161' | 'nrf9151';
+
+export interface FlashRegion {
+  base: number;
+  size: number;
+  pageSize: number;
+}
+
+export interface KmuSlotSpec {
+  /** UICR KEYSLOT index n; the KMU selects it as slot id n + 1. */
+  index: number;
+  /** Push destination written to KEYSLOT.CONFIG[n].DEST; undefined = left erased. */
+  dest?: number;
+  perm: number;
+}
+
+export interface CoreSpec {
+  name: 'application' | 'network';
+  /** AHB-AP index of this core on the SWD port. */
+  ahbAp: number;
+  /** CTRL-AP index of this core. */
+  ctrlAp: number;
+  flash: FlashRegion;
+  ficrBase: number;
+  uicrBase: number;
+  uicrSize: number;
+  nvmcBase: number;
+  /** UICR.APPROTECT address of this core. */
+  approtect: number;
+}
+
+export interface Target {
+  name: ChipName;
+  displayName: string;
+  family: DeviceFamily;
+  /** FICR part numbers that identify this target. */
+  parts: number[];
+  ficr: {
+    deviceId0: number;
+    deviceId1: number;
+    /** INFO.PART (nRF5340, nRF91x1); absent on nRF9160. */
+    part?: number;
+    /** INFO.VARIANT or SIPINFO.VARIANT (ASCII). */
+    variant: number;
+    /** SIPINFO.PARTNO (nRF9160 only). */
+    sipPartNo?: number;
+  };
+  application: CoreSpec;
+  network?: CoreSpec & {
+    /** RESET.NETWORK.FORCEOFF (secure alias): 1 holds the network core off, 0 releases it. */
+    forceOff: number;
+  };
+  uicr: {
+    approtect: number;
+    secureApprotect: number;
+    eraseProtect: number;
+    /** Value of APPROTECT/SECUREAPPROTECT that leaves debug access open after reset. */
+    approtectUnprotected: number;
+    approtectProtected: number;
+    eraseProtectUnprotected: number;
+  };
+  otp: {
+    /** Start of UICR.OTP = PM_PROVISION_ADDRESS = struct bl_storage_data (UNVERIFIED: assumes the
+     *  `provision` partition is first in the `otp` region, as the partition manager places it). */
+    base: number;
+    words: number;
+  };
+  /** bl_storage_data offsets from otp.base. */
+  lifecycle: {
+    provisioning: number; // u16 at +0
+    secure: number; // u16 at +2
+    reserved: number; // u16 at +4
+    decommissioned: number; // u16 at +6
+  };
+  implementationId: { address: number; length: 32 };
+  nvmc: {
+    ready: number;
+    readyNext: number;
+    config: number;
+    eraseAll: number;
+  };
+  kmu: {
+    base: number;
+    tasksPushKeyslot: number;
+    eventsPushed: number;
+    eventsRevoked: number;
+    eventsError: number;
+    status: number;
+    selectKeySlot: number;
+    /** UICR KEYSLOT.CONFIG[0].DEST; slot n at + 8n (DEST) and + 8n + 4 (PERM). */
+    configBase: number;
+    /** UICR KEYSLOT.KEY[0].VALUE[0]; slot n at + 16n. */
+    valueBase: number;
+    slotCount: number;
+  };
+  cryptocell: {
+    base: number;
+    /** KMU push targets for AES keys (CryptoCell key registers). */
+    aesKeyAddresses: number[];
+  };
+  huk: {
+    /** HUK size in bytes: 32 (CC312, nRF5340) or 16 (CC310, nRF91). */
+    size: 16 | 32;
+    mkek: KmuSlotSpec[];
+    mext: KmuSlotSpec[];
+  };
+  identityKey: {
+    slots: KmuSlotSpec[];
+  };
+  ctrlAp: {
+    reset: number;
+    eraseAll: number;
+    eraseAllStatus: number;
+    /** APPROTECT status register (nRF91 APPROTECTSTATUS 0x00C; nRF5340 UNVERIFIED, see Q8). */
+    approtectStatus: number;
+    eraseProtectStatus?: number;
+    eraseProtectDisable?: number;
+  };
+  /** NVMC timings in microseconds (nRF5340 PS; nRF91 UNVERIFIED, assumed the same). */
+  timing: { wordWriteUs: number; pageEraseUs: number; eraseAllUs: number };
+}
+
+/** Address of KEYSLOT.CONFIG[n].DEST. */
+export function kmuDestAddress(target: Target, index: number): number {
+  return target.kmu.configBase + 8 * index;
+}
+/** Address of KEYSLOT.CONFIG[n].PERM. */
+export function kmuPermAddress(target: Target, index: number): number {
+  return target.kmu.configBase + 8 * index + 4;
+}
+/** Address of KEYSLOT.KEY[n].VALUE[0]. */
+export function kmuValueAddress(target: Target, index: number): number {
+  return target.kmu.valueBase + 16 * index;
+}

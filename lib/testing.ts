@@ -1,0 +1,2 @@
+/** tfm-provision/testing: simulated devices and probes for users' own tests (the mock binding). */
+export {};
