@@ -12,6 +12,7 @@ function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | '
       ahbAp: 0,
       ctrlAp: 4,
       flash: { base: 0x00000000, size: 0x100000, pageSize: 0x1000 },
+      ram: { base: 0x20000000, size: 0x40000 },
       ficrBase: 0x00ff0000,
       uicrBase: 0x00ff8000,
       uicrSize: 0x1000,

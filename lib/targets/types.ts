@@ -27,6 +27,8 @@ export interface CoreSpec {
   /** CTRL-AP index of this core. */
   ctrlAp: number;
   flash: FlashRegion;
+  /** Data RAM of this core (where a debugger looks for the SEGGER RTT control block). */
+  ram?: { base: number; size: number };
   ficrBase: number;
   uicrBase: number;
   uicrSize: number;
