@@ -1,0 +1,57 @@
+/**
+ * One process per probe: a lock file per probe serial number, host-wide, naming the holder's PID.
+ * A second process gets PROBE_BUSY with that PID; a lock left by a dead process is taken over.
+ *
+ * Lock directory: $TFM_PROVISION_LOCK_DIR, else <os tmpdir>/tfm-provision-locks. Real backends
+ * (nrfjprog, jlink) share one key per serial because both drive the same physical J-Link; the
+ * simulator's serials are a separate namespace so tests never collide with a real probe.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BackendName } from '../probe/types';
+import { TfmError } from '../errors';
+import { type HeldLock, tryAcquireLock } from '../records/lockfile';
+
+export interface ProbeLock {
+  readonly serialNumber: number;
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+export interface ProbeLockOptions {
+  backend: BackendName;
+  /** What the holder is doing, stored in the lock for the busy message (e.g. "provision"). */
+  purpose?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function probeLockDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.TFM_PROVISION_LOCK_DIR;
+  return configured !== undefined && configured !== '' ? path.resolve(configured) : path.join(os.tmpdir(), 'tfm-provision-locks');
+}
+
+export function probeLockPath(serialNumber: number, backend: BackendName, env: NodeJS.ProcessEnv = process.env): string {
+  const namespace = backend === 'sim' ? 'sim' : 'jlink';
+  return path.join(probeLockDirectory(env), `${namespace}-${serialNumber}.lock`);
+}
+
+/** Takes the probe's lock or throws PROBE_BUSY naming the process that holds it. */
+export async function acquireProbeLock(serialNumber: number, options: ProbeLockOptions): Promise<ProbeLock> {
+  const lockPath = probeLockPath(serialNumber, options.backend, options.env);
+  let attempt;
+  try {
+    attempt = await tryAcquireLock(lockPath, options.purpose);
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `Cannot create the probe lock ${lockPath}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!attempt.acquired) {
+    const holder = attempt.holder;
+    const who = holder !== undefined ? `process ${holder.pid}${holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : ''}` : 'another process';
+    const what = holder?.purpose !== undefined ? ` (${holder.purpose}, since ${holder.acquiredAt})` : '';
+    throw new TfmError('PROBE_BUSY', `Probe ${serialNumber} is in use by ${who}${what}. Wait for it to finish, or stop it; one process per probe.`, {
+      details: { serialNumber, holderPid: holder?.pid, holderHost: holder?.hostname, lockPath },
+    });
+  }
+  const lock: HeldLock = attempt.lock;
+  return { serialNumber, path: lock.path, release: () => lock.release() };
+}

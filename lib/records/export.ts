@@ -1,0 +1,56 @@
+/**
+ * Registry export: one row per device that was provisioned and verified, with the public facts a
+ * device registry imports (device ID, identity public key, instance ID). A device that appears
+ * more than once keeps its latest verified result.
+ */
+import type { ProvisioningRecord, ResultRecord } from './format';
+
+export const CSV_COLUMNS = ['device_id', 'identity_public_key', 'instance_id', 'chip', 'implementation_id', 'provisioned_at', 'probe_serial'] as const;
+
+export interface RegistryRow {
+  deviceId: string;
+  identityPublicKey: string;
+  instanceId: string;
+  chip: string;
+  implementationId: string;
+  provisionedAt: string;
+  probeSerial: number;
+}
+
+/** Verified results that carry an identity key, latest per device ID, in first-seen order. */
+export function registryRows(records: Iterable<ProvisioningRecord>): RegistryRow[] {
+  const rows = new Map<string, RegistryRow>();
+  for (const record of records) {
+    if (record.type !== 'result') continue;
+    const result = record as ResultRecord;
+    if (!result.verified || (result.outcome !== 'provisioned' && result.outcome !== 'alreadyProvisioned')) continue;
+    if (result.deviceId === undefined || result.identityPublicKey === undefined) continue;
+    rows.set(result.deviceId, {
+      deviceId: result.deviceId,
+      identityPublicKey: result.identityPublicKey,
+      instanceId: result.instanceId ?? '',
+      chip: result.chip ?? '',
+      implementationId: result.implementationId ?? '',
+      provisionedAt: result.finishedAt,
+      probeSerial: result.probeSerial,
+    });
+  }
+  return [...rows.values()];
+}
+
+/** RFC 4180 field; a leading formula character is quoted so spreadsheets do not evaluate it. */
+function csvField(value: string | number): string {
+  const text = String(value);
+  if (/[",\r\n]/.test(text) || /^[=+\-@]/.test(text)) return `"${text.replace(/"/g, '""')}"`;
+  return text;
+}
+
+export function toCsv(rows: RegistryRow[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of rows) {
+    lines.push(
+      [row.deviceId, row.identityPublicKey, row.instanceId, row.chip, row.implementationId, row.provisionedAt, row.probeSerial].map(csvField).join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,90 @@
+/**
+ * The provisioning record file: JSON Lines, one record per line, appended only.
+ *
+ * Two records per attempt that writes anything: an `intent` record, written and fsynced before the
+ * first irreversible write, and a `result` record after verification (or after the failure). An
+ * attempt refused before writing has only its `result` record.
+ *
+ * Tamper evidence: every record carries `prev`, the SHA-256 (hex) of the exact bytes of the line
+ * before it (without its newline); the first record of a file carries 64 zeros. Changing,
+ * inserting or deleting a line breaks the chain at the next line. (Cutting lines off the end
+ * cannot be seen from inside the file; anchor the head hash that `records verify` prints elsewhere.)
+ *
+ * Never key material: records are built field by field from public facts; nothing is spread in.
+ */
+import { createHash } from 'node:crypto';
+
+export const RECORD_FORMAT_VERSION = 1;
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type RecordType = 'intent' | 'result';
+export type RecordOutcome = 'provisioned' | 'alreadyProvisioned' | 'dryRun' | 'refused' | 'failed';
+
+/** Facts known before anything is written. */
+export interface AttemptFacts {
+  /** Random id that ties an attempt's intent and result records together. */
+  attempt: string;
+  tool: { name: string; version: string };
+  probeSerial: number;
+  backend: string;
+  simulated: boolean;
+  chip?: string;
+  deviceId?: string;
+  strategy?: string;
+  lifecycleBefore?: string;
+  /** Implementation ID (hex) that is or will be written. */
+  implementationId?: string;
+  startedAt: string;
+}
+
+export interface IntentRecord extends AttemptFacts {
+  v: typeof RECORD_FORMAT_VERSION;
+  type: 'intent';
+  prev: string;
+  time: string;
+  /** What the attempt is about to write, by step name. */
+  plannedSteps?: string[];
+}
+
+export interface ResultRecord extends AttemptFacts {
+  v: typeof RECORD_FORMAT_VERSION;
+  type: 'result';
+  prev: string;
+  time: string;
+  outcome: RecordOutcome;
+  /** True when the result was verified by read-back. */
+  verified: boolean;
+  lifecycleAfter?: string;
+  /** Uncompressed SEC1 public key (04 || X || Y), hex. */
+  identityPublicKey?: string;
+  instanceId?: string;
+  errorCode?: string;
+  error?: string;
+  /** Whether anything irreversible had been written when the attempt ended. */
+  wroteDevice: boolean;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export type ProvisioningRecord = IntentRecord | ResultRecord;
+/** What a caller hands to the writer; the writer adds `v`, `prev` and `time`. */
+export type IntentInput = Omit<IntentRecord, 'v' | 'prev' | 'time' | 'type'>;
+export type ResultInput = Omit<ResultRecord, 'v' | 'prev' | 'time' | 'type'>;
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Shape check of one parsed line; returns a reason when it is not a record. */
+export function recordShapeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const record = value as Record<string, unknown>;
+  if (record.v !== RECORD_FORMAT_VERSION) return `unknown record version ${JSON.stringify(record.v)}`;
+  if (record.type !== 'intent' && record.type !== 'result') return `unknown record type ${JSON.stringify(record.type)}`;
+  if (typeof record.prev !== 'string' || !HEX64.test(record.prev)) return 'missing or malformed "prev" hash';
+  if (typeof record.attempt !== 'string') return 'missing "attempt"';
+  if (typeof record.probeSerial !== 'number') return 'missing "probeSerial"';
+  return undefined;
+}
