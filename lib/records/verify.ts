@@ -50,6 +50,7 @@ async function forEachLine(filePath: string, onLine: (line: Buffer, lineNumber: 
       pending = Buffer.from(data);
     }
   } catch (error) {
+    if (error instanceof TfmError) throw error;
     throw new TfmError('FILE_ERROR', `Cannot read the record file ${filePath}: ${(error as Error).message}`, { cause: error });
   } finally {
     stream.destroy();

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../program';
+import { register as registerRecords } from './records';
 
 /** Each command module registers itself on the program. One line per module. */
 type Register = (program: Command, io: CliIo) => void;
-const modules: Register[] = [];
+const modules: Register[] = [registerRecords];
 
 export function registerCommands(program: Command, io: CliIo): void {
   for (const register of modules) register(program, io);

@@ -1,0 +1,71 @@
+/**
+ * `tfm-provision records verify FILE` and `tfm-provision records export FILE --csv`.
+ */
+import { promises as fsp } from 'node:fs';
+import type { Command } from 'commander';
+import { TfmError } from '../../errors';
+import { readRecords, registryRows, toCsv, verifyRecordFile, type VerifyReport } from '../../records';
+import type { CliIo } from '../program';
+
+async function ensureReadable(file: string): Promise<void> {
+  try {
+    const stat = await fsp.stat(file);
+    if (!stat.isFile()) throw new Error('not a regular file');
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `Cannot read the record file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function chainBrokenError(report: VerifyReport): TfmError {
+  const brk = report.firstBreak!;
+  return new TfmError('RECORDS_CHAIN_BROKEN', `${report.path}: the record chain breaks at line ${brk.line}: ${brk.reason}. Lines from there on cannot be trusted.`, {
+    details: { ...brk },
+  });
+}
+
+export function register(program: Command, io: CliIo): void {
+  const records = program.command('records').description('Check and export provisioning record files (JSON Lines with a SHA-256 chain).');
+
+  records
+    .command('verify')
+    .description('Check the hash chain of a record file and report the first break.')
+    .argument('<file>', 'record file (JSON Lines)')
+    .option('--json', 'print the report as one JSON line')
+    .action(async (file: string, options: { json?: boolean }) => {
+      await ensureReadable(file);
+      const report = await verifyRecordFile(file);
+      if (options.json === true) {
+        io.stdout.write(`${JSON.stringify({ type: 'result', command: 'records verify', ...report })}\n`);
+        if (!report.ok) throw chainBrokenError(report);
+        return;
+      }
+      if (report.incompleteTailBytes > 0) {
+        io.stderr.write(`note: ${report.incompleteTailBytes} bytes after the last complete line (an append interrupted by a crash); they are not part of the chain.\n`);
+      }
+      if (!report.ok) throw chainBrokenError(report);
+      io.stdout.write(`${file}: chain intact, ${report.lines} records (${report.intents} intent, ${report.results} result).\nhead ${report.headHash}\n`);
+    });
+
+  records
+    .command('export')
+    .description('Write device ID, identity public key and instance ID of every verified device, for a registry.')
+    .argument('<file>', 'record file (JSON Lines)')
+    .option('--csv', 'CSV with a header row (the default and only format)')
+    .option('-o, --output <out>', 'write to this file instead of stdout')
+    .option('--allow-broken-chain', 'export even if the hash chain does not verify')
+    .action(async (file: string, options: { csv?: boolean; output?: string; allowBrokenChain?: boolean }) => {
+      await ensureReadable(file);
+      const report = await verifyRecordFile(file);
+      if (!report.ok && options.allowBrokenChain !== true) throw chainBrokenError(report);
+      const csv = toCsv(registryRows(await readRecords(file)));
+      if (options.output !== undefined) {
+        try {
+          await fsp.writeFile(options.output, csv);
+        } catch (error) {
+          throw new TfmError('FILE_ERROR', `Cannot write ${options.output}: ${(error as Error).message}`, { cause: error });
+        }
+      } else {
+        io.stdout.write(csv);
+      }
+    });
+}
