@@ -1,0 +1,43 @@
+/**
+ * Counts the probe operations a sequence performs, for the report and for the "zero writes on a
+ * re-run" guarantee. It wraps any ProbeSession, so the count is the same on every backend.
+ */
+import type { ProbeSession } from '../probe/types';
+
+export interface OperationCount {
+  /** Every probe call that reaches the device (reads, writes, core selection, AP and reset calls). */
+  operations: number;
+  /** Calls that change device state: memory/register writes, erases, AP writes, resets. */
+  writes: number;
+  /** Writes that go through the NVMC (flash/UICR/KMU): the irreversible ones. */
+  nvmcWrites: number;
+}
+
+const READS = new Set(['deviceInfo', 'read', 'readU32', 'readAccessPort', 'selectCore']);
+const WRITES = new Set(['write', 'writeU32', 'erasePage', 'eraseAll', 'recover', 'writeAccessPort', 'reset', 'halt', 'go']);
+
+export interface CountingSession {
+  session: ProbeSession;
+  count(): OperationCount;
+}
+
+export function countOperations(inner: ProbeSession): CountingSession {
+  const total: OperationCount = { operations: 0, writes: 0, nvmcWrites: 0 };
+  const session = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      if (!READS.has(property) && !WRITES.has(property)) return value.bind(target);
+      return (...args: unknown[]) => {
+        total.operations++;
+        if (WRITES.has(property)) {
+          total.writes++;
+          const options = (property === 'write' || property === 'writeU32' ? args[2] : undefined) as { nvmc?: boolean } | undefined;
+          if (options?.nvmc || property === 'erasePage' || property === 'eraseAll' || property === 'recover') total.nvmcWrites++;
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { session, count: () => ({ ...total }) };
+}

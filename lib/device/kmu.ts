@@ -1,0 +1,150 @@
+/**
+ * KMU key slots (UICR KEYSLOT.CONFIG[n] / KEYSLOT.KEY[n]), with the rules of the nRF5340 PS KMU
+ * pages: a slot is reached only while selected (SELECTKEYSLOT = n + 1), a VALUE word reads back only
+ * while the slot's READ permission is set (else 0xDEADDEAD), and a slot is written in the order
+ * select, DEST, VALUE[0..3], PERM, deselect with the NVMC in write mode.
+ *
+ * Reads never hand key bytes to the caller: VALUE is classified (erased / written / unreadable) or
+ * compared with an expected value, and the buffer read is zeroed.
+ */
+import { TfmError } from '../errors';
+import type { ProbeSession } from '../probe/types';
+import { ERASED_WORD, KMU_PERM_READ, KMU_UNREACHABLE, kmuDestAddress, kmuPermAddress, kmuValueAddress, type KmuSlotSpec, type Target } from '../targets';
+import { bytesEqual, hex32, isErased, wordAt } from './hex';
+import type { PlannedDeviceWrite } from './types';
+
+export const KMU_VALUE_BYTES = 16;
+
+export type KmuValueState = 'erased' | 'written' | 'unreadable';
+
+export interface KmuSlotReading {
+  /** UICR KEYSLOT index n (KMU slot id n + 1). */
+  index: number;
+  dest: number;
+  perm: number;
+  value: KmuValueState;
+  /** Set when an expected value was given and VALUE was readable. */
+  valueMatches?: boolean;
+  /** As hw_unique_key's key_written(): PERM, DEST and all VALUE words erased. */
+  empty: boolean;
+}
+
+export interface ReadKmuSlotOptions {
+  /** Compare VALUE with these 16 bytes (e.g. the identity blob written). Not modified. */
+  expectedValue?: Uint8Array;
+}
+
+async function select(session: ProbeSession, target: Target, index: number): Promise<void> {
+  await session.writeU32(target.kmu.selectKeySlot, index + 1);
+}
+
+async function deselect(session: ProbeSession, target: Target): Promise<void> {
+  await session.writeU32(target.kmu.selectKeySlot, 0);
+}
+
+/** Deselects even when the slot access failed, without hiding the original error. */
+async function withSlotSelected<T>(session: ProbeSession, target: Target, index: number, body: () => Promise<T>): Promise<T> {
+  await select(session, target, index);
+  let failed = false;
+  try {
+    return await body();
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    try {
+      await deselect(session, target);
+    } catch (deselectError) {
+      if (!failed) throw deselectError;
+    }
+  }
+}
+
+function checkIndex(target: Target, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= target.kmu.slotCount) {
+    throw new TfmError('INVALID_PARAMETER', `KMU slot index ${index} is out of range 0..${target.kmu.slotCount - 1}.`);
+  }
+}
+
+function classifyValue(raw: Uint8Array, expected?: Uint8Array): { value: KmuValueState; valueMatches?: boolean } {
+  let value: KmuValueState = 'written';
+  if (isErased(raw)) value = 'erased';
+  else if ([0, 4, 8, 12].every((o) => wordAt(raw, o) === KMU_UNREACHABLE)) value = 'unreadable';
+  const valueMatches = expected && value !== 'unreadable' ? bytesEqual(raw, expected) : undefined;
+  return { value, valueMatches };
+}
+
+/**
+ * Reads slot n: select n + 1, read DEST+PERM (one 8-byte read), read VALUE (one 16-byte read, skipped
+ * when PERM has READ disabled since it would only return 0xDEADDEAD), deselect. 3 or 4 operations.
+ */
+export async function readKmuSlot(session: ProbeSession, target: Target, index: number, options: ReadKmuSlotOptions = {}): Promise<KmuSlotReading> {
+  checkIndex(target, index);
+  return withSlotSelected(session, target, index, async () => {
+    const config = await session.read(kmuDestAddress(target, index), 8);
+    const dest = wordAt(config, 0);
+    const perm = wordAt(config, 4);
+    let value: KmuValueState = 'unreadable';
+    let valueMatches: boolean | undefined;
+    if ((perm & KMU_PERM_READ) !== 0) {
+      const raw = await session.read(kmuValueAddress(target, index), KMU_VALUE_BYTES);
+      try {
+        ({ value, valueMatches } = classifyValue(raw, options.expectedValue));
+      } finally {
+        raw.fill(0);
+      }
+    }
+    const empty = dest === ERASED_WORD && perm === ERASED_WORD && value === 'erased';
+    return { index, dest, perm, value, valueMatches, empty };
+  });
+}
+
+/** The writes writeKmuSlot performs, for plans; `placeholder` stands for the 16 key bytes. */
+export function planKmuSlotWrite(target: Target, slot: KmuSlotSpec, placeholder: string): PlannedDeviceWrite[] {
+  const n = slot.index;
+  const writes: PlannedDeviceWrite[] = [
+    { core: 'application', address: target.kmu.selectKeySlot, value: n + 1, size: 4, nvmc: false, purpose: `KMU SELECTKEYSLOT = ${n + 1} (slot ${n})` },
+  ];
+  if (slot.dest !== undefined) {
+    writes.push({ core: 'application', address: kmuDestAddress(target, n), value: slot.dest, size: 4, nvmc: true, purpose: `KEYSLOT.CONFIG[${n}].DEST = ${hex32(slot.dest)}` });
+  }
+  writes.push(
+    { core: 'application', address: kmuValueAddress(target, n), value: placeholder, size: KMU_VALUE_BYTES, nvmc: true, purpose: `KEYSLOT.KEY[${n}].VALUE[0..3]` },
+    { core: 'application', address: kmuPermAddress(target, n), value: slot.perm, size: 4, nvmc: true, purpose: `KEYSLOT.CONFIG[${n}].PERM = ${hex32(slot.perm)}` },
+    { core: 'application', address: target.kmu.selectKeySlot, value: 0, size: 4, nvmc: false, purpose: 'KMU SELECTKEYSLOT = 0 (deselect)' },
+  );
+  return writes;
+}
+
+/**
+ * Writes slot n in the PS order (select, DEST, VALUE[0..3] as one 16-byte NVMC write, PERM, deselect)
+ * and verifies it by read-back inside the same selection: VALUE after it is written and before PERM
+ * can take READ away, then DEST and PERM after PERM. A mismatch throws VERIFY_FAILED (afterWrite) and
+ * PERM is not written over a wrong VALUE. `value` (16 bytes, little-endian words) is not modified.
+ */
+export async function writeKmuSlot(session: ProbeSession, target: Target, slot: KmuSlotSpec, value: Uint8Array): Promise<void> {
+  checkIndex(target, slot.index);
+  if (value.length !== KMU_VALUE_BYTES) throw new TfmError('INVALID_PARAMETER', `A KMU slot takes ${KMU_VALUE_BYTES} bytes (got ${value.length}).`);
+  const n = slot.index;
+  const fail = (what: string, details: Record<string, unknown>): TfmError =>
+    new TfmError('VERIFY_FAILED', `KMU slot ${n}: ${what} did not read back as written. The device is partly provisioned; recover with an erase-all.`, {
+      afterWrite: true,
+      details: { slot: n, ...details },
+    });
+  await withSlotSelected(session, target, n, async () => {
+    if (slot.dest !== undefined) await session.writeU32(kmuDestAddress(target, n), slot.dest, { nvmc: true });
+    await session.write(kmuValueAddress(target, n), value, { nvmc: true });
+    const readBack = await session.read(kmuValueAddress(target, n), KMU_VALUE_BYTES);
+    const valueOk = bytesEqual(readBack, value);
+    readBack.fill(0);
+    if (!valueOk) throw fail('VALUE', {});
+    await session.writeU32(kmuPermAddress(target, n), slot.perm, { nvmc: true });
+    const config = await session.read(kmuDestAddress(target, n), 8);
+    const dest = wordAt(config, 0);
+    const perm = wordAt(config, 4);
+    const expectedDest = slot.dest ?? ERASED_WORD;
+    if (dest !== expectedDest || perm !== slot.perm) {
+      throw fail('DEST/PERM', { dest: hex32(dest), expectedDest: hex32(expectedDest), perm: hex32(perm), expectedPerm: hex32(slot.perm) });
+    }
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The nRF5340 network core's debug lock: UICR.APPROTECT = 0 on the network core, written through the
+ * network core's own NVMC over AP1 (the application core cannot reach net-core peripherals). AP1
+ * answers only once RESET.NETWORK.FORCEOFF is released, which is done from the application core.
+ */
+import { ProbeError, TfmError } from '../errors';
+import type { ProbeSession } from '../probe/types';
+import type { Target } from '../targets';
+import { hex32 } from './hex';
+import type { PlannedDeviceWrite } from './types';
+
+export interface NetworkCoreReading {
+  /** FORCEOFF held the network core off when we looked (then we released it). */
+  wasForcedOff: boolean;
+  /** AP1 answered. False when the network core's debug port is protected. */
+  accessible: boolean;
+  /** UICR.APPROTECT of the network core, when readable. */
+  approtect?: number;
+  /** Debug access is or will be denied after the next reset: APPROTECT = 0, or AP1 already locked. */
+  locked: boolean;
+}
+
+export const NETWORK_APPROTECT_PROTECTED = 0x00000000;
+
+function network(target: Target): NonNullable<Target['network']> {
+  if (!target.network) throw new TfmError('INVALID_OPERATION', `${target.displayName} has no network core.`);
+  return target.network;
+}
+
+/** Reads FORCEOFF and writes 0 only when it holds the core off (1 or 2 operations). */
+export async function releaseNetworkCore(session: ProbeSession, target: Target): Promise<boolean> {
+  const { forceOff } = network(target);
+  const held = ((await session.readU32(forceOff)) & 1) === 1;
+  if (held) await session.writeU32(forceOff, 0);
+  return held;
+}
+
+async function onNetworkCore<T>(session: ProbeSession, body: () => Promise<T>): Promise<T> {
+  await session.selectCore('network');
+  let failed = false;
+  try {
+    return await body();
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    try {
+      await session.selectCore('application');
+    } catch (selectError) {
+      if (!failed) throw selectError;
+    }
+  }
+}
+
+function isProtected(error: unknown): boolean {
+  return error instanceof ProbeError || error instanceof TfmError ? error.code === 'DEVICE_PROTECTED' : false;
+}
+
+/** Releases the core if needed and reads its UICR.APPROTECT (select network, one read, select application). */
+export async function readNetworkCore(session: ProbeSession, target: Target): Promise<NetworkCoreReading> {
+  const net = network(target);
+  const wasForcedOff = await releaseNetworkCore(session, target);
+  try {
+    const approtect = await onNetworkCore(session, () => session.readU32(net.approtect));
+    return { wasForcedOff, accessible: true, approtect, locked: approtect === NETWORK_APPROTECT_PROTECTED };
+  } catch (error) {
+    if (isProtected(error)) return { wasForcedOff, accessible: false, locked: true };
+    throw error;
+  }
+}
+
+export function planNetworkCoreLock(target: Target): PlannedDeviceWrite[] {
+  const net = network(target);
+  return [
+    {
+      core: 'network',
+      address: net.approtect,
+      value: NETWORK_APPROTECT_PROTECTED,
+      size: 4,
+      nvmc: true,
+      purpose: `network core UICR.APPROTECT = Protected (through the network NVMC at ${hex32(net.nvmcBase)})`,
+    },
+  ];
+}
+
+/** Writes the network core's UICR.APPROTECT = 0 and reads it back. Returns whether it reads 0. */
+export async function lockNetworkCore(session: ProbeSession, target: Target): Promise<boolean> {
+  const net = network(target);
+  return onNetworkCore(session, async () => {
+    await session.writeU32(net.approtect, NETWORK_APPROTECT_PROTECTED, { nvmc: true });
+    return (await session.readU32(net.approtect)) === NETWORK_APPROTECT_PROTECTED;
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * The identity key (TF-M's Initial Attestation Key): a secp256r1 key pair. The private scalar d is
+ * drawn from the RandomSource by rejection sampling (FIPS 186-5 A.2.2: draw 256 bits, retry unless
+ * 1 <= d < n), so a seeded source gives a repeatable key on the simulator.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
+import { TfmError } from '../errors';
+import type { RandomSource } from '../random';
+
+export const IDENTITY_PRIVATE_KEY_BYTES = 32;
+export const IDENTITY_PUBLIC_KEY_BYTES = 65;
+
+export interface IdentityPublicKey {
+  /** Uncompressed SEC1: 0x04 || X || Y (65 bytes). */
+  bytes: Uint8Array;
+  hex: string;
+  /** SubjectPublicKeyInfo PEM, for device registries. */
+  pem: string;
+  /** PSA attestation instance ID (UEID): 0x01 || SHA-256(uncompressed key), as older TF-M computes it. */
+  instanceId: string;
+}
+
+const MAX_DRAWS = 64; // the chance one draw is out of range is about 2^-32
+
+export function generateIdentityPrivateKey(random: RandomSource): Uint8Array {
+  const d = new Uint8Array(IDENTITY_PRIVATE_KEY_BYTES);
+  for (let attempt = 0; attempt < MAX_DRAWS; attempt++) {
+    random.fill(d);
+    if (p256.utils.isValidSecretKey(d)) return d;
+  }
+  d.fill(0);
+  throw new TfmError('INTERNAL_ERROR', 'The random source keeps returning values outside the P-256 key range; it is broken.');
+}
+
+export function describePublicKey(uncompressed: Uint8Array): IdentityPublicKey {
+  if (uncompressed.length !== IDENTITY_PUBLIC_KEY_BYTES || uncompressed[0] !== 0x04) {
+    throw new TfmError('INVALID_PARAMETER', 'An identity public key must be 65 bytes of uncompressed SEC1 (0x04 || X || Y).');
+  }
+  const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+  const pem = createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: b64url(uncompressed.subarray(1, 33)), y: b64url(uncompressed.subarray(33, 65)) },
+    format: 'jwk',
+  })
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
+  return {
+    bytes: Uint8Array.from(uncompressed),
+    hex: Buffer.from(uncompressed).toString('hex'),
+    pem,
+    instanceId: instanceIdFor(uncompressed),
+  };
+}
+
+export function instanceIdFor(uncompressed: Uint8Array): string {
+  return `01${createHash('sha256').update(uncompressed).digest('hex')}`;
+}
+
+/** Public key of d (d is not modified). */
+export function identityPublicKeyOf(d: Uint8Array): IdentityPublicKey {
+  return describePublicKey(p256.getPublicKey(d, false));
+}

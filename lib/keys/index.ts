@@ -1,0 +1,5 @@
+/** keys/: key material for provisioning (HUKs, identity key) and the identity-key wrapping. */
+export * from './wrapping-model';
+export * from './huk';
+export * from './identity';
+export { modelIdentityKeyWrapper, isIdentityKeyWrapper, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './wrapper';

@@ -1,0 +1,189 @@
+/** Public types of the provisioning sequence (library API; the station and CLI build on them). */
+import type { ErrorCode } from '../errors';
+import type { LifecycleState } from '../device/lifecycle';
+import type { IdentityKeyWrapper } from '../keys/wrapper';
+import type { RandomSource } from '../random';
+import type { ChipName } from '../targets';
+import type { ProvisionEvent, ProvisionEvents } from './events';
+
+export type StepName =
+  | 'preflight'
+  | 'generateKeys'
+  | 'lifecycle'
+  | 'mkek'
+  | 'mext'
+  | 'identityKey'
+  | 'implementationId'
+  | 'networkCore'
+  | 'verify';
+
+/** What provisioning puts on a device, as the diagnosis of a re-run names it. */
+export type ComponentName = 'lifecycle' | 'mkek' | 'mext' | 'identityKey' | 'implementationId' | 'networkCoreApprotect';
+/**
+ * absent: erased. present: as provisioning writes it. partial: begun but incomplete (an interrupted
+ * run). foreign: written with other values (another tool or firmware). notApplicable: not on this
+ * chip or not asked for.
+ */
+export type ComponentState = 'absent' | 'present' | 'partial' | 'foreign' | 'notApplicable';
+
+/** One write of the plan, JSON-ready. Key bytes appear only as placeholders like "<MKEK[0..15]>". */
+export interface PlannedWrite {
+  step: StepName;
+  core: 'application' | 'network';
+  /** "0x00FF8100" */
+  address: string;
+  size: number;
+  /** "0xFFFF0000", a hex byte string (implementation ID) or a key placeholder. */
+  value: string;
+  /** true: non-volatile, through the NVMC (irreversible until an erase-all). false: a register. */
+  nvmc: boolean;
+  purpose: string;
+}
+
+export interface StepReport {
+  name: StepName;
+  startedAt: string;
+  durationMs: number;
+  operations: number;
+  ok: boolean;
+  skipped?: boolean;
+  detail?: string;
+}
+
+/** The simulator's TF-M first-boot model outcome (lib/sim TfmBootResult), run on a copy of the device. */
+export interface TfmBootOutcome {
+  ok: boolean;
+  lifecycle: string;
+  identityPublicKey?: string;
+  instanceId?: string;
+  errorCode?: string;
+  message?: string;
+}
+export type BootModel = () => TfmBootOutcome | Promise<TfmBootOutcome>;
+
+/** Handed to beforeIrreversible: everything known before the first irreversible write, no secrets. */
+export interface IrreversibleContext {
+  chip: ChipName;
+  deviceId: string;
+  lifecycle: LifecycleState;
+  plan: PlannedWrite[];
+  identityPublicKey?: { hex: string; pem: string };
+  instanceId?: string;
+  implementationId: string;
+}
+
+export type ProvisionStrategy = 'host';
+
+export interface ProvisionOptions {
+  /** Refuse (CHIP_MISMATCH) unless FICR identifies this chip. Default: whatever FICR says. */
+  chip?: ChipName;
+  /** Source of MKEK, MEXT and the identity key. Default: the OS CSPRNG. Seeded sources only on simulated sessions. */
+  random?: RandomSource;
+  /** 'skip' provisions everything but the identity key. Default 'generate'. */
+  identityKey?: 'generate' | 'skip';
+  /** How the identity key is encrypted for slots 6/7. Default: the wrapping model (simulator truth). */
+  identityWrapper?: IdentityKeyWrapper;
+  /** Accept a model wrapper on a non-simulated session (experiments on a dev kit: TF-M cannot decrypt it). */
+  allowModelWrapper?: boolean;
+  /** 32 bytes; default the sample's AA..DD pattern. */
+  implementationId?: Uint8Array;
+  /** Preflight and plan only; nothing is written. */
+  dryRun?: boolean;
+  events?: ProvisionEvents;
+  onEvent?: (event: ProvisionEvent) => void;
+  /** Honoured until the first irreversible write; after it the sequence runs to the end (see docs). */
+  signal?: AbortSignal;
+  /** Simulator only: TF-M first boot on a copy of the device, run as the last verification. */
+  bootModel?: BootModel;
+  /** Called after keys are generated and before the first irreversible write (audit record, typed
+   *  confirmation). Throwing (or rejecting) stops the run with nothing written. */
+  beforeIrreversible?: (context: IrreversibleContext) => void | Promise<void>;
+  strategy?: ProvisionStrategy;
+}
+
+export interface TfmErrorJson {
+  code: ErrorCode;
+  message: string;
+  category: string;
+  afterWrite: boolean;
+  details?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export type ProvisionOutcome = 'provisioned' | 'alreadyProvisioned' | 'dryRun' | 'refused' | 'failed';
+
+/**
+ * provision() resolves with this for every outcome; it does not throw for device states, policy
+ * refusals or probe failures (use provisionOrThrow() for a throwing variant).
+ * - ok: provisioned and verified, already provisioned (verified from what is on the chip), or a dry
+ *   run that produced a plan.
+ * - refused: a check failed before anything was written (afterWrite false; device unchanged).
+ * - failed: a probe or verification error; afterWrite tells whether anything irreversible was written.
+ */
+export interface ProvisionResult {
+  ok: boolean;
+  outcome: ProvisionOutcome;
+  chip?: ChipName;
+  deviceId?: string;
+  lifecycleBefore?: LifecycleState;
+  lifecycleAfter?: LifecycleState;
+  /** Present when this run generated the identity key, or when the boot model reported it. */
+  identityPublicKey?: { hex: string; pem: string };
+  instanceId?: string;
+  implementationId: string;
+  identityWrapper?: string;
+  simulated: boolean;
+  steps: StepReport[];
+  operations: number;
+  /** Probe writes (registers and NVMC); 0 on a dry run or a re-run of a provisioned device. */
+  writes: number;
+  durationMs: number;
+  plan?: PlannedWrite[];
+  /** The diagnosis (always set once preflight ran). */
+  components?: Partial<Record<ComponentName, ComponentState>>;
+  present?: ComponentName[];
+  missing?: ComponentName[];
+  warnings: string[];
+  verification?: VerifyResult;
+  afterWrite: boolean;
+  errorCode?: ErrorCode;
+  error?: TfmErrorJson;
+}
+
+export interface VerifyOptions {
+  chip?: ChipName;
+  /** Expect the identity key slots ('generate', default) or not ('skip'). */
+  identityKey?: 'generate' | 'skip';
+  /** Expected implementation ID (default the sample's AA..DD). */
+  implementationId?: Uint8Array;
+  /** Accepted lifecycle states. Default PROVISIONING or SECURED (TF-M's first boot moves it on). */
+  lifecycle?: LifecycleState[];
+  /** The 32 bytes written to slots 6/7: checked exactly (provision() passes them). Not modified. */
+  identityBlob?: Uint8Array;
+  /** The public key that the boot model must attest with (uncompressed hex). */
+  identityPublicKey?: string;
+  bootModel?: BootModel;
+  onEvent?: (event: ProvisionEvent) => void;
+}
+
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  expected: string;
+  actual: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  chip?: ChipName;
+  deviceId?: string;
+  lifecycle?: LifecycleState;
+  checks: VerifyCheck[];
+  boot?: TfmBootOutcome & { identityMatches?: boolean };
+  identityPublicKey?: { hex: string; pem: string };
+  instanceId?: string;
+  operations: number;
+  durationMs: number;
+  errorCode?: ErrorCode;
+  error?: TfmErrorJson;
+}
