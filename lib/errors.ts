@@ -71,6 +71,12 @@ export const ERROR_CODES = {
   // command line
   USAGE: 'usage',
   PROBE_SELECTION_REQUIRED: 'usage',
+  // simulated TF-M first boot (TfmBootResult.errorCode)
+  TFM_LIFECYCLE_REFUSED: 'device',
+  HUK_MISSING: 'device',
+  IDENTITY_KEY_MISSING: 'device',
+  IDENTITY_KEY_INVALID: 'device',
+  TFM_PROVISIONING_FAILED: 'device',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
