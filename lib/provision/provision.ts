@@ -371,7 +371,7 @@ class ProvisioningRun {
       simulated: this.probe.simulated,
       steps: this.steps,
       operations: count.operations,
-      writes: count.writes,
+      writes: count.nvmcWrites,
       durationMs: round(performance.now() - this.started),
       warnings: this.warnings,
       afterWrite: this.afterWrite,

@@ -135,7 +135,8 @@ export interface ProvisionResult {
   simulated: boolean;
   steps: StepReport[];
   operations: number;
-  /** Probe writes (registers and NVMC); 0 on a dry run or a re-run of a provisioned device. */
+  /** Non-volatile writes (through the NVMC: UICR, OTP, KMU); 0 on a dry run or a re-run of a provisioned
+   *  device. Register writes that reading needs (KMU slot selection, FORCEOFF) are not counted. */
   writes: number;
   durationMs: number;
   plan?: PlannedWrite[];

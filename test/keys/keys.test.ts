@@ -1,0 +1,67 @@
+import { createPublicKey, createVerify, createSign, createPrivateKey, createHash } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
+import { describePublicKey, generateHardwareUniqueKeys, generateIdentityPrivateKey, identityPublicKeyOf, modelIdentityKeyWrapper, slotValues, unwrapIdentityKeyModel } from '../../lib/keys';
+import { seededRandom, type RandomSource } from '../../lib/random';
+import { nrf5340, nrf9160 } from '../../lib/targets';
+
+describe('hardware unique keys', () => {
+  it('draws MKEK then MEXT from one block, 32 bytes each on nRF5340 and 16 on nRF91', () => {
+    const block = seededRandom('huk').fill(new Uint8Array(64));
+    const k = generateHardwareUniqueKeys(nrf5340, seededRandom('huk'));
+    expect(Buffer.from(k.mkek)).toEqual(Buffer.from(block.subarray(0, 32)));
+    expect(Buffer.from(k.mext)).toEqual(Buffer.from(block.subarray(32)));
+    const n = generateHardwareUniqueKeys(nrf9160, seededRandom('huk'));
+    expect([n.mkek.length, n.mext.length]).toEqual([16, 16]);
+  });
+
+  it('zeroes the block it drew from', () => {
+    const drawn: Uint8Array[] = [];
+    const spy: RandomSource = { kind: 'seeded', fill: (t) => (drawn.push(t), seededRandom(1).fill(t)) };
+    generateHardwareUniqueKeys(nrf5340, spy);
+    expect(drawn[0].every((b) => b === 0)).toBe(true);
+  });
+
+  it('splits a key into 16-byte slot values in slot order', () => {
+    const key = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const [a, b] = slotValues(key, nrf5340.huk.mkek);
+    expect(a[0]).toBe(0);
+    expect(b[0]).toBe(16);
+    expect(() => slotValues(key, nrf9160.huk.mkek)).toThrow(RangeError);
+  });
+});
+
+describe('identity key', () => {
+  it('rejects out-of-range scalars and redraws (0, and values >= n)', () => {
+    const values = [new Uint8Array(32), new Uint8Array(32).fill(0xff), Uint8Array.from({ length: 32 }, (_, i) => i + 1)];
+    let i = 0;
+    const random: RandomSource = { kind: 'seeded', fill: (t) => (t.set(values[i++]), t) };
+    const d = generateIdentityPrivateKey(random);
+    expect(i).toBe(3);
+    expect(d[0]).toBe(1);
+  });
+
+  it('reports the uncompressed key, a PEM that node:crypto accepts, and instance ID 0x01 || SHA-256(key)', () => {
+    const d = generateIdentityPrivateKey(seededRandom('id'));
+    const pub = identityPublicKeyOf(d);
+    expect(pub.hex).toMatch(/^04[0-9a-f]{128}$/);
+    expect(pub.hex).toBe(Buffer.from(p256.getPublicKey(d, false)).toString('hex'));
+    expect(pub.instanceId).toBe('01' + createHash('sha256').update(pub.bytes).digest('hex'));
+    const spki = createPublicKey(pub.pem);
+    expect(spki.asymmetricKeyDetails).toMatchObject({ namedCurve: 'prime256v1' });
+    // The PEM verifies a signature made with d: it is really d's public key.
+    const jwk = spki.export({ format: 'jwk' }) as { x: string; y: string };
+    const priv = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: Buffer.from(d).toString('base64url'), x: jwk.x, y: jwk.y }, format: 'jwk' });
+    const signature = createSign('sha256').update('attest').sign(priv);
+    expect(createVerify('sha256').update('attest').verify(pub.pem, signature)).toBe(true);
+    expect(() => describePublicKey(pub.bytes.subarray(1))).toThrow(/65 bytes/);
+  });
+
+  it('the built-in wrapper is the model and round-trips', async () => {
+    const mkek = seededRandom('m').fill(new Uint8Array(32));
+    const deviceId = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const d = generateIdentityPrivateKey(seededRandom('d'));
+    expect(modelIdentityKeyWrapper.model).toBe(true);
+    const blob = await modelIdentityKeyWrapper.wrap({ chip: 'nrf5340', mkek, deviceId, privateKey: d });
+    expect(Buffer.from(unwrapIdentityKeyModel(mkek, deviceId, blob))).toEqual(Buffer.from(d));
+  });
+});
