@@ -1,0 +1,222 @@
+/**
+ * Test helpers for the fake SEGGER J-Link library (test/fixtures/fake-jlink/fake_jlink.c): where the
+ * built libraries are, a writer for its configuration file, and readers for its call trace and its
+ * device state files. Tests point the `jlink` backend at the fake with the `library` option and
+ * configure the fake through FAKE_JLINK_CONFIG, which it re-reads when a session opens.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** Where scripts/build-fakes.js puts the fake J-Link libraries. */
+export const FAKE_JLINK_BUILD_DIR = path.join(ROOT, 'build', 'fakes', 'jlink');
+const LIBRARY_FILE = process.platform === 'darwin' ? 'libjlinkarm.dylib' : 'libjlinkarm.so';
+
+/** The complete fake. */
+export function fakeJlinkLibraryPath(): string {
+  return path.join(FAKE_JLINK_BUILD_DIR, LIBRARY_FILE);
+}
+
+/** The same fake built without the CoreSight API: a library the backend must refuse. */
+export function incompleteFakeJlinkLibraryPath(): string {
+  return path.join(FAKE_JLINK_BUILD_DIR, 'incomplete', LIBRARY_FILE);
+}
+
+export type FakeJlinkChip = 'nrf5340' | 'nrf9160' | 'nrf9161' | 'nrf9151';
+
+export interface FakeJlinkProbe {
+  serial: number;
+  chip: FakeJlinkChip;
+  /** Application core APPROTECT in force (UICR.APPROTECT = 0). */
+  locked?: boolean;
+  /** nRF5340 network core APPROTECT in force. */
+  netLocked?: boolean;
+  /** No CPU answers behind the probe. */
+  noTarget?: boolean;
+  /** Target without power. */
+  lowVoltage?: boolean;
+  /** Product name in the probe list (no spaces). */
+  product?: string;
+}
+
+export interface FakeJlinkFailure {
+  /** J-Link function name, e.g. 'JLINKARM_ReadMemEx', or '*' for any. */
+  function: string;
+  /** 1-based call number, counted from the session's JLINKARM_OpenEx. */
+  call: number;
+  /** Return value to inject (J-Link error code). */
+  code: number;
+  /** Fail that call and every later one. */
+  sticky?: boolean;
+}
+
+export interface FakeJlinkOptions {
+  probes: FakeJlinkProbe[];
+  latencyUs?: number;
+  /** READY / ERASEALLSTATUS read busy this many times after an operation (fake default 2). */
+  busyPolls?: number;
+  /** JLINKARM_GetDLLVersion value. */
+  version?: number;
+  /** Record every call in a trace file (see readFakeJlinkTrace). */
+  trace?: boolean;
+  /** Keep device state in files across sessions (see readFakeJlinkState). */
+  keepState?: boolean;
+  failures?: FakeJlinkFailure[];
+}
+
+export interface FakeJlinkSetup {
+  dir: string;
+  configPath: string;
+  tracePath?: string;
+  stateDir?: string;
+  /** Rewrites the configuration (the fake re-reads it at the next open or list). */
+  update(options: FakeJlinkOptions): void;
+  /** Restores FAKE_JLINK_CONFIG and removes the folder. */
+  dispose(): void;
+}
+
+function render(options: FakeJlinkOptions, tracePath: string | undefined, stateDir: string | undefined): string {
+  const lines = ['# written by test/support/fake-jlink.ts'];
+  if (options.latencyUs !== undefined) lines.push(`latency_us ${options.latencyUs}`);
+  if (options.busyPolls !== undefined) lines.push(`busy_polls ${options.busyPolls}`);
+  if (options.version !== undefined) lines.push(`version ${options.version}`);
+  if (tracePath) lines.push(`trace ${tracePath}`);
+  if (stateDir) lines.push(`state_dir ${stateDir}`);
+  for (const p of options.probes) {
+    const flags = [p.locked && 'locked', p.netLocked && 'netlocked', p.noTarget && 'notarget', p.lowVoltage && 'lowvoltage', p.product && `product=${p.product}`].filter(Boolean);
+    lines.push(['probe', p.serial, p.chip, ...flags].join(' '));
+  }
+  for (const f of options.failures ?? []) lines.push(['fail', f.function, f.call, f.code, f.sticky ? 'sticky' : ''].join(' ').trim());
+  return lines.join('\n') + '\n';
+}
+
+/** Writes a configuration into a fresh temp folder and points FAKE_JLINK_CONFIG at it. */
+export function setupFakeJlink(options: FakeJlinkOptions): FakeJlinkSetup {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-fake-jlink-'));
+  const configPath = path.join(dir, 'fake-jlink.conf');
+  const tracePath = options.trace ? path.join(dir, 'trace.log') : undefined;
+  const stateDir = options.keepState ? path.join(dir, 'state') : undefined;
+  if (stateDir) fs.mkdirSync(stateDir);
+  const previous = process.env.FAKE_JLINK_CONFIG;
+  const write = (o: FakeJlinkOptions): void => fs.writeFileSync(configPath, render(o, o.trace ? (tracePath ?? path.join(dir, 'trace.log')) : undefined, o.keepState ? stateDir : undefined));
+  write(options);
+  process.env.FAKE_JLINK_CONFIG = configPath;
+  return {
+    dir,
+    configPath,
+    tracePath,
+    stateDir,
+    update: write,
+    dispose() {
+      if (previous === undefined) delete process.env.FAKE_JLINK_CONFIG;
+      else process.env.FAKE_JLINK_CONFIG = previous;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TraceLine {
+  /** Serial of the emulator selected in that library copy (0 before any selection). */
+  serial: number;
+  /** J-Link function name, or 'event' / 'inject' for the fake's own notes. */
+  call: string;
+  /** The rest of the line split on spaces, before ' -> '. */
+  args: string[];
+  /** What follows ' -> ', when present. */
+  result?: string;
+  raw: string;
+}
+
+export function readFakeJlinkTrace(tracePath: string): TraceLine[] {
+  if (!fs.existsSync(tracePath)) return [];
+  return fs
+    .readFileSync(tracePath, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((raw) => {
+      const [head, result] = raw.split(' -> ');
+      const [serial, call, ...args] = head!.split(' ');
+      return { serial: Number(serial), call: call!, args, result, raw };
+    });
+}
+
+/** Truncates the trace, so a test looks only at what follows. */
+export function clearFakeJlinkTrace(tracePath: string): void {
+  fs.writeFileSync(tracePath, '');
+}
+
+/** An AP register access in the trace, decoded with the DP SELECT written before it. */
+export interface ApAccess {
+  serial: number;
+  write: boolean;
+  ap: number;
+  /** Register byte offset (bank << 4 | regIndex << 2). */
+  register: number;
+  value: number;
+  ok: boolean;
+}
+
+/** Decodes CORESIGHT_Read/WriteAPDPReg lines into AP accesses (DP SELECT = ap << 24 | bank << 4). */
+export function apAccesses(lines: TraceLine[]): ApAccess[] {
+  const select = new Map<number, number>();
+  const out: ApAccess[] = [];
+  for (const line of lines) {
+    if (line.call === 'JLINKARM_CORESIGHT_WriteAPDPReg') {
+      const [reg, apNdp, value] = line.args.map((a) => Number(a));
+      if (apNdp === 0 && reg === 2 && line.result === '0') select.set(line.serial, value!);
+      if (apNdp === 1) {
+        const sel = select.get(line.serial) ?? 0;
+        out.push({ serial: line.serial, write: true, ap: sel >>> 24, register: (sel & 0xf0) | (reg! << 2), value: value!, ok: line.result === '0' });
+      }
+    } else if (line.call === 'JLINKARM_CORESIGHT_ReadAPDPReg') {
+      const [reg, apNdp] = line.args.map((a) => Number(a));
+      if (apNdp !== 1) continue;
+      const [rc, value] = (line.result ?? '').split(' ');
+      const sel = select.get(line.serial) ?? 0;
+      out.push({ serial: line.serial, write: false, ap: sel >>> 24, register: (sel & 0xf0) | (reg! << 2), value: Number(value), ok: rc === '0' });
+    }
+  }
+  return out;
+}
+
+/** FICR DEVICEID[0..1] of a fake probe's chip, as the 8 bytes the simulator takes (LE words). */
+export function fakeJlinkDeviceId(serial: number): Uint8Array {
+  const id = new Uint8Array(8);
+  const view = new DataView(id.buffer);
+  view.setUint32(0, (0xf1c00000 ^ serial) >>> 0, true);
+  view.setUint32(4, Number((BigInt(serial) * 2654435761n) & 0xffffffffn), true);
+  return id;
+}
+
+export interface FakeJlinkCoreState {
+  flash: Uint8Array;
+  uicr: Uint8Array;
+  locked: boolean;
+}
+
+const CORE_SIZES: Record<FakeJlinkChip, Array<{ name: 'application' | 'network'; flash: number; uicr: number }>> = {
+  nrf5340: [
+    { name: 'application', flash: 0x100000, uicr: 0x1000 },
+    { name: 'network', flash: 0x40000, uicr: 0x800 },
+  ],
+  nrf9160: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
+  nrf9161: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
+  nrf9151: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
+};
+
+/** The device state the fake saved at JLINKARM_Close (keepState), per core. */
+export function readFakeJlinkState(stateDir: string, serial: number, chip: FakeJlinkChip): Partial<Record<'application' | 'network', FakeJlinkCoreState>> {
+  const bytes = new Uint8Array(fs.readFileSync(path.join(stateDir, `${serial}.bin`)));
+  const out: Partial<Record<'application' | 'network', FakeJlinkCoreState>> = {};
+  let offset = 0;
+  for (const core of CORE_SIZES[chip]) {
+    const flash = bytes.slice(offset, offset + core.flash);
+    offset += core.flash;
+    const uicr = bytes.slice(offset, offset + core.uicr);
+    offset += core.uicr;
+    out[core.name] = { flash, uicr, locked: bytes[offset] === 1 };
+    offset += 1;
+  }
+  return out;
+}
