@@ -58,7 +58,15 @@ import type {
   SimViolationKind,
   TfmBootResult,
 } from './types';
-import { detectFirmware, runTfmBoot, type FirmwareKind, type FirmwareResult } from './firmware';
+import {
+  detectFirmware,
+  networkImageModel,
+  provisioningImageModel,
+  runTfmBoot,
+  type FirmwareKind,
+  type FirmwareResult,
+  type ProvisioningImageConfig,
+} from './firmware';
 import { dumpToIntelHex } from './hex';
 import { deviceFromState, deviceToState } from './state-file';
 
@@ -483,6 +491,63 @@ export class SimulatedDevice {
     this.systemReset({ debuggerHalts: true });
     const result = runTfmBoot(this);
     this.lastTfmBoot = result;
+    return result;
+  }
+
+  /**
+   * Places bytes in a core's flash as a programmer at the factory would (no NVMC rules, no probe
+   * operations): pages are taken as erased first. For test setup, e.g. a synthetic image.
+   */
+  programFlash(core: SimCoreName, address: number, data: Uint8Array): void {
+    const c = this.core(core);
+    if (!c.inFlash(address) || !c.inFlash(address + data.length - 1)) {
+      throw new TfmError('INVALID_PARAMETER', `${hex32(address)} + ${data.length} is outside the ${core} core's flash.`);
+    }
+    for (let i = 0; i < data.length; i++) {
+      const a = address + i;
+      const page = c.pageOf(a);
+      let words = c.flash.get(page);
+      let counts = c.flashWrites.get(page);
+      if (!words || !counts) {
+        words = new Uint32Array(c.spec.flash.pageSize / 4).fill(ERASED_WORD);
+        counts = new Uint8Array(c.spec.flash.pageSize / 4);
+        c.flash.set(page, words);
+        c.flashWrites.set(page, counts);
+      }
+      const w = (a - page) >>> 2;
+      const shift = 8 * (a & 3);
+      words[w] = ((words[w]! & ~(0xff << shift)) | (data[i]! << shift)) >>> 0;
+      counts[w] = 1;
+    }
+  }
+
+  /**
+   * Runs a firmware model directly, as if its image had been flashed, reset and started, to its end;
+   * then resets the chip (so locks it set take effect) with the debugger holding the CPU. Returns
+   * the model's outcome. For presets and tests that need "a device the stock sample provisioned".
+   */
+  runFirmwareModel(kind: 'provisioning-image' | 'network-image', config: ProvisioningImageConfig = {}): FirmwareResult {
+    this.systemReset({ debuggerHalts: true });
+    let core: SimCore;
+    let gen: Generator<number, FirmwareResult | void, void>;
+    if (kind === 'network-image') {
+      core = this.core('network');
+      this.setForceOff(false);
+      this.core('network').firmware = undefined;
+      gen = networkImageModel(this);
+    } else {
+      core = this.cores.application;
+      gen = provisioningImageModel(this, config);
+    }
+    core.running = true;
+    core.firmwareStarted = true;
+    core.bootTimeUs = this.nowUs;
+    core.firmware = { kind, gen, wakeAt: this.nowUs };
+    this.lastFirmwareResult = undefined;
+    this.runUntilIdle();
+    const result = this.lastFirmwareResult as FirmwareResult | undefined;
+    this.systemReset({ debuggerHalts: true });
+    if (!result) throw new TfmError('INTERNAL_ERROR', `The ${kind} model did not finish.`);
     return result;
   }
 

@@ -51,3 +51,5 @@ export async function createSimProbe(options: CreateSimProbeOptions): Promise<{ 
   const session = await binding.open(serialNumber);
   return { binding, device, session };
 }
+export { syntheticImage, syntheticImageHex, type SyntheticImage, type SyntheticImageKind, type SyntheticImageOptions } from './images';
+export { SIM_PRESETS, createPresetDevice, isSimPreset, type SimPreset } from './presets';
