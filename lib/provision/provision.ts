@@ -149,7 +149,10 @@ class ProvisioningRun {
       }
       this.warn('MODEL_WRAPPER_ON_HARDWARE', `The identity key is wrapped with the model "${this.wrapper.name}" on real hardware (opted in): TF-M will not be able to use it.`);
     }
-    if (this.identityKey === 'skip') this.warn('IDENTITY_KEY_SKIPPED', 'The identity key is skipped: TF-M initial attestation will not work until slots 6/7 are written.');
+    if (this.identityKey === 'skip') {
+      this.warn('IDENTITY_KEY_SKIPPED', 'The identity key is skipped: TF-M initial attestation will not work until slots 6/7 are written.');
+      if (o.bootModel) this.warn('BOOT_MODEL_UNAVAILABLE', "TF-M's first boot is not checked: its provisioning step requires the identity key.");
+    }
   }
 
   async run(): Promise<ProvisionResult> {
@@ -313,7 +316,7 @@ class ProvisioningRun {
       );
       this.verification = result;
       if (result.lifecycle) this.lifecycleAfter = result.lifecycle;
-      c.detail = `${result.checks.filter((k) => k.ok).length}/${result.checks.length} checks passed${this.options.bootModel ? ' (including the TF-M boot model)' : ''}`;
+      c.detail = `${result.checks.filter((k) => k.ok).length}/${result.checks.length} checks passed${this.options.bootModel && this.identityKey === 'generate' ? ' (including the TF-M boot model)' : ''}`;
       if (!result.ok) {
         const error = result.error ? new TfmError(result.error.code, result.error.message, { afterWrite: true, details: result.error.details }) : new TfmError('VERIFY_FAILED', 'Verification failed.', { afterWrite: true });
         throw error;
@@ -334,7 +337,7 @@ class ProvisioningRun {
       };
       const checks = evaluateState(p.target, state, { identityKey: this.identityKey, implementationId: this.implementationId });
       const verification: VerifyResult = { ok: false, chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, checks, operations: 0, durationMs: 0 };
-      if (this.options.bootModel) {
+      if (this.options.bootModel && this.identityKey === 'generate') {
         const boot = await runBootCheck(this.options.bootModel, { identityKey: this.identityKey });
         checks.push(boot.check);
         verification.boot = boot.boot;

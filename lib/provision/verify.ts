@@ -134,7 +134,8 @@ export async function verify(session: ProbeSession, options: VerifyOptions = {},
     }
     result.lifecycle = state.lifecycle.state;
     result.checks = evaluateState(target, state, options);
-    if (options.bootModel) {
+    // TF-M's provisioning step requires the identity key: without it the boot model can only refuse.
+    if (options.bootModel && identityExpected) {
       const boot = await runBootCheck(options.bootModel, options);
       result.checks.push(boot.check);
       result.boot = boot.boot;

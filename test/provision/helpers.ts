@@ -1,0 +1,29 @@
+/** Shared helpers of the provisioning tests (simulator-backed). */
+import type { ProbeSession } from '../../lib/probe/types';
+import { createSimProbe, type SimDeviceState } from '../../lib/sim';
+import type { ChipName } from '../../lib/targets';
+
+export const CHIPS: ChipName[] = ['nrf5340', 'nrf9160', 'nrf9161'];
+export const DEVICE_ID = '0123456789abcdef';
+
+export async function simDevice(chip: ChipName, state?: SimDeviceState) {
+  const probe = await createSimProbe({ chip, deviceId: DEVICE_ID, state });
+  return { ...probe, bootModel: () => probe.device.clone().bootTfm() };
+}
+
+/** The same session, claiming to be a real probe (simulated = false): what a J-Link session looks like. */
+export function asRealProbe(session: ProbeSession): ProbeSession {
+  return new Proxy(session, {
+    get(target, property, receiver) {
+      if (property === 'simulated') return false;
+      if (property === 'backend') return 'nrfjprog';
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Sim operations that wrote non-volatile memory. */
+export function nvmcOperations(ops: Array<{ method: string; nvmc?: boolean }>): number {
+  return ops.filter((o) => (o.method === 'write' || o.method === 'writeU32') && o.nvmc === true).length + ops.filter((o) => o.method === 'eraseAll' || o.method === 'erasePage' || o.method === 'recover').length;
+}
