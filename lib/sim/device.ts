@@ -7,7 +7,7 @@
  * up here, as a violation (something the hardware silently ignores or corrupts) or a ProbeError
  * (something a debugger reports). Addresses and values all come from lib/targets.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ProbeError, TfmError } from '../errors';
 import type { DeviceInfo } from '../probe/types';
 import { cryptoRandom, seededRandom, type RandomSource } from '../random';
@@ -328,11 +328,18 @@ export class SimulatedDevice {
     return deviceFromState(value, options.random, (chip, id, random) => SimulatedDevice.bare(chip, id, random), options.source);
   }
 
-  save(file: string): void {
+  /** Writes the state file (atomically: a crash never leaves a truncated file). */
+  save(file: string, options: { overwrite?: boolean } = {}): void {
     const text = JSON.stringify(this.toJSON(), null, 1);
+    if (options.overwrite === false && existsSync(file)) {
+      throw new TfmError('USAGE', `${file} already exists; choose another name or overwrite it explicitly (--force).`);
+    }
+    const temporary = `${file}.${process.pid}.tmp`;
     try {
-      writeFileSync(file, text + '\n');
+      writeFileSync(temporary, text + '\n');
+      renameSync(temporary, file);
     } catch (error) {
+      rmSync(temporary, { force: true });
       throw new TfmError('FILE_ERROR', `Cannot write the simulated device state to ${file}: ${(error as Error).message}`, { cause: error });
     }
   }
