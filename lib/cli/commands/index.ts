@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../program';
 import { register as registerRecords } from './records';
+import { register as registerSim } from './sim';
 
 /** Each command module registers itself on the program. One line per module. */
 type Register = (program: Command, io: CliIo) => void;
-const modules: Register[] = [registerRecords];
+const modules: Register[] = [registerRecords, registerSim];
 
 export function registerCommands(program: Command, io: CliIo): void {
   for (const register of modules) register(program, io);
