@@ -69,8 +69,12 @@ describe.each(CHIPS)('%s', (chip) => {
       expect(random.notZeroed()).toEqual([]);
       const scanner = secretsOf(chip, random);
       // The scanner knows this run's keys: a planted leak of one KMU slot's worth is found.
-      expect(scanner.size).toBeGreaterThanOrEqual(2);
-      expect(scanner.scan({ planted: Buffer.from(random.draws[0].copy.subarray(0, 16)).toString('hex') }, 'control')).not.toEqual([]);
+      if (label !== 're-run') {
+        expect(scanner.size).toBeGreaterThanOrEqual(3);
+        expect(scanner.scan({ planted: Buffer.from(random.draws[0].copy.subarray(0, 16)).toString('hex') }, 'control')).not.toEqual([]);
+      } else {
+        expect(random.draws).toEqual([]); // a complete device needs no keys
+      }
       scanners.push(scanner);
       documents.push([label, { result, events, logs, json: JSON.stringify({ result, events }) }]);
     };
