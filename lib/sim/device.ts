@@ -309,17 +309,25 @@ export class SimulatedDevice {
 
   /** Deep copy. Refused while a firmware model is mid-run (call runUntilIdle() first). */
   clone(): SimulatedDevice {
-    return SimulatedDevice.fromJSON(this.toJSON({ settle: false }), { random: seededRandom(`tfm-provision-sim:${this.deviceId}:clone:${this.nowUs}`) });
-  }
-
-  /** The state-file object (schema version 1). Runs pending firmware to its end first unless told not
-   *  to, because a device keeps running while no probe is attached. */
-  toJSON(options: { settle?: boolean } = {}): object {
-    if (options.settle !== false) this.runUntilIdle();
     const busy = this.coreList().find((c) => c.firmware);
     if (busy) {
-      throw new TfmError('INVALID_OPERATION', `A firmware model (${busy.firmware!.kind}) is running on the ${busy.name} core; call runUntilIdle() before saving or cloning.`);
+      throw new TfmError('INVALID_OPERATION', `A firmware model (${busy.firmware!.kind}) is running on the ${busy.name} core and cannot be copied; call runUntilIdle() before clone().`);
     }
+    const copy = SimulatedDevice.fromJSON(this.toJSON({ settle: false }), { random: seededRandom(`tfm-provision-sim:${this.deviceId}:clone:${this.nowUs}`) });
+    for (const core of this.coreList()) copy.core(core.name).volatile = new Map(core.volatile);
+    copy.lastTfmBoot = this.lastTfmBoot;
+    copy.lastFirmwareResult = this.lastFirmwareResult;
+    return copy;
+  }
+
+  /**
+   * The state-file object (schema version 1). By default runs pending firmware models to their end
+   * first, because a chip keeps running while no probe is attached. With { settle: false } it is a
+   * snapshot of this instant: a firmware model still running is not part of it (a device loaded
+   * from it has that CPU running with nothing left to do).
+   */
+  toJSON(options: { settle?: boolean } = {}): object {
+    if (options.settle !== false) this.runUntilIdle();
     return deviceToState(this);
   }
 
