@@ -77,6 +77,16 @@ export const ERROR_CODES = {
   IDENTITY_KEY_MISSING: 'device',
   IDENTITY_KEY_INVALID: 'device',
   TFM_PROVISIONING_FAILED: 'device',
+  // nrfjprog library codes without an equivalent above (native/nrfjprog_errors.cc)
+  INVALID_DEVICE_FOR_OPERATION: 'refused',
+  JLINK_LIBRARY_NOT_FOUND: 'environment',
+  JLINK_LIBRARY_ERROR: 'environment',
+  JLINK_LIBRARY_TOO_OLD: 'environment',
+  PROBE_TRANSFER_ERROR: 'environment',
+  VENDOR_WORKER_NOT_FOUND: 'environment',
+  VENDOR_CONFIG_ERROR: 'environment',
+  VENDOR_INTERNAL_ERROR: 'environment',
+  UNKNOWN_MEMORY: 'usage',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

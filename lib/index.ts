@@ -3,3 +3,4 @@ export * from './errors';
 export * from './probe/types';
 export * from './targets';
 export * from './random';
+export { NativeBinding, openBinding, type NativeBindingOptions, type NativeBackendName } from './probe/native';

@@ -1,0 +1,357 @@
+/**
+ * The native probe binding: `ProbeBinding` over the C++ addon (native/), which drives Nordic's
+ * nrfjprog library or SEGGER's J-Link library. See docs/native.md for how the vendor library is
+ * found and how threads are used.
+ *
+ *   const binding = new NativeBinding();              // loads the addon and the vendor library
+ *   const [probe] = await binding.list();
+ *   const session = await binding.open(probe.serialNumber);
+ *   const part = await session.readU32(0x00ff020c);
+ *   await session.close();
+ *
+ * The addon is loaded with node-gyp-build from the package root (a prebuild when one matches, else
+ * build/Release). `nativeAddon` replaces it: a path to a `.node` file, or an object implementing
+ * `NativeAddon` (the better-sqlite3 `nativeBinding` seam).
+ */
+import * as path from 'node:path';
+import { ProbeError, isErrorCode } from '../errors';
+import type {
+  BackendName,
+  CoreName,
+  DeviceFamily,
+  DeviceInfo,
+  LibraryInfo,
+  LogLevel,
+  OpenOptions,
+  ProbeBinding,
+  ProbeInfo,
+  ProbeLogEntry,
+  ProbeLogListener,
+  ProbeSession,
+  ResetKind,
+  WriteOptions,
+} from './types';
+
+export type NativeBackendName = Exclude<BackendName, 'sim'>;
+
+/** The addon's JavaScript surface (native/addon.cc, library.cc, session.cc). */
+export interface NativeAddon {
+  readonly abiVersion: number;
+  Library: new (backend: NativeBackendName, path?: string) => NativeLibraryHandle;
+  Session: new (library: NativeLibraryHandle) => NativeSessionHandle;
+  /** Probe threads not yet finished, for leak tests. */
+  liveWorkers(): number;
+}
+
+export interface NativeLibraryHandle {
+  info(): { backend: NativeBackendName; path: string; version: string; simulated: boolean };
+  list(): Promise<ProbeInfo[]>;
+}
+
+export interface NativeSessionHandle {
+  /** Called for every vendor log line; installed by NativeProbeSession. */
+  onlog?: (level: string, source: string, message: string) => void;
+  open(serialNumber: number, speedKhz: number, family: DeviceFamily): Promise<void>;
+  deviceInfo(): Promise<{ family: string; versionCode?: number }>;
+  selectCore(core: CoreName): Promise<void>;
+  read(address: number, length: number): Promise<Uint8Array>;
+  write(address: number, data: Uint8Array, nvmc: boolean): Promise<void>;
+  readU32(address: number): Promise<number>;
+  writeU32(address: number, value: number, nvmc: boolean): Promise<void>;
+  erasePage(address: number): Promise<void>;
+  eraseAll(): Promise<void>;
+  recover(): Promise<void>;
+  readAccessPort(apIndex: number, register: number): Promise<number>;
+  writeAccessPort(apIndex: number, register: number, value: number): Promise<void>;
+  reset(kind: ResetKind): Promise<void>;
+  halt(): Promise<void>;
+  go(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface NativeBindingOptions {
+  /** 'auto' (default): nrfjprog when its library is found and usable, else J-Link. */
+  backend?: NativeBackendName | 'auto';
+  /** Path of the vendor library; overrides TFM_PROVISION_NRFJPROG_LIBRARY and the standard locations. */
+  library?: string;
+  /** Replaces the addon: a path to a `.node` file or an object with the addon's surface (tests). */
+  nativeAddon?: string | NativeAddon;
+}
+
+/** Bumped together with `abiVersion` in native/addon.cc when the addon's surface changes. */
+const ADDON_ABI_VERSION = 1;
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..'); // lib/probe or dist/probe -> package root
+
+let defaultAddon: NativeAddon | undefined;
+
+/** Loads the addon (cached) or returns the injected one; NATIVE_ADDON_UNAVAILABLE when it cannot load. */
+export function loadNativeAddon(nativeAddon?: string | NativeAddon): NativeAddon {
+  if (nativeAddon !== undefined && typeof nativeAddon !== 'string') return nativeAddon;
+  if (nativeAddon === undefined && defaultAddon) return defaultAddon;
+  let addon: NativeAddon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = (nativeAddon === undefined ? require('node-gyp-build')(PACKAGE_ROOT) : require(path.resolve(nativeAddon))) as NativeAddon;
+  } catch (error) {
+    throw new ProbeError(
+      'NATIVE_ADDON_UNAVAILABLE',
+      `The tfm-provision native addon could not be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)}). ` +
+        'Rebuild it with `npm rebuild tfm-provision` (needs a C++ compiler and Python), or use the simulator.',
+      { cause: error },
+    );
+  }
+  if (addon.abiVersion !== ADDON_ABI_VERSION || typeof addon.Library !== 'function' || typeof addon.Session !== 'function') {
+    throw new ProbeError(
+      'NATIVE_ADDON_UNAVAILABLE',
+      `The tfm-provision native addon does not match this version of the package (addon ABI ${String(addon.abiVersion)}, ` +
+        `expected ${ADDON_ABI_VERSION}). Rebuild it with \`npm rebuild tfm-provision\`.`,
+    );
+  }
+  if (nativeAddon === undefined) defaultAddon = addon;
+  return addon;
+}
+
+/** Turns what the addon threw or rejected with into a ProbeError (codes are set in C++). */
+export function toProbeError(error: unknown): ProbeError {
+  if (error instanceof ProbeError) return error;
+  if (!(error instanceof Error)) return new ProbeError('INTERNAL_ERROR', String(error));
+  const fields = error as Error & { code?: unknown; vendorCode?: unknown; operation?: unknown };
+  const known = isErrorCode(fields.code);
+  return new ProbeError(known ? (fields.code as never) : 'INTERNAL_ERROR', error.message, {
+    vendorCode: typeof fields.vendorCode === 'number' ? fields.vendorCode : undefined,
+    operation: typeof fields.operation === 'string' ? fields.operation : undefined,
+    details: known || fields.code === undefined ? undefined : { nativeCode: String(fields.code) },
+  });
+}
+
+function u32(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new ProbeError('INVALID_PARAMETER', `${name} must be an integer from 0 to 0xFFFFFFFF, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function byte(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xff) {
+    throw new ProbeError('INVALID_PARAMETER', `${name} must be an integer from 0 to 255, got ${String(value)}.`);
+  }
+  return value;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warning', 'error', 'critical'];
+const CORES: readonly CoreName[] = ['application', 'network', 'modem'];
+const RESETS: readonly ResetKind[] = ['system', 'debug', 'pin'];
+const FAMILIES: readonly DeviceFamily[] = ['NRF53', 'NRF91', 'UNKNOWN'];
+
+export class NativeBinding implements ProbeBinding {
+  readonly backend: NativeBackendName;
+  readonly #addon: NativeAddon;
+  readonly #library: NativeLibraryHandle;
+  readonly #info: LibraryInfo;
+
+  /** Loads the addon and the vendor library; throws a ProbeError (VENDOR_LIBRARY_NOT_FOUND, ...) at once. */
+  constructor(options: NativeBindingOptions = {}) {
+    this.#addon = loadNativeAddon(options.nativeAddon);
+    const choice = options.backend ?? 'auto';
+    if (choice !== 'auto' && choice !== 'nrfjprog' && choice !== 'jlink') {
+      throw new ProbeError('INVALID_PARAMETER', `backend must be 'nrfjprog', 'jlink' or 'auto', not '${String(choice)}'.`);
+    }
+    this.#library = choice === 'auto' ? this.#loadFirstUsable(options.library) : this.#load(choice, options.library);
+    const info = this.#library.info();
+    this.backend = info.backend;
+    this.#info = { backend: info.backend, path: info.path, version: info.version, simulated: info.simulated };
+  }
+
+  async list(): Promise<ProbeInfo[]> {
+    try {
+      return await this.#library.list();
+    } catch (error) {
+      throw toProbeError(error);
+    }
+  }
+
+  async open(serialNumber: number, options: OpenOptions = {}): Promise<ProbeSession> {
+    u32(serialNumber, 'serialNumber');
+    const family = options.family ?? 'UNKNOWN';
+    if (!FAMILIES.includes(family)) throw new ProbeError('INVALID_PARAMETER', `Unknown device family '${String(family)}'.`);
+    const speedKhz = options.speedKhz ?? 0; // 0: the backend's default
+    if (!Number.isInteger(speedKhz) || speedKhz < 0 || speedKhz > 100_000) {
+      throw new ProbeError('INVALID_PARAMETER', `speedKhz must be an integer from 1 to 100000, got ${String(speedKhz)}.`);
+    }
+    const native = new this.#addon.Session(this.#library);
+    const session = new NativeProbeSession(native, serialNumber, this.backend, this.#info.simulated);
+    try {
+      await native.open(serialNumber, speedKhz, family);
+    } catch (error) {
+      await session.close().catch(() => undefined); // releases a half-opened vendor instance
+      throw toProbeError(error);
+    }
+    return session;
+  }
+
+  async libraryInfo(): Promise<LibraryInfo> {
+    return { ...this.#info };
+  }
+
+  #load(backend: NativeBackendName, library: string | undefined): NativeLibraryHandle {
+    try {
+      return new this.#addon.Library(backend, library);
+    } catch (error) {
+      throw toProbeError(error);
+    }
+  }
+
+  #loadFirstUsable(library: string | undefined): NativeLibraryHandle {
+    const failures: ProbeError[] = [];
+    for (const backend of ['nrfjprog', 'jlink'] as const) {
+      try {
+        return this.#load(backend, library);
+      } catch (error) {
+        const failure = toProbeError(error);
+        if (failure.code !== 'VENDOR_LIBRARY_NOT_FOUND' && failure.code !== 'VENDOR_LIBRARY_UNSUPPORTED') throw failure;
+        failures.push(failure);
+      }
+    }
+    const unsupported = failures.some((f) => f.code === 'VENDOR_LIBRARY_UNSUPPORTED');
+    throw new ProbeError(
+      unsupported ? 'VENDOR_LIBRARY_UNSUPPORTED' : 'VENDOR_LIBRARY_NOT_FOUND',
+      `No usable probe library (nrfjprog or J-Link) was found.\nnrfjprog: ${failures[0].message}\nJ-Link: ${failures[1].message}`,
+      { details: { attempts: failures.map((f) => ({ code: f.code, message: f.message })) } },
+    );
+  }
+}
+
+/** Loads the addon and a vendor library; the same as `new NativeBinding(options)`, as a promise. */
+export async function openBinding(options: NativeBindingOptions = {}): Promise<NativeBinding> {
+  return new NativeBinding(options);
+}
+
+class NativeProbeSession implements ProbeSession {
+  readonly serialNumber: number;
+  readonly backend: NativeBackendName;
+  readonly simulated: boolean;
+  #native: NativeSessionHandle | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #listeners = new Set<ProbeLogListener>();
+
+  constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, simulated: boolean) {
+    this.#native = native;
+    this.serialNumber = serialNumber;
+    this.backend = backend;
+    this.simulated = simulated;
+    // A property of the native object, not a persistent reference held by C++: a session dropped
+    // without close() stays collectable, and its finalizer closes the probe.
+    native.onlog = (level, source, message) => this.#emit(level, source, message);
+  }
+
+  async deviceInfo(): Promise<DeviceInfo> {
+    const info = await this.#call((n) => n.deviceInfo());
+    const family: DeviceFamily = info.family === 'NRF53' || info.family === 'NRF91' ? info.family : 'UNKNOWN';
+    return info.versionCode === undefined ? { family } : { family, versionCode: info.versionCode };
+  }
+
+  selectCore(core: CoreName): Promise<void> {
+    if (!CORES.includes(core)) return Promise.reject(new ProbeError('INVALID_PARAMETER', `Unknown core '${String(core)}'.`));
+    return this.#call((n) => n.selectCore(core));
+  }
+
+  read(address: number, length: number): Promise<Uint8Array> {
+    return this.#call((n) => n.read(u32(address, 'address'), u32(length, 'length')));
+  }
+
+  write(address: number, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    return this.#call((n) => {
+      if (!(data instanceof Uint8Array)) throw new ProbeError('INVALID_PARAMETER', 'data must be a Uint8Array.');
+      return n.write(u32(address, 'address'), data, options.nvmc === true);
+    });
+  }
+
+  readU32(address: number): Promise<number> {
+    return this.#call((n) => n.readU32(u32(address, 'address')));
+  }
+
+  writeU32(address: number, value: number, options: WriteOptions = {}): Promise<void> {
+    return this.#call((n) => n.writeU32(u32(address, 'address'), u32(value, 'value'), options.nvmc === true));
+  }
+
+  erasePage(address: number): Promise<void> {
+    return this.#call((n) => n.erasePage(u32(address, 'address')));
+  }
+
+  eraseAll(): Promise<void> {
+    return this.#call((n) => n.eraseAll());
+  }
+
+  recover(): Promise<void> {
+    return this.#call((n) => n.recover());
+  }
+
+  readAccessPort(apIndex: number, register: number): Promise<number> {
+    return this.#call((n) => n.readAccessPort(byte(apIndex, 'apIndex'), byte(register, 'register')));
+  }
+
+  writeAccessPort(apIndex: number, register: number, value: number): Promise<void> {
+    return this.#call((n) => n.writeAccessPort(byte(apIndex, 'apIndex'), byte(register, 'register'), u32(value, 'value')));
+  }
+
+  reset(kind: ResetKind): Promise<void> {
+    if (!RESETS.includes(kind)) return Promise.reject(new ProbeError('INVALID_PARAMETER', `Unknown reset kind '${String(kind)}'.`));
+    return this.#call((n) => n.reset(kind));
+  }
+
+  halt(): Promise<void> {
+    return this.#call((n) => n.halt());
+  }
+
+  go(): Promise<void> {
+    return this.#call((n) => n.go());
+  }
+
+  onLog(listener: ProbeLogListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.#closing) {
+      const native = this.#native;
+      this.#native = undefined; // later calls fail with PROBE_CLOSED; queued ones still run first
+      this.#closing = native
+        ? native.close().then(
+            () => undefined,
+            (error: unknown) => {
+              throw toProbeError(error);
+            },
+          )
+        : Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  async #call<T>(run: (native: NativeSessionHandle) => Promise<T>): Promise<T> {
+    const native = this.#native;
+    if (!native) throw new ProbeError('PROBE_CLOSED', `Probe ${this.serialNumber} is closed.`);
+    try {
+      return await run(native);
+    } catch (error) {
+      throw toProbeError(error);
+    }
+  }
+
+  #emit(level: string, source: string, message: string): void {
+    const entry: ProbeLogEntry = {
+      level: (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : 'info',
+      source,
+      message,
+    };
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(entry);
+      } catch (error) {
+        process.emitWarning(`a probe log listener threw: ${error instanceof Error ? error.message : String(error)}`, 'TfmProvisionWarning');
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// Module entry: exports the Library and Session classes (see library.h, session.h) and a counter of
+// live probe threads used by the leak tests.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "library.h"
+#include "session.h"
+#include "worker.h"
+
+namespace tfm {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);  // deleted with the environment
+  Napi::Function library = NativeLibrary::Define(env);
+  Napi::Function session = NativeSession::Define(env);
+  data->libraryConstructor = Napi::Persistent(library);
+  data->sessionConstructor = Napi::Persistent(session);
+  exports.Set("Library", library);
+  exports.Set("Session", session);
+  exports.Set("liveWorkers", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Napi::Number::New(info.Env(), static_cast<double>(Worker::LiveCount()));
+              }));
+  // Bumped when the JS-facing surface of the addon changes; lib/probe/native.ts checks it.
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace tfm
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tfm::Init(env, exports); }
+
+NODE_API_MODULE(tfm_provision, InitModule)

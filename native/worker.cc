@@ -1,0 +1,262 @@
+#include "worker.h"
+
+#include <chrono>
+#include <set>
+#include <system_error>
+
+#include "platform.h"
+
+namespace tfm {
+
+namespace {
+
+std::atomic<int64_t> g_liveWorkers{0};
+
+std::mutex g_claimsMutex;
+std::set<std::string>& Claims() {
+  static std::set<std::string>* claims = new std::set<std::string>();  // never destroyed: used at exit
+  return *claims;
+}
+
+// How long an exiting process waits for a vendor call in progress before leaving the thread to
+// the OS. A recover can take ~30 s on real hardware; ordinary calls take milliseconds.
+constexpr std::chrono::seconds kExitWait{15};
+
+}  // namespace
+
+std::unique_ptr<ProbeClaim> ProbeClaim::TryClaim(const std::string& backend, uint32_t serialNumber) {
+  std::string key = backend + ":" + std::to_string(serialNumber);
+  std::lock_guard<std::mutex> lock(g_claimsMutex);
+  if (!Claims().insert(key).second) return nullptr;
+  return std::unique_ptr<ProbeClaim>(new ProbeClaim(key));
+}
+
+ProbeClaim::~ProbeClaim() {
+  std::lock_guard<std::mutex> lock(g_claimsMutex);
+  Claims().erase(key_);
+}
+
+void WorkerContext::CloseBackend() {
+  if (backend) {
+    backend->Close();
+    backend.reset();
+  }
+  claim.reset();
+}
+
+struct WorkerMessage {
+  enum class Kind { JobDone, Log, ThreadFinished };
+  Kind kind;
+  std::unique_ptr<Job> job;
+  LogEntry log;
+};
+
+using WorkerTsfn = Napi::TypedThreadSafeFunction<Worker, WorkerMessage, &Worker::CallJs>;
+
+struct WorkerCore {
+  std::mutex mutex;
+  std::condition_variable wake;      // a job was queued, or exit was requested
+  std::condition_variable finished;  // the thread is done
+  std::deque<std::unique_ptr<Job>> queue;
+  bool exitRequested = false;
+  bool threadDone = false;
+  // False once the TSFN may be gone: after the thread's last message, or when the env exits.
+  bool canPost = true;
+  WorkerTsfn tsfn;
+  WorkerContext context;
+  std::string name;
+
+  // Caller holds `mutex`. Takes ownership of `message` whatever happens.
+  void PostLocked(WorkerMessage* message) {
+    if (!canPost || tsfn.NonBlockingCall(message) != napi_ok) delete message;
+  }
+};
+
+Worker* Worker::Start(Napi::Env env, const std::string& name, std::shared_ptr<Library> library,
+                      WorkerOwner* owner) {
+  std::unique_ptr<Worker> worker(new Worker());
+  worker->env_ = env;
+  worker->owner_ = owner;
+
+  auto core = std::make_shared<WorkerCore>();
+  core->name = name;
+  core->context.library = std::move(library);
+  // Vendor log callbacks arrive on any thread, vendor threads included: they only queue a message.
+  // A weak pointer, because the sink lives inside the core it posts to.
+  std::weak_ptr<WorkerCore> weak = core;
+  core->context.log = [weak](const std::string& level, const std::string& source, const std::string& text) {
+    std::shared_ptr<WorkerCore> target = weak.lock();
+    if (!target) return;
+    auto* message = new WorkerMessage{WorkerMessage::Kind::Log, nullptr, LogEntry{level, source, text}};
+    std::lock_guard<std::mutex> lock(target->mutex);
+    target->PostLocked(message);
+  };
+
+  core->tsfn = WorkerTsfn::New(env, "tfm-provision " + name, 0, 1, worker.get());
+  core->tsfn.Unref(env);
+  worker->core_ = core;
+
+  // Added after the TSFN's own cleanup hook, so it runs before it (hooks run last-in first-out):
+  // the thread is stopped while the TSFN still exists.
+  napi_add_env_cleanup_hook(env, &Worker::OnEnvCleanup, worker.get());
+  worker->hookRegistered_ = true;
+
+  try {
+    worker->thread_ = std::thread(&Worker::Run, core);
+  } catch (const std::system_error& e) {
+    napi_remove_env_cleanup_hook(env, &Worker::OnEnvCleanup, worker.get());
+    worker->hookRegistered_ = false;
+    core->tsfn.Release();
+    Napi::Error error = Napi::Error::New(env, std::string("could not start a probe thread: ") + e.what());
+    error.Set("code", Napi::String::New(env, "OUT_OF_MEMORY"));
+    throw error;
+  }
+  g_liveWorkers++;
+  return worker.release();
+}
+
+Worker::~Worker() = default;
+
+int64_t Worker::LiveCount() { return g_liveWorkers.load(); }
+
+bool Worker::Submit(Napi::Env env, std::unique_ptr<Job> job) {
+  if (finalSubmitted_ || threadFinished_) return false;
+  if (job->final) finalSubmitted_ = true;
+  if (job->KeepsLoopAlive() && pendingLoopJobs_++ == 0) core_->tsfn.Ref(env);
+  {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    core_->queue.push_back(std::move(job));
+  }
+  core_->wake.notify_one();
+  return true;
+}
+
+namespace {
+// Queued by a finalizer: nobody awaits it and it must not keep the process alive.
+class DetachedCloseJob : public Job {
+ public:
+  DetachedCloseJob() { final = true; }
+  void Execute(WorkerContext& context) override { context.CloseBackend(); }
+  void Complete(Napi::Env) override {}
+  bool KeepsLoopAlive() const override { return false; }
+};
+}  // namespace
+
+void Worker::DetachOwner() {
+  owner_ = nullptr;
+  ownerDetached_ = true;
+  if (threadFinished_) {
+    delete this;
+    return;
+  }
+  if (!finalSubmitted_) Submit(Napi::Env(env_), std::make_unique<DetachedCloseJob>());
+}
+
+void Worker::Run(std::shared_ptr<WorkerCore> core) {
+  platform::SetCurrentThreadName(core->name);
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(core->mutex);
+      core->wake.wait(lock, [&] { return core->exitRequested || !core->queue.empty(); });
+      if (core->exitRequested) break;
+      job = std::move(core->queue.front());
+      core->queue.pop_front();
+    }
+    const bool final = job->final;
+    job->Execute(core->context);
+    {
+      auto* message = new WorkerMessage{WorkerMessage::Kind::JobDone, std::move(job), {}};
+      std::lock_guard<std::mutex> lock(core->mutex);
+      core->PostLocked(message);
+    }
+    if (final) break;
+  }
+  // Reached after a final job, or when the environment exits with the probe still open.
+  core->context.CloseBackend();
+  std::lock_guard<std::mutex> lock(core->mutex);
+  core->threadDone = true;
+  core->PostLocked(new WorkerMessage{WorkerMessage::Kind::ThreadFinished, nullptr, {}});
+  core->canPost = false;
+  core->finished.notify_all();
+}
+
+void Worker::CallJs(Napi::Env env, Napi::Function, Worker* worker, WorkerMessage* raw) {
+  std::unique_ptr<WorkerMessage> message(raw);
+  // A null env means the TSFN is being torn down with messages still queued: only free them.
+  if (static_cast<napi_env>(env) == nullptr || worker == nullptr) return;
+  switch (message->kind) {
+    case WorkerMessage::Kind::JobDone:
+      worker->OnJobDone(env, std::move(message->job));
+      break;
+    case WorkerMessage::Kind::Log:
+      if (worker->owner_ != nullptr) {
+        try {
+          worker->owner_->OnLog(env, message->log);
+        } catch (const Napi::Error&) {
+          // A throwing log listener must not take the worker down; the TS layer reports it.
+        }
+      }
+      break;
+    case WorkerMessage::Kind::ThreadFinished:
+      worker->OnThreadFinished();  // may delete worker
+      break;
+  }
+}
+
+void Worker::OnJobDone(Napi::Env env, std::unique_ptr<Job> job) {
+  const bool keptLoopAlive = job->KeepsLoopAlive();
+  try {
+    job->Complete(env);
+  } catch (const Napi::Error&) {
+    // Settling a promise only fails when the env is going away.
+  }
+  if (keptLoopAlive && --pendingLoopJobs_ == 0 && !threadFinished_) core_->tsfn.Unref(env);
+}
+
+void Worker::OnThreadFinished() {
+  if (threadFinished_) return;
+  if (thread_.joinable()) thread_.join();  // it has posted its last message and is returning
+  ReleaseResources();
+  if (ownerDetached_) delete this;
+}
+
+void Worker::ReleaseResources() {
+  threadFinished_ = true;
+  if (hookRegistered_) {
+    napi_remove_env_cleanup_hook(env_, &Worker::OnEnvCleanup, this);
+    hookRegistered_ = false;
+  }
+  core_->tsfn.Release();
+  g_liveWorkers--;
+}
+
+void Worker::OnEnvCleanup(void* arg) { static_cast<Worker*>(arg)->ShutdownForExit(); }
+
+void Worker::ShutdownForExit() {
+  hookRegistered_ = false;  // it is running now
+  if (threadFinished_) return;
+  std::deque<std::unique_ptr<Job>> dropped;  // their promises can no longer be settled
+  {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    core_->exitRequested = true;
+    core_->canPost = false;
+    dropped.swap(core_->queue);
+  }
+  core_->wake.notify_all();
+  dropped.clear();
+  bool done;
+  {
+    std::unique_lock<std::mutex> lock(core_->mutex);
+    done = core_->finished.wait_for(lock, kExitWait, [&] { return core_->threadDone; });
+  }
+  if (thread_.joinable()) {
+    // A vendor call that never returns must not hang the exit; the OS ends the thread.
+    if (done) thread_.join();
+    else thread_.detach();
+  }
+  ReleaseResources();
+  if (ownerDetached_) delete this;
+}
+
+}  // namespace tfm

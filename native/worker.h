@@ -1,0 +1,130 @@
+// One thread and one job queue per open probe (and a short-lived one per probe listing).
+//
+// Why not Napi::AsyncWorker: it runs on the libuv pool, 4 threads by default, which would silently
+// cap a 16-probe station at 4 probes in parallel. Here every probe has its own std::thread, so
+// calls on one probe run in order and calls on different probes run in parallel.
+//
+// Results and log lines reach JavaScript only through one ThreadSafeFunction per worker; nothing
+// touches N-API off the JS thread. The TSFN is unref'd while no call is pending, so open but idle
+// probes never keep the process alive; an env cleanup hook closes the backend and joins the thread
+// when the environment goes away (process exit, worker_threads termination).
+//
+// Lifetime: a Worker is created and destroyed on the JS thread. Its owner (a Session or a listing)
+// either closes it or detaches from it (garbage collection). The Worker deletes itself once the
+// owner is gone and its thread has finished, so neither side can use the other after free.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "backend.h"
+
+namespace tfm {
+
+// Released (on whatever thread) when the probe's backend has been closed: the process-wide claim
+// that makes a second open of the same probe fail with PROBE_BUSY.
+class ProbeClaim {
+ public:
+  // nullptr when the probe is already claimed.
+  static std::unique_ptr<ProbeClaim> TryClaim(const std::string& backend, uint32_t serialNumber);
+  ~ProbeClaim();
+  ProbeClaim(const ProbeClaim&) = delete;
+  ProbeClaim& operator=(const ProbeClaim&) = delete;
+
+ private:
+  explicit ProbeClaim(std::string key) : key_(std::move(key)) {}
+  std::string key_;
+};
+
+// State owned by the worker thread; jobs get it in Execute().
+struct WorkerContext {
+  std::shared_ptr<Library> library;
+  std::unique_ptr<ProbeBackend> backend;
+  std::unique_ptr<ProbeClaim> claim;
+  LogSink log;
+
+  // Closes and destroys the backend, then releases the claim. Idempotent.
+  void CloseBackend();
+};
+
+class Job {
+ public:
+  virtual ~Job() = default;
+  // Worker thread.
+  virtual void Execute(WorkerContext& context) = 0;
+  // JS thread: settles the promise from what Execute stored.
+  virtual void Complete(Napi::Env env) = 0;
+  // Whether a pending job keeps the event loop (and so the process) alive.
+  virtual bool KeepsLoopAlive() const { return true; }
+  // After a final job the thread closes the backend and ends.
+  bool final = false;
+};
+
+struct LogEntry {
+  std::string level;
+  std::string source;
+  std::string message;
+};
+
+class WorkerOwner {
+ public:
+  virtual ~WorkerOwner() = default;
+  // JS thread.
+  virtual void OnLog(Napi::Env env, const LogEntry& entry) = 0;
+};
+
+struct WorkerCore;
+struct WorkerMessage;
+
+class Worker {
+ public:
+  // JS thread. Starts the thread; throws a JS error if that fails. `owner` may be nullptr.
+  static Worker* Start(Napi::Env env, const std::string& name, std::shared_ptr<Library> library,
+                       WorkerOwner* owner);
+
+  // JS thread. Queues a job; returns false (and drops the job) once a final job was queued.
+  bool Submit(Napi::Env env, std::unique_ptr<Job> job);
+  bool Closing() const { return finalSubmitted_; }
+
+  // JS thread: the owner is going away (finalizer, or a listing that is done with it). Queues a
+  // close when none was queued. May delete this.
+  void DetachOwner();
+
+  // Number of workers whose thread has not finished; for leak tests.
+  static int64_t LiveCount();
+
+  // The TSFN's JS-thread callback (public only because it is a template argument).
+  static void CallJs(Napi::Env env, Napi::Function, Worker* worker, WorkerMessage* message);
+
+ private:
+  friend struct std::default_delete<Worker>;
+  Worker() = default;
+  ~Worker();
+  static void OnEnvCleanup(void* arg);
+  static void Run(std::shared_ptr<WorkerCore> core);
+  void OnJobDone(Napi::Env env, std::unique_ptr<Job> job);
+  void OnThreadFinished();
+  void ShutdownForExit();
+  void ReleaseResources();
+
+  std::shared_ptr<WorkerCore> core_;
+  std::thread thread_;
+  napi_env env_ = nullptr;
+  WorkerOwner* owner_ = nullptr;
+  bool ownerDetached_ = false;
+  bool finalSubmitted_ = false;
+  bool threadFinished_ = false;
+  bool hookRegistered_ = false;
+  int64_t pendingLoopJobs_ = 0;
+};
+
+}  // namespace tfm

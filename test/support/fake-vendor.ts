@@ -1,0 +1,141 @@
+/**
+ * The fake nrfjprog library for tests that go through the REAL native addon (no hardware).
+ *
+ *   import { fakeNrfjprog } from '../support/fake-vendor';
+ *
+ *   const fake = fakeNrfjprog({ probes: [{ serialNumber: 1001, chip: 'nrf5340', deviceId: '0123456789abcdef' }] });
+ *   const binding = fake.binding();               // NativeBinding on the fake library
+ *   const session = await binding.open(1001);     // session.simulated === true
+ *   await session.readU32(0x00ff020c);            // 0x5340 (FICR INFO.PART)
+ *   await session.close();
+ *
+ * What the fake models (full description at the top of test/fixtures/fake-nrfjprog/fake_nrfjprog.c):
+ * - probes with chips nrf5340 / nrf9160 / nrf9161 / nrf9151; FICR DEVICEID from `deviceId`
+ *   ("0123456789abcdef" -> DEVICEID[0] = 0x01234567, DEVICEID[1] = 0x89abcdef), INFO.PART /
+ *   SIPINFO.PARTNO and VARIANT as lib/targets reads them; NVMC.READY reads 1;
+ * - flash and UICR read 0xFFFFFFFF erased; writes with `{ nvmc: true }` AND bits in, plain writes
+ *   are ignored; RAM/registers are plain memory; the nRF5340 network core has its own space;
+ * - `memory` presets initial words (e.g. a lifecycle state in UICR);
+ * - `latencyUs` per vendor call, `failures` (the k-th matching call returns an nrfjprog code),
+ *   `logMessages` emitted from the fake's own thread after connecting;
+ * - `trace: true` records every vendor call; `readTrace()` returns them in order.
+ *
+ * Each call writes a fresh configuration and points FAKE_NRFJPROG_CONFIG at it (process-wide: the
+ * last call wins). The fake re-reads it on every open, so one Jest process can reconfigure between
+ * tests; a new configuration also resets every device's memory. Within one configuration, memory
+ * persists across sessions (close and reopen sees what was written).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NativeBinding, type NativeBindingOptions } from '../../lib/probe/native';
+import type { ChipName } from '../../lib/targets';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { buildFakes, fakeLibraryPath } = require('../../scripts/build-fakes.js') as {
+  buildFakes(options?: { quiet?: boolean }): Record<string, string>;
+  fakeLibraryPath(variant?: string): string;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { formatFakeConfig, makeConfigDir } = require('../fixtures/fake-nrfjprog/config.js') as {
+  formatFakeConfig(options: FakeNrfjprogOptions & { tracePath?: string }): string;
+  makeConfigDir(): string;
+};
+
+export interface FakeProbeSpec {
+  serialNumber: number;
+  /** Default 'nrf5340'. */
+  chip?: ChipName;
+  /** 16 hex digits; default: the serial number in hex, zero-padded. */
+  deviceId?: string;
+  /** Initial words (before any session writes). */
+  memory?: Array<{ core?: 'application' | 'network'; address: number; value: number }>;
+}
+
+export interface FakeFailureSpec {
+  /** nrfjprogdll_err_t to return, e.g. -90 (NOT_AVAILABLE_BECAUSE_PROTECTION). */
+  code: number;
+  /** 1-based index among matching calls of one vendor instance (NRFJPROG_open_dll_inst is call 1). Default 1. */
+  call?: number;
+  /** How many matching calls fail from `call` on; 0 = all of them. Default 1. */
+  count?: number;
+  /** Only calls of this function, e.g. 'NRFJPROG_read_u32_inst'. */
+  function?: string;
+  /** Only calls on this probe (after it is connected). */
+  serialNumber?: number;
+}
+
+export interface FakeNrfjprogOptions {
+  /** Default: one nRF5340 behind probe 1000. */
+  probes?: FakeProbeSpec[];
+  latencyUs?: number;
+  failures?: FakeFailureSpec[];
+  logMessages?: number;
+  /** Gap between log messages; default 1000 µs. */
+  logIntervalUs?: number;
+  /** What NRFJPROG_version reports; default [10, 24, 2]. */
+  version?: [number, number, number];
+  /** Whether recover leaves UICR.APPROTECT open, as nrfjprog's default configuration does. Default true. */
+  recoverWritesApprotect?: boolean;
+  trace?: boolean;
+}
+
+export interface FakeTraceEntry {
+  /** 0 before the instance connected to a probe. */
+  serialNumber: number;
+  function: string;
+  args: string[];
+  /** The code a failure injection returned, if one did. */
+  injected?: number;
+}
+
+export interface FakeNrfjprog {
+  libraryPath: string;
+  configPath: string;
+  tracePath?: string;
+  /** A NativeBinding on the fake library (backend 'nrfjprog'). */
+  binding(options?: Omit<NativeBindingOptions, 'library' | 'backend'>): NativeBinding;
+  /** Vendor calls so far, in order (needs `trace: true`). */
+  readTrace(): FakeTraceEntry[];
+}
+
+/** Builds the fake libraries when missing or stale (cheap when up to date). */
+export function ensureFakeLibraries(): void {
+  buildFakes({ quiet: true });
+}
+
+export function fakeNrfjprog(options: FakeNrfjprogOptions = {}): FakeNrfjprog {
+  ensureFakeLibraries();
+  const dir = makeConfigDir();
+  const configPath = path.join(dir, 'fake-nrfjprog.conf');
+  const tracePath = options.trace ? path.join(dir, 'trace.log') : undefined;
+  const probes = options.probes ?? [{ serialNumber: 1000 }];
+  fs.writeFileSync(configPath, formatFakeConfig({ ...options, probes, tracePath }));
+  process.env.FAKE_NRFJPROG_CONFIG = configPath;
+  const libraryPath = fakeLibraryPath('full');
+  return {
+    libraryPath,
+    configPath,
+    tracePath,
+    binding: (bindingOptions = {}) => new NativeBinding({ ...bindingOptions, backend: 'nrfjprog', library: libraryPath }),
+    readTrace: () => {
+      if (!tracePath) throw new Error('fakeNrfjprog: pass { trace: true } to record vendor calls');
+      if (!fs.existsSync(tracePath)) return [];
+      return fs
+        .readFileSync(tracePath, 'utf8')
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => {
+          const [serial, fn, ...rest] = line.split(' ');
+          const arrow = rest.indexOf('->');
+          const entry: FakeTraceEntry = { serialNumber: Number(serial), function: fn, args: arrow >= 0 ? rest.slice(0, arrow) : rest };
+          if (arrow >= 0) entry.injected = Number(rest[arrow + 1]);
+          return entry;
+        });
+    },
+  };
+}
+
+/** Libraries the addon must refuse: 'no-inst' (nrfjprog 10.12 or older) and 'highlevel' (libhighlevelnrfjprog). */
+export function brokenLibraryPath(kind: 'no-inst' | 'highlevel'): string {
+  ensureFakeLibraries();
+  return fakeLibraryPath(kind);
+}
