@@ -370,7 +370,7 @@ class ProvisioningRun {
       lifecycleBefore: p?.lifecycle.state,
       lifecycleAfter: this.lifecycleAfter ?? (this.afterWrite ? undefined : p?.lifecycle.state),
       implementationId: toHex(this.implementationId),
-      identityWrapper: this.identityKey === 'generate' ? this.wrapper.name : undefined,
+      identityWrapper: this.identityKey === 'generate' && this.decision?.action === 'provision' ? this.wrapper.name : undefined,
       simulated: this.probe.simulated,
       steps: this.steps,
       operations: count.operations,

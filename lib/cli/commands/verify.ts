@@ -1,0 +1,68 @@
+/** `tfm-provision verify`: read a device back and check what provisioning writes. Writes nothing. */
+import type { Command } from 'commander';
+import { asTfmError } from '../../errors';
+import { verify } from '../../provision';
+import { createOutput, formatFields, formatMs } from '../output';
+import type { CliIo } from '../program';
+import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
+import { errorOf, parseImplementationId } from './provision';
+
+interface VerifyCommandOptions extends DeviceCommandOptions {
+  implementationId?: string;
+  skipIdentityKey?: boolean;
+}
+
+export function register(program: Command, io: CliIo): void {
+  const command = program.command('verify').description('Read a provisioned device back and check lifecycle, KMU slots, implementation ID and the network-core lock (and, on the simulator, TF-M\'s first boot on a copy). Writes nothing.');
+  addDeviceOptions(command)
+    .option('--json', 'JSON Lines on stdout: one {"type":"result"} line')
+    .option('--implementation-id <hex>', 'expected 32-byte implementation ID (default the sample\'s)')
+    .option('--skip-identity-key', 'do not expect the identity key slots')
+    .action(async (options: VerifyCommandOptions) => {
+      const out = createOutput(io, { json: options.json });
+      let opened: OpenedSession | undefined;
+      let result;
+      try {
+        const sessionOptions = sessionOptionsFrom(options, io.cwd);
+        const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
+        opened = await openSession(sessionOptions);
+        result = await verify(opened.session, {
+          chip: sessionOptions.chip,
+          implementationId,
+          identityKey: options.skipIdentityKey ? 'skip' : 'generate',
+          bootModel: opened.bootModel,
+        });
+      } catch (error) {
+        const tfm = asTfmError(error);
+        out.result({ command: 'verify', ok: false, errorCode: tfm.code, error: tfm.toJSON() });
+        throw tfm;
+      } finally {
+        await opened?.close();
+      }
+      if (!out.json) {
+        out.line(`${result.ok ? 'Verified' : 'NOT verified'}: ${result.chip ?? ''} ${result.deviceId ?? ''} (${opened.description})`);
+        for (const c of result.checks) out.line(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.ok ? c.actual : `expected ${c.expected}, read ${c.actual}`}`);
+        out.line(
+          formatFields([
+            ['lifecycle', result.lifecycle],
+            ['identity key', result.identityPublicKey?.hex],
+            ['instance ID', result.instanceId],
+            ['probe operations', `${result.operations} in ${formatMs(result.durationMs)}`],
+          ]).join('\n'),
+        );
+      }
+      const { identityPublicKey, ok: _ok, chip: _chip, deviceId: _deviceId, lifecycle: _lifecycle, instanceId: _instanceId, errorCode: _errorCode, ...rest } = result;
+      out.result({
+        command: 'verify',
+        ok: result.ok,
+        chip: result.chip ?? null,
+        deviceId: result.deviceId ?? null,
+        lifecycle: result.lifecycle ?? null,
+        identityPublicKey: identityPublicKey?.hex ?? null,
+        instanceId: result.instanceId ?? null,
+        errorCode: result.errorCode ?? null,
+        ...rest,
+      });
+      if (!result.ok) throw errorOf({ error: result.error, afterWrite: false });
+    });
+}

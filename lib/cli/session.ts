@@ -1,0 +1,163 @@
+/**
+ * Opens the probe session a command works on: the simulator (--sim, --sim FILE) or a real probe
+ * through the native addon (--snr N). Shared by provision, verify, inspect and the station.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { TfmError } from '../errors';
+import type { BackendName, ProbeBinding, ProbeSession } from '../probe/types';
+import type { BootModel } from '../provision/types';
+import { getTarget, type ChipName } from '../targets';
+
+export interface SessionOptions {
+  /** Probe serial number (real probe). */
+  snr?: number | string;
+  /** true: a fresh simulated device; a path: load it if present, save it on close. */
+  sim?: string | boolean;
+  /** Chip of a fresh simulated device (default nrf5340); for real probes only a check. */
+  chip?: ChipName;
+  backend?: 'nrfjprog' | 'jlink' | 'auto';
+  /** Path of the vendor library (nrfjprog DLL / J-Link DLL). */
+  library?: string;
+  /** Base for relative paths. */
+  cwd?: string;
+}
+
+export interface OpenedSession {
+  session: ProbeSession;
+  simulated: boolean;
+  backend: BackendName;
+  serialNumber: number;
+  /** e.g. "simulated nRF5340 (state file dev.json)", "probe 1050012345 (nrfjprog 10.24.2)". */
+  description: string;
+  /** Simulator only: TF-M's first boot on a copy of the device. */
+  bootModel?: BootModel;
+  /** Closes the session (and saves the simulator state file, if any). Idempotent. */
+  close(): Promise<void>;
+}
+
+export function parseSerialNumber(value: number | string): number {
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TfmError('USAGE', `"${String(value)}" is not a probe serial number.`);
+  return n;
+}
+
+/** Exactly one of --snr and --sim, or PROBE_SELECTION_REQUIRED. */
+export function checkSelection(options: SessionOptions): void {
+  const hasSim = options.sim !== undefined && options.sim !== false;
+  const hasSnr = options.snr !== undefined;
+  if (hasSim === hasSnr) {
+    throw new TfmError('PROBE_SELECTION_REQUIRED', hasSim ? 'Give either --snr or --sim, not both.' : 'Say which device: --snr <serial> for a probe, or --sim [state-file] for the simulator.');
+  }
+}
+
+export async function openSession(options: SessionOptions): Promise<OpenedSession> {
+  checkSelection(options);
+  if (options.sim !== undefined && options.sim !== false) return openSimulated(options);
+  return openNative(options);
+}
+
+async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
+  // Loaded lazily: the simulator is not needed to drive a real probe.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const sim = require('../sim') as typeof import('../sim');
+  const file = typeof options.sim === 'string' ? path.resolve(options.cwd ?? process.cwd(), options.sim) : undefined;
+  let device;
+  if (file && existsSync(file)) {
+    // A --chip that differs is not refused here: provisioning's CHIP_MISMATCH check reports it from FICR.
+    device = sim.SimulatedDevice.load(file);
+  } else {
+    device = sim.SimulatedDevice.create({ chip: options.chip ? getTarget(options.chip).name : 'nrf5340' });
+  }
+  const binding = new sim.SimBinding();
+  const serialNumber = sim.DEFAULT_SIM_SERIAL;
+  binding.attach(serialNumber, device);
+  const session = await binding.open(serialNumber);
+  let closed = false;
+  return {
+    session,
+    simulated: true,
+    backend: 'sim',
+    serialNumber,
+    description: `simulated ${getTarget(device.chip).displayName}${file ? ` (state file ${path.basename(file)})` : ''}`,
+    bootModel: () => binding.device(serialNumber)!.clone().bootTfm(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.close();
+      if (file) binding.device(serialNumber)!.save(file);
+    },
+  };
+}
+
+/** What openSession needs from lib/probe/native.ts (the native addon's ProbeBinding). */
+interface NativeBindingModule {
+  NativeBinding: {
+    create?(options: { backend?: string; libraryPath?: string }): ProbeBinding | Promise<ProbeBinding>;
+    new (options: { backend?: string; libraryPath?: string }): ProbeBinding;
+  };
+}
+
+async function openNative(options: SessionOptions): Promise<OpenedSession> {
+  const serialNumber = parseSerialNumber(options.snr!);
+  let native: NativeBindingModule;
+  try {
+    // Loaded lazily: the simulator works on machines where the addon is not built.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    native = require('../probe/native') as NativeBindingModule;
+  } catch (error) {
+    throw new TfmError('NATIVE_ADDON_UNAVAILABLE', `The native probe addon cannot be loaded: ${(error as Error).message}`, { cause: error });
+  }
+  const bindingOptions = { backend: options.backend ?? 'auto', libraryPath: options.library };
+  const binding = native.NativeBinding.create ? await native.NativeBinding.create(bindingOptions) : new native.NativeBinding(bindingOptions);
+  const info = await binding.libraryInfo();
+  const session = await binding.open(serialNumber);
+  let closed = false;
+  return {
+    session,
+    simulated: session.simulated,
+    backend: session.backend,
+    serialNumber,
+    description: `probe ${serialNumber} (${info.backend}${info.version ? ` ${info.version}` : ''}${info.simulated ? ', simulated library' : ''})`,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.close();
+    },
+  };
+}
+
+/** Adds the device-selection options every device command shares. */
+export function addDeviceOptions<T extends import('commander').Command>(command: T): T {
+  command
+    .option('--snr <serial>', 'serial number of the debug probe (J-Link)')
+    .option('--sim [state-file]', 'use the simulator: a fresh nRF5340 in ASSEMBLY, or the device in state-file (created if missing, saved after)')
+    .option('--chip <chip>', 'expected chip: nrf5340, nrf9160, nrf9161, nrf9151 (with --sim and no state file: the chip to simulate)')
+    .option('--backend <backend>', 'probe library: nrfjprog, jlink or auto', 'auto')
+    .option('--library <path>', 'path of the vendor library (nrfjprog DLL or J-Link DLL)');
+  return command;
+}
+
+export interface DeviceCommandOptions {
+  snr?: string;
+  sim?: string | boolean;
+  chip?: string;
+  backend?: string;
+  library?: string;
+  json?: boolean;
+}
+
+/** Turns the shared command-line options into SessionOptions (USAGE errors for bad values). */
+export function sessionOptionsFrom(options: DeviceCommandOptions, cwd: string): SessionOptions {
+  const backend = options.backend ?? 'auto';
+  if (backend !== 'nrfjprog' && backend !== 'jlink' && backend !== 'auto') throw new TfmError('USAGE', `--backend must be nrfjprog, jlink or auto (got "${backend}").`);
+  let chip: ChipName | undefined;
+  if (options.chip !== undefined) {
+    try {
+      chip = getTarget(options.chip).name;
+    } catch (error) {
+      throw new TfmError('USAGE', (error as Error).message);
+    }
+  }
+  return { snr: options.snr, sim: options.sim, chip, backend, library: options.library, cwd };
+}
