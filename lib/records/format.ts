@@ -44,6 +44,10 @@ export interface IntentRecord extends AttemptFacts {
   time: string;
   /** What the attempt is about to write, by step name. */
   plannedSteps?: string[];
+  /** The identity public key about to be written (uncompressed, hex): public, and known before the
+   *  write, so a registry learns it even if the attempt dies half way. */
+  identityPublicKey?: string;
+  instanceId?: string;
 }
 
 export interface ResultRecord extends AttemptFacts {

@@ -1,0 +1,124 @@
+/**
+ * A station's worth of simulated devices (`station --sim-count N`): N simulated probes with one
+ * fresh device each, serials 100000001.. like J-Link serials.
+ *
+ * With a state directory, each device lives in `<dir>/<serial>.json`: loaded if present, and
+ * saved after every operation that changes the device (write, erase, recover), atomically (temp
+ * file + rename). That makes the simulated silicon as durable as real silicon, so a test can kill
+ * the station process at any moment and compare what the devices hold with what the records say.
+ */
+import { renameSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { TfmError } from '../errors';
+import type { ProbeBinding, ProbeInfo, ProbeSession, OpenOptions, LibraryInfo } from '../probe/types';
+import type { BootModel } from '../provision/types';
+import type { ChipName } from '../targets';
+import type { SimBinding, SimulatedDevice } from '../sim';
+
+export const SIM_FLEET_FIRST_SERIAL = 100000001;
+
+export interface SimFleetOptions {
+  count: number;
+  chip?: ChipName;
+  /** Keep each device in <stateDir>/<serial>.json (loaded if present, saved after each change). */
+  stateDir?: string;
+  /** Latency per probe operation in milliseconds, waited in real time (default 0: as fast as possible). */
+  latencyMs?: number;
+  firstSerial?: number;
+}
+
+export interface SimFleet {
+  /** The binding a station uses (persists state files when a state directory is set). */
+  binding: ProbeBinding;
+  /** The simulator binding underneath (attach, detach, inject faults). */
+  sim: SimBinding;
+  serialNumbers: number[];
+  /** The TF-M first-boot model of the device at a probe, run on a copy. */
+  bootModel(serialNumber: number): BootModel | undefined;
+  /** Where a device's state file is (with a state directory). */
+  stateFile(serialNumber: number): string | undefined;
+}
+
+const MUTATING = new Set(['write', 'writeU32', 'erasePage', 'eraseAll', 'recover', 'writeAccessPort']);
+
+/** Device ID for a fleet device: recognisable in logs and stable per serial. */
+function fleetDeviceId(serialNumber: number): string {
+  return `f1ee7${serialNumber.toString(16).padStart(11, '0')}`.slice(0, 16);
+}
+
+function saveAtomically(device: SimulatedDevice, file: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${JSON.stringify(device.toJSON({ settle: false }))}\n`);
+    renameSync(tmp, file);
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `Cannot save the simulated device to ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function createSimFleet(options: SimFleetOptions): SimFleet {
+  if (!Number.isInteger(options.count) || options.count < 1) throw new TfmError('USAGE', '--sim-count must be a whole number of at least 1.');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const sim = require('../sim') as typeof import('../sim');
+  const latencyMs = options.latencyMs ?? 0;
+  const binding = new sim.SimBinding({ latencyMs, realTime: latencyMs > 0 });
+  const first = options.firstSerial ?? SIM_FLEET_FIRST_SERIAL;
+  const serialNumbers = Array.from({ length: options.count }, (_, i) => first + i);
+  const stateDir = options.stateDir !== undefined ? path.resolve(options.stateDir) : undefined;
+  if (stateDir !== undefined) mkdirSync(stateDir, { recursive: true });
+  const fileOf = (serial: number): string | undefined => (stateDir !== undefined ? path.join(stateDir, `${serial}.json`) : undefined);
+
+  for (const serial of serialNumbers) {
+    const file = fileOf(serial);
+    let device: SimulatedDevice;
+    if (file !== undefined && existsSync(file)) device = sim.SimulatedDevice.load(file);
+    else {
+      device = sim.SimulatedDevice.create({ chip: options.chip ?? 'nrf5340', deviceId: fleetDeviceId(serial) });
+      if (file !== undefined) saveAtomically(device, file);
+    }
+    binding.attach(serial, device);
+  }
+
+  const persisting: ProbeBinding =
+    stateDir === undefined
+      ? binding
+      : {
+          backend: binding.backend,
+          list: (): Promise<ProbeInfo[]> => binding.list(),
+          libraryInfo: (): Promise<LibraryInfo> => binding.libraryInfo(),
+          async open(serialNumber: number, openOptions?: OpenOptions): Promise<ProbeSession> {
+            const session = await binding.open(serialNumber, openOptions);
+            const persist = (): void => {
+              const device = binding.device(serialNumber);
+              const file = fileOf(serialNumber);
+              if (device !== undefined && file !== undefined) saveAtomically(device, file);
+            };
+            return new Proxy(session, {
+              get(target, property, receiver) {
+                const value = Reflect.get(target, property, receiver) as unknown;
+                if (typeof value !== 'function') return value;
+                if (typeof property !== 'string' || !MUTATING.has(property)) return (value as (...a: unknown[]) => unknown).bind(target);
+                return async (...args: unknown[]) => {
+                  try {
+                    return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+                  } finally {
+                    // Also after a failed or torn write: the silicon keeps whatever happened.
+                    persist();
+                  }
+                };
+              },
+            });
+          },
+        };
+
+  return {
+    binding: persisting,
+    sim: binding,
+    serialNumbers,
+    bootModel: (serialNumber) => {
+      if (binding.device(serialNumber) === undefined) return undefined;
+      return () => binding.device(serialNumber)!.clone().bootTfm();
+    },
+    stateFile: fileOf,
+  };
+}

@@ -1,0 +1,477 @@
+/**
+ * The factory station: many probes, one worker per probe, all asynchronous. Each worker owns its
+ * probe (lock, session) and runs the provisioning sequence; the records, the live view and the
+ * summary are fed from the workers' events. Nothing here blocks the event loop: probe calls are
+ * promises served by the addon's per-probe worker threads (or the simulator's timers), and record
+ * appends use the libuv pool.
+ *
+ * Guarantees:
+ *  - one device failing never stops the others: every worker's errors end in its own outcome;
+ *  - an intent record is durable before a device's first irreversible write (beforeIrreversible),
+ *    and a result record follows every attempt;
+ *  - an abort (Ctrl-C) stops workers from starting, stops runs that have not written yet, and lets
+ *    runs that have begun writing finish (provision() only honours the signal before its first
+ *    irreversible write), so no device is left between two writes of one slot.
+ */
+import { randomUUID } from 'node:crypto';
+import { acquireProbeLock, type ProbeLock } from '../cli/probe-lock';
+import { identifyChip } from '../device/ficr';
+import { type ErrorCode, asTfmError } from '../errors';
+import type { ProbeBinding, ProbeSession } from '../probe/types';
+import { provision as provisionDevice } from '../provision';
+import type { ProvisionEvent } from '../provision/events';
+import type { IrreversibleContext, ProvisionOptions, ProvisionResult } from '../provision/types';
+import type { RandomSource } from '../random';
+import { AttemptRecorder, RecordWriter } from '../records';
+
+export type DeviceOutcomeKind = 'provisioned' | 'alreadyProvisioned' | 'refused' | 'failed' | 'interrupted' | 'dryRun';
+
+export interface DeviceOutcome {
+  attempt: string;
+  probeSerial: number;
+  outcome: DeviceOutcomeKind;
+  ok: boolean;
+  /** False for a probe the station never started on (stopped first): no attempt, no record. */
+  started: boolean;
+  chip?: string;
+  deviceId?: string;
+  lifecycleBefore?: string;
+  lifecycleAfter?: string;
+  identityPublicKey?: string;
+  instanceId?: string;
+  errorCode?: ErrorCode;
+  error?: string;
+  /** Whether anything irreversible had been written when the attempt ended. */
+  afterWrite: boolean;
+  /** Error category of errorCode (usage, refused, environment, device, internal). */
+  category?: string;
+  durationMs: number;
+  startedAt: string;
+}
+
+export interface StationSummary {
+  ok: boolean;
+  /** The run was stopped by its signal (Ctrl-C) before everything was done. */
+  interrupted: boolean;
+  counts: { passed: number; alreadyProvisioned: number; refused: number; failed: number; interrupted: number };
+  devices: DeviceOutcome[];
+  durationMs: number;
+  /** Devices that passed or were found provisioned, per minute of station time. */
+  devicesPerMinute: number;
+  records?: string;
+  /** Record appends that failed (the device outcome stands; the audit trail is incomplete). */
+  recordErrors: string[];
+}
+
+export type StationEvent =
+  | { type: 'stationStart'; probes: number[]; parallel: number; watch: boolean; records?: string }
+  | { type: 'deviceStart'; probe: number; attempt: string }
+  | { type: 'deviceIdentified'; probe: number; attempt: string; chip: string; deviceId: string }
+  | { type: 'provision'; probe: number; attempt: string; event: ProvisionEvent }
+  | { type: 'intentRecorded'; probe: number; attempt: string }
+  | { type: 'deviceEnd'; probe: number; device: DeviceOutcome }
+  | { type: 'waitingForDevice'; probe: number }
+  | { type: 'waitingForRemoval'; probe: number; deviceId: string }
+  | { type: 'stopping'; reason: 'signal' | 'maxDevices' | 'duration' }
+  | { type: 'notice'; probe?: number; message: string };
+
+export type ProvisionFunction = (session: ProbeSession, options: ProvisionOptions) => Promise<ProvisionResult>;
+
+export interface WatchOptions {
+  /** Stop after this many devices have been started (in-flight ones finish). */
+  maxDevices?: number;
+  /** Stop waiting for new devices after this long (in-flight ones finish). */
+  durationMs?: number;
+  /** How often an idle probe looks for a device (default 500 ms). */
+  pollMs?: number;
+}
+
+export interface StationOptions {
+  binding: ProbeBinding;
+  /** Probes to work on (already selected: see selectProbes). Default: every listed probe. */
+  serialNumbers?: number[];
+  /** Workers at a time (default: one per probe). */
+  parallel?: number;
+  /** Record file path or writer; false for none (library use only: the CLI always records). */
+  records?: string | RecordWriter | false;
+  /** Options for every device's provision() (signal, hooks and events are the station's). */
+  provision?: Omit<ProvisionOptions, 'signal' | 'beforeIrreversible' | 'onEvent' | 'events' | 'random'>;
+  /** Random source per device (e.g. a seeded source per simulated device). Default: OS CSPRNG. */
+  randomFor?: (probeSerial: number) => RandomSource | undefined;
+  /** Extra options per device (e.g. the simulator's TF-M boot model for that device). */
+  deviceOptions?: (probeSerial: number) => Partial<ProvisionOptions> | undefined;
+  /** Stops the station: no new devices; runs that have begun writing finish. */
+  signal?: AbortSignal;
+  watch?: WatchOptions | false;
+  /** Take the per-probe lock (default true). */
+  lockProbes?: boolean;
+  /** Environment for the lock directory (TFM_PROVISION_LOCK_DIR). */
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (event: StationEvent) => void;
+  toolVersion?: string;
+  /** The provisioning sequence; injectable for tests of the station itself. */
+  provisionFn?: ProvisionFunction;
+}
+
+
+function packageVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Runs a station to completion (or until stopped) and returns its summary. Never throws for a device. */
+export async function runStation(options: StationOptions): Promise<StationSummary> {
+  const station = new Station(options);
+  return station.run();
+}
+
+class Station {
+  private readonly options: StationOptions;
+  private readonly provisionFn: ProvisionFunction;
+  private readonly toolVersion: string;
+  private readonly devices: DeviceOutcome[] = [];
+  private readonly recordErrors: string[] = [];
+  private records: RecordWriter | undefined;
+  /** Stops watching and starting; aborted by the caller's signal, max devices or duration. */
+  private readonly stop = new AbortController();
+  /** Handed to provision(): aborted only by the caller's signal (Ctrl-C), so reaching --max-devices
+   *  or --duration never cuts short a device that is already being provisioned. */
+  private readonly abortRuns = new AbortController();
+  private stopReason: 'signal' | 'maxDevices' | 'duration' | undefined;
+  private started = 0;
+  private readonly seen = new Set<string>();
+  private readonly startedAt = Date.now();
+
+  constructor(options: StationOptions) {
+    this.options = options;
+    this.provisionFn = options.provisionFn ?? provisionDevice;
+    this.toolVersion = options.toolVersion ?? packageVersion();
+  }
+
+  private emit(event: StationEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A broken view must never stop a device in the middle of its writes.
+    }
+  }
+
+  private halt(reason: 'signal' | 'maxDevices' | 'duration'): void {
+    if (this.stop.signal.aborted) return;
+    this.stopReason = reason;
+    this.emit({ type: 'stopping', reason });
+    this.stop.abort();
+  }
+
+  async run(): Promise<StationSummary> {
+    const { options } = this;
+    const serials = options.serialNumbers ?? (await options.binding.list()).map((p) => p.serialNumber);
+    const parallel = Math.max(1, Math.min(options.parallel ?? serials.length, serials.length || 1));
+    const watch = options.watch !== undefined && options.watch !== false ? options.watch : undefined;
+
+    if (options.records instanceof RecordWriter) this.records = options.records;
+    else if (typeof options.records === 'string') {
+      this.records = await RecordWriter.open(options.records, {
+        onRepair: (info) => this.emit({ type: 'notice', message: `record file: cut off ${info.removedBytes} bytes of an interrupted append` }),
+      });
+    }
+
+    const onCallerAbort = (): void => {
+      this.halt('signal');
+      this.abortRuns.abort();
+    };
+    if (options.signal?.aborted === true) onCallerAbort();
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    let durationTimer: NodeJS.Timeout | undefined;
+    if (watch?.durationMs !== undefined) durationTimer = setTimeout(() => this.halt('duration'), watch.durationMs);
+
+    this.emit({ type: 'stationStart', probes: serials, parallel, watch: watch !== undefined, records: this.records?.path });
+    try {
+      const queue = [...serials];
+      const worker = async (): Promise<void> => {
+        for (let serial = queue.shift(); serial !== undefined; serial = queue.shift()) {
+          if (this.stop.signal.aborted && watch === undefined) {
+            this.devices.push(this.skipped(serial));
+            continue;
+          }
+          await (watch !== undefined ? this.watchProbe(serial, watch) : this.provisionProbe(serial));
+        }
+      };
+      await Promise.all(Array.from({ length: parallel }, () => worker()));
+    } finally {
+      if (durationTimer !== undefined) clearTimeout(durationTimer);
+      options.signal?.removeEventListener('abort', onCallerAbort);
+      if (this.records !== undefined && !(options.records instanceof RecordWriter)) await this.records.close();
+    }
+    return this.summary();
+  }
+
+  private summary(): StationSummary {
+    const counts = { passed: 0, alreadyProvisioned: 0, refused: 0, failed: 0, interrupted: 0 };
+    for (const d of this.devices) {
+      if (d.outcome === 'provisioned' || d.outcome === 'dryRun') counts.passed++;
+      else if (d.outcome === 'alreadyProvisioned') counts.alreadyProvisioned++;
+      else if (d.outcome === 'refused') counts.refused++;
+      else if (d.outcome === 'interrupted') counts.interrupted++;
+      else counts.failed++;
+    }
+    const durationMs = Date.now() - this.startedAt;
+    const done = counts.passed + counts.alreadyProvisioned;
+    return {
+      ok: counts.refused === 0 && counts.failed === 0 && this.recordErrors.length === 0 && this.stopReason !== 'signal',
+      interrupted: this.stopReason === 'signal',
+      counts,
+      devices: this.devices,
+      durationMs,
+      devicesPerMinute: durationMs > 0 ? (done * 60_000) / durationMs : 0,
+      records: this.records?.path,
+      recordErrors: this.recordErrors,
+    };
+  }
+
+  private skipped(serial: number): DeviceOutcome {
+    return {
+      attempt: randomUUID(),
+      probeSerial: serial,
+      outcome: 'interrupted',
+      ok: false,
+      started: false,
+      errorCode: 'INTERRUPTED',
+      error: 'Not started: the station was stopped.',
+      afterWrite: false,
+      category: 'device',
+      durationMs: 0,
+      startedAt: new Date().toISOString(),
+    };
+  }
+
+  private async lock(serial: number): Promise<ProbeLock | undefined> {
+    if (this.options.lockProbes === false) return undefined;
+    return acquireProbeLock(serial, { backend: this.options.binding.backend, purpose: 'station', env: this.options.env });
+  }
+
+  /** One device on one probe: lock, open, provision, close. */
+  private async provisionProbe(serial: number): Promise<void> {
+    const recorder = this.recorder(serial, undefined);
+    this.emit({ type: 'deviceStart', probe: serial, attempt: recorder.attempt });
+    let lock: ProbeLock | undefined;
+    let session: ProbeSession | undefined;
+    try {
+      lock = await this.lock(serial);
+      session = await this.options.binding.open(serial);
+    } catch (error) {
+      // Lock or open failed: nothing was written.
+      await this.finishWithError(serial, recorder, error);
+      await session?.close().catch(() => undefined);
+      await lock?.release().catch(() => undefined);
+      return;
+    }
+    try {
+      await this.provisionSession(serial, session, this.recorder(serial, session, recorder));
+    } finally {
+      await session.close().catch(() => undefined);
+      await lock?.release().catch(() => undefined);
+    }
+  }
+
+  /** A recorder for one attempt; with a session, its backend facts replace the binding's. */
+  private recorder(serial: number, session: ProbeSession | undefined, previous?: AttemptRecorder): AttemptRecorder {
+    if (previous !== undefined) {
+      previous.facts.backend = session?.backend ?? previous.facts.backend;
+      previous.facts.simulated = session?.simulated ?? previous.facts.simulated;
+      return previous;
+    }
+    return new AttemptRecorder(this.records, {
+      probeSerial: serial,
+      backend: session?.backend ?? this.options.binding.backend,
+      simulated: session?.simulated ?? this.options.binding.backend === 'sim',
+      strategy: this.options.provision?.strategy ?? 'host',
+      toolVersion: this.toolVersion,
+    });
+  }
+
+  private async finishWithError(serial: number, recorder: AttemptRecorder, error: unknown): Promise<DeviceOutcome> {
+    const e = asTfmError(error);
+    const f = recorder.facts;
+    const outcome: DeviceOutcome = {
+      attempt: recorder.attempt,
+      probeSerial: serial,
+      outcome: e.code === 'INTERRUPTED' && !e.afterWrite ? 'interrupted' : !e.afterWrite && (e.category === 'refused' || e.category === 'usage') ? 'refused' : 'failed',
+      ok: false,
+      started: true,
+      chip: f.chip,
+      deviceId: f.deviceId,
+      lifecycleBefore: f.lifecycleBefore,
+      errorCode: e.code,
+      error: e.message,
+      afterWrite: e.afterWrite,
+      category: e.category,
+      durationMs: Date.now() - Date.parse(f.startedAt),
+      startedAt: f.startedAt,
+    };
+    await this.record(outcome, () => recorder.failure(e));
+    return outcome;
+  }
+
+  /** Runs provision() on an open session, with the intent record as its beforeIrreversible hook. */
+  private async provisionSession(serial: number, session: ProbeSession, recorder: AttemptRecorder): Promise<DeviceOutcome> {
+    const attempt = recorder.attempt;
+    let identified = false;
+    const onEvent = (event: ProvisionEvent): void => {
+      recorder.observe(event);
+      if (event.type === 'preflight' && !identified) {
+        identified = true;
+        this.emit({ type: 'deviceIdentified', probe: serial, attempt, chip: event.chip, deviceId: event.deviceId });
+      }
+      this.emit({ type: 'provision', probe: serial, attempt, event });
+    };
+    const beforeIrreversible = async (context: IrreversibleContext): Promise<void> => {
+      // Durable before the first irreversible write: if this throws, provision() writes nothing.
+      await recorder.intent(context);
+      if (recorder.hasIntent) this.emit({ type: 'intentRecorded', probe: serial, attempt });
+    };
+
+    let result: ProvisionResult;
+    try {
+      const random = this.options.randomFor?.(serial);
+      result = await this.provisionFn(session, {
+        ...this.options.provision,
+        ...this.options.deviceOptions?.(serial),
+        ...(random !== undefined ? { random } : {}),
+        signal: this.abortRuns.signal,
+        beforeIrreversible,
+        onEvent,
+      });
+    } catch (error) {
+      return this.finishWithError(serial, recorder, error);
+    }
+
+    const f = recorder.facts;
+    const outcome: DeviceOutcome = {
+      attempt,
+      probeSerial: serial,
+      outcome: result.errorCode === 'INTERRUPTED' && !result.afterWrite ? 'interrupted' : result.outcome,
+      ok: result.ok,
+      started: true,
+      chip: result.chip ?? f.chip,
+      deviceId: result.deviceId ?? f.deviceId,
+      lifecycleBefore: result.lifecycleBefore ?? f.lifecycleBefore,
+      lifecycleAfter: result.lifecycleAfter,
+      identityPublicKey: result.identityPublicKey?.hex,
+      instanceId: result.instanceId,
+      errorCode: result.errorCode,
+      error: result.error?.message,
+      afterWrite: result.afterWrite,
+      category: result.error?.category,
+      durationMs: Date.now() - Date.parse(f.startedAt),
+      startedAt: f.startedAt,
+    };
+    await this.record(outcome, () => recorder.result(result));
+    return outcome;
+  }
+
+  /** Appends the result record (a failure to append is reported, never thrown) and reports the device. */
+  private async record(outcome: DeviceOutcome, append: () => Promise<unknown>): Promise<void> {
+    try {
+      await append();
+    } catch (error) {
+      this.recordErrors.push(`probe ${outcome.probeSerial}: ${(error as Error).message}`);
+      this.emit({ type: 'notice', probe: outcome.probeSerial, message: `result record not written: ${(error as Error).message}` });
+    }
+    this.devices.push(outcome);
+    this.emit({ type: 'deviceEnd', probe: outcome.probeSerial, device: outcome });
+  }
+
+  /**
+   * Watch mode on one probe: wait for a device this run has not seen, provision it, wait for it to
+   * be removed, repeat, until stopped. The session stays open across polls (opening a probe can
+   * take long on real hardware); a failed poll closes it and the next poll opens it again.
+   */
+  private async watchProbe(serial: number, watch: WatchOptions): Promise<void> {
+    const pollMs = watch.pollMs ?? 500;
+    let lock: ProbeLock | undefined;
+    try {
+      lock = await this.lock(serial);
+    } catch (error) {
+      await this.finishWithError(serial, this.recorder(serial, undefined), error);
+      return;
+    }
+    let session: ProbeSession | undefined;
+    const closeSession = async (): Promise<void> => {
+      const s = session;
+      session = undefined;
+      await s?.close().catch(() => undefined);
+    };
+    /** The device ID now at the probe, or undefined when none answers. */
+    const look = async (): Promise<string | undefined> => {
+      try {
+        session ??= await this.options.binding.open(serial);
+        return (await identifyChip(session)).deviceIdHex;
+      } catch {
+        await closeSession();
+        return undefined;
+      }
+    };
+    try {
+      while (!this.stop.signal.aborted) {
+        this.emit({ type: 'waitingForDevice', probe: serial });
+        let deviceId: string | undefined;
+        while (!this.stop.signal.aborted) {
+          deviceId = await look();
+          if (deviceId !== undefined && !this.seen.has(deviceId)) break;
+          deviceId = undefined;
+          await sleep(pollMs, this.stop.signal);
+        }
+        if (deviceId === undefined || this.stop.signal.aborted || session === undefined) break;
+        if (watch.maxDevices !== undefined && this.started >= watch.maxDevices) break;
+        this.seen.add(deviceId);
+        this.started++;
+        if (watch.maxDevices !== undefined && this.started >= watch.maxDevices) this.halt('maxDevices');
+
+        const recorder = this.recorder(serial, session);
+        this.emit({ type: 'deviceStart', probe: serial, attempt: recorder.attempt });
+        const outcome = await this.provisionSession(serial, session, recorder);
+        if (outcome.errorCode === 'PROBE_DISCONNECTED' || outcome.errorCode === 'CANNOT_CONNECT') await closeSession();
+
+        this.emit({ type: 'waitingForRemoval', probe: serial, deviceId });
+        while (!this.stop.signal.aborted) {
+          const now = await look();
+          if (now !== deviceId) break;
+          await sleep(pollMs, this.stop.signal);
+        }
+      }
+    } finally {
+      await closeSession();
+      await lock?.release().catch(() => undefined);
+    }
+  }
+}
+
+/** Exit code for a station summary (see lib/cli/exit-codes.ts). */
+export function stationExitCode(summary: StationSummary): number {
+  const has = (predicate: (d: DeviceOutcome) => boolean): boolean => summary.devices.some(predicate);
+  if (has((d) => d.outcome === 'failed' && d.afterWrite)) return 4;
+  if (has((d) => d.outcome === 'failed' && d.category === 'internal')) return 1;
+  if (has((d) => d.outcome === 'failed' && d.category === 'device')) return 4;
+  if (has((d) => d.outcome === 'failed') || summary.recordErrors.length > 0) return 5;
+  if (has((d) => d.outcome === 'refused')) return 3;
+  if (summary.interrupted) return 130;
+  return 0;
+}
