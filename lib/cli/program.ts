@@ -33,6 +33,9 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      // Commander's own parse errors (unknown option or command, invalid choice) carry the stable
+      // USAGE code like every other failure, so scripts can branch on it.
+      outputError: (s, write) => write(s.replace(/^error: /, 'error USAGE: ')),
     })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
