@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
-import type { BackendName, ProbeBinding, ProbeSession } from '../probe/types';
+import type { BackendName, ProbeSession } from '../probe/types';
 import type { BootModel } from '../provision/types';
 import { getTarget, type ChipName } from '../targets';
 
@@ -90,26 +90,12 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
   };
 }
 
-/** What openSession needs from lib/probe/native.ts (the native addon's ProbeBinding). */
-interface NativeBindingModule {
-  NativeBinding: {
-    create?(options: { backend?: string; libraryPath?: string }): ProbeBinding | Promise<ProbeBinding>;
-    new (options: { backend?: string; libraryPath?: string }): ProbeBinding;
-  };
-}
-
 async function openNative(options: SessionOptions): Promise<OpenedSession> {
   const serialNumber = parseSerialNumber(options.snr!);
-  let native: NativeBindingModule;
-  try {
-    // Loaded lazily: the simulator works on machines where the addon is not built.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    native = require('../probe/native') as NativeBindingModule;
-  } catch (error) {
-    throw new TfmError('NATIVE_ADDON_UNAVAILABLE', `The native probe addon cannot be loaded: ${(error as Error).message}`, { cause: error });
-  }
-  const bindingOptions = { backend: options.backend ?? 'auto', libraryPath: options.library };
-  const binding = native.NativeBinding.create ? await native.NativeBinding.create(bindingOptions) : new native.NativeBinding(bindingOptions);
+  // Loaded lazily: the simulator works where the addon is not built (NATIVE_ADDON_UNAVAILABLE then).
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const native = require('../probe/native') as typeof import('../probe/native');
+  const binding = await native.openBinding({ backend: options.backend ?? 'auto', library: options.library });
   const info = await binding.libraryInfo();
   const session = await binding.open(serialNumber);
   let closed = false;

@@ -27,3 +27,18 @@ export function asRealProbe(session: ProbeSession): ProbeSession {
 export function nvmcOperations(ops: Array<{ method: string; nvmc?: boolean }>): number {
   return ops.filter((o) => (o.method === 'write' || o.method === 'writeU32') && o.nvmc === true).length + ops.filter((o) => o.method === 'eraseAll' || o.method === 'erasePage' || o.method === 'recover').length;
 }
+
+/**
+ * Jest gives each test file a copy of process.env, so assigning it never reaches the C environment
+ * that a vendor library (the fake nrfjprog) reads with getenv(). A worker thread with SHARE_ENV has
+ * the real process environment: setting the variable there is a real setenv().
+ */
+export async function exportToNativeEnvironment(name: string, value: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { Worker, SHARE_ENV } = require('node:worker_threads') as typeof import('node:worker_threads');
+  await new Promise<void>((resolve, reject) => {
+    const worker = new Worker(`process.env[${JSON.stringify(name)}] = ${JSON.stringify(value)};`, { eval: true, env: SHARE_ENV });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`env worker exited with ${code}`))));
+  });
+}
