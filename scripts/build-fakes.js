@@ -1,9 +1,13 @@
 'use strict';
 // Builds the fake vendor libraries used by the native tests and the bench (test/fixtures/fake-nrfjprog)
 // into test/.tmp/fakes with the system C compiler ($CC, else cc). Skips a library that is newer than
-// its source. Run directly (`node scripts/build-fakes.js`, also from pretest) or require it.
+// its source. Run directly (`node scripts/build-fakes.js`, also from pretest) or require it; it also
+// writes the fake's configuration file (format: top of fake_nrfjprog.c), for the Jest helper
+// (test/support/fake-vendor.ts) and the bench alike.
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -53,11 +57,129 @@ function buildFakes({ quiet = false } = {}) {
   return paths;
 }
 
-module.exports = { buildFakes, fakeLibraryPath, FAKES, outputDir };
+// The fake SEGGER J-Link library (test/fixtures/fake-jlink), one folder per variant so each is a
+// `libjlinkarm` file like the real one. `jlink` is the working fake; `jlink-incomplete` lacks the
+// CoreSight API and exists to be refused.
+const JLINK_SOURCE = path.join(root, 'test', 'fixtures', 'fake-jlink', 'fake_jlink.c');
+const JLINK_FAKES = {
+  jlink: [],
+  'jlink-incomplete': ['-DFAKE_JLINK_WITHOUT_CORESIGHT'],
+};
+
+function fakeJlinkLibraryPath(variant = 'jlink') {
+  if (!JLINK_FAKES[variant]) throw new Error(`unknown fake J-Link library variant "${variant}"`);
+  return path.join(outputDir, variant, `libjlinkarm${extension}`);
+}
+
+function buildJlinkFakes({ quiet = false } = {}) {
+  const compiler = process.env.CC || 'cc';
+  const paths = {};
+  for (const [variant, defines] of Object.entries(JLINK_FAKES)) {
+    const output = fakeJlinkLibraryPath(variant);
+    paths[variant] = output;
+    if (isUpToDate(output, [JLINK_SOURCE, __filename])) continue;
+    fs.mkdirSync(path.dirname(output), { recursive: true });
+    const partial = `${output}.${process.pid}.tmp`;
+    const args = ['-std=c11', '-O2', '-g', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', ...defines, '-o', partial, JLINK_SOURCE];
+    if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, JLINK_SOURCE)} -> ${path.relative(root, output)}`);
+    execFileSync(compiler, args, { stdio: quiet ? 'pipe' : 'inherit' });
+    fs.renameSync(partial, output);
+  }
+  return paths;
+}
+
+// ---- configuration of the fake nrfjprog library ----
+
+let counter = 0;
+
+function integer(value, name) {
+  if (!Number.isInteger(value)) throw new Error(`fake nrfjprog config: ${name} must be an integer, got ${value}`);
+  return value;
+}
+
+/** Configuration text for `options` (see FakeNrfjprogOptions in test/support/fake-vendor.ts). */
+function formatFakeConfig(options = {}) {
+  const lines = [`generation ${process.pid}-${Date.now()}-${++counter}-${crypto.randomBytes(4).toString('hex')}`];
+  if (options.version) lines.push(`version ${options.version.map((v, i) => integer(v, `version[${i}]`)).join(' ')}`);
+  if (options.latencyUs !== undefined) lines.push(`latency_us ${integer(options.latencyUs, 'latencyUs')}`);
+  if (options.logMessages !== undefined) lines.push(`log_messages ${integer(options.logMessages, 'logMessages')}`);
+  if (options.logIntervalUs !== undefined) lines.push(`log_interval_us ${integer(options.logIntervalUs, 'logIntervalUs')}`);
+  if (options.recoverWritesApprotect !== undefined) lines.push(`recover_writes_approtect ${options.recoverWritesApprotect ? 1 : 0}`);
+  if (options.tracePath) {
+    if (/\s/.test(options.tracePath)) throw new Error('fake nrfjprog config: the trace path must not contain spaces');
+    lines.push(`trace ${options.tracePath}`);
+  }
+  if (options.barrier) {
+    const b = options.barrier;
+    lines.push(`barrier count=${integer(b.count, 'barrier count')} function=${b.function} timeout_ms=${integer(b.timeoutMs ?? 10000, 'barrier timeoutMs')}`);
+  }
+  for (const probe of options.probes ?? []) {
+    const serial = integer(probe.serialNumber, 'serialNumber');
+    const deviceId = probe.deviceId ?? serial.toString(16).padStart(16, '0');
+    if (!/^[0-9a-fA-F]{16}$/.test(deviceId)) throw new Error(`fake nrfjprog config: deviceId must be 16 hex digits, got "${deviceId}"`);
+    lines.push(`probe serial=${serial} chip=${probe.chip ?? 'nrf5340'} device_id=${deviceId}`);
+    for (const word of probe.memory ?? []) {
+      lines.push(`mem serial=${serial} core=${word.core ?? 'application'} address=0x${(word.address >>> 0).toString(16)} value=0x${(word.value >>> 0).toString(16)}`);
+    }
+  }
+  for (const failure of options.failures ?? []) {
+    let line = `fail code=${integer(failure.code, 'failure code')}`;
+    if (failure.call !== undefined) line += ` call=${integer(failure.call, 'failure call')}`;
+    if (failure.count !== undefined) line += ` count=${integer(failure.count, 'failure count')}`;
+    if (failure.function !== undefined) line += ` function=${failure.function}`;
+    if (failure.serialNumber !== undefined) line += ` serial=${integer(failure.serialNumber, 'failure serialNumber')}`;
+    lines.push(line);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Where the fake library of THIS process looks for its configuration when FAKE_NRFJPROG_CONFIG is
+ * not set in the real environment (under Jest, assignments to process.env never reach native code).
+ */
+function processConfigPath() {
+  return path.join(os.tmpdir(), `tfm-fake-nrfjprog-${process.pid}.conf`);
+}
+
+let cleanupRegistered = false;
+
+/**
+ * Writes the configuration for `options` where this process's fake library reads it, and sets
+ * process.env.FAKE_NRFJPROG_CONFIG so that child processes inherit it. `options.trace: true`
+ * records vendor calls in a fresh trace file. Returns { configPath, tracePath }.
+ */
+function writeFakeConfig(options = {}) {
+  let tracePath;
+  if (options.trace) tracePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-fake-trace-')), 'trace.log');
+  const configPath = processConfigPath();
+  const partial = `${configPath}.tmp`;
+  fs.writeFileSync(partial, formatFakeConfig({ ...options, tracePath }));
+  fs.renameSync(partial, configPath); // never half-read by a probe opening meanwhile
+  process.env.FAKE_NRFJPROG_CONFIG = configPath;
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.once('exit', () => fs.rmSync(configPath, { force: true }));
+  }
+  return { configPath, tracePath };
+}
+
+module.exports = {
+  buildFakes,
+  fakeLibraryPath,
+  FAKES,
+  outputDir,
+  buildJlinkFakes,
+  fakeJlinkLibraryPath,
+  JLINK_FAKES,
+  formatFakeConfig,
+  writeFakeConfig,
+  processConfigPath,
+};
 
 if (require.main === module) {
   try {
     buildFakes();
+    buildJlinkFakes();
   } catch (error) {
     console.error(`build-fakes: ${error.message}`);
     process.exit(1);

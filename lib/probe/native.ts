@@ -114,10 +114,14 @@ export function loadNativeAddon(nativeAddon?: string | NativeAddon): NativeAddon
 /** Turns what the addon threw or rejected with into a ProbeError (codes are set in C++). */
 export function toProbeError(error: unknown): ProbeError {
   if (error instanceof ProbeError) return error;
-  if (!(error instanceof Error)) return new ProbeError('INTERNAL_ERROR', String(error));
-  const fields = error as Error & { code?: unknown; vendorCode?: unknown; operation?: unknown };
+  // Not `instanceof Error`: the addon's errors come from the realm it was loaded in, which under
+  // Jest (vm contexts) is not the caller's.
+  if (typeof error !== 'object' || error === null || typeof (error as { message?: unknown }).message !== 'string') {
+    return new ProbeError('INTERNAL_ERROR', String(error));
+  }
+  const fields = error as { message: string; code?: unknown; vendorCode?: unknown; operation?: unknown };
   const known = isErrorCode(fields.code);
-  return new ProbeError(known ? (fields.code as never) : 'INTERNAL_ERROR', error.message, {
+  return new ProbeError(known ? (fields.code as never) : 'INTERNAL_ERROR', fields.message, {
     vendorCode: typeof fields.vendorCode === 'number' ? fields.vendorCode : undefined,
     operation: typeof fields.operation === 'string' ? fields.operation : undefined,
     details: known || fields.code === undefined ? undefined : { nativeCode: String(fields.code) },
@@ -255,13 +259,17 @@ class NativeProbeSession implements ProbeSession {
     return this.#call((n) => n.selectCore(core));
   }
 
-  read(address: number, length: number): Promise<Uint8Array> {
-    return this.#call((n) => n.read(u32(address, 'address'), u32(length, 'length')));
+  async read(address: number, length: number): Promise<Uint8Array> {
+    const bytes: ArrayBufferView = await this.#call((n) => n.read(u32(address, 'address'), u32(length, 'length')));
+    // Same bytes, no copy; a Uint8Array of the caller's realm when the addon lives in another (Jest).
+    return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   write(address: number, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
     return this.#call((n) => {
-      if (!(data instanceof Uint8Array)) throw new ProbeError('INVALID_PARAMETER', 'data must be a Uint8Array.');
+      if (!(data instanceof Uint8Array) && Object.prototype.toString.call(data) !== '[object Uint8Array]') {
+        throw new ProbeError('INVALID_PARAMETER', 'data must be a Uint8Array.');
+      }
       return n.write(u32(address, 'address'), data, options.nvmc === true);
     });
   }

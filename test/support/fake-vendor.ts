@@ -18,26 +18,24 @@
  * - `memory` presets initial words (e.g. a lifecycle state in UICR);
  * - `latencyUs` per vendor call, `failures` (the k-th matching call returns an nrfjprog code),
  *   `logMessages` emitted from the fake's own thread after connecting;
- * - `trace: true` records every vendor call; `readTrace()` returns them in order.
+ * - `trace: true` records every vendor call; `readTrace()` returns them in order;
+ * - `barrier` makes N instances meet inside one vendor call (a parallelism proof without timing).
  *
- * Each call writes a fresh configuration and points FAKE_NRFJPROG_CONFIG at it (process-wide: the
- * last call wins). The fake re-reads it on every open, so one Jest process can reconfigure between
- * tests; a new configuration also resets every device's memory. Within one configuration, memory
+ * Each call writes a fresh configuration for this process (a per-pid file the fake finds without
+ * environment variables, since Jest's process.env never reaches native code; the last call wins)
+ * and sets process.env.FAKE_NRFJPROG_CONFIG for child processes. The fake re-reads it on every
+ * open, so one Jest process can reconfigure between tests; a new configuration also resets every
+ * device's memory. Within one configuration, memory
  * persists across sessions (close and reopen sees what was written).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { NativeBinding, type NativeBindingOptions } from '../../lib/probe/native';
 import type { ChipName } from '../../lib/targets';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildFakes, fakeLibraryPath } = require('../../scripts/build-fakes.js') as {
+const { buildFakes, fakeLibraryPath, writeFakeConfig } = require('../../scripts/build-fakes.js') as {
   buildFakes(options?: { quiet?: boolean }): Record<string, string>;
   fakeLibraryPath(variant?: string): string;
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { formatFakeConfig, makeConfigDir } = require('../fixtures/fake-nrfjprog/config.js') as {
-  formatFakeConfig(options: FakeNrfjprogOptions & { tracePath?: string }): string;
-  makeConfigDir(): string;
+  writeFakeConfig(options: FakeNrfjprogOptions): { configPath: string; tracePath?: string };
 };
 
 export interface FakeProbeSpec {
@@ -76,6 +74,12 @@ export interface FakeNrfjprogOptions {
   /** Whether recover leaves UICR.APPROTECT open, as nrfjprog's default configuration does. Default true. */
   recoverWritesApprotect?: boolean;
   trace?: boolean;
+  /**
+   * The first call of `function` on each vendor instance waits until `count` instances wait at
+   * once, then all go on; if that never happens within `timeoutMs` (default 10000) the call fails
+   * with TIME_OUT (-220). Proves that `count` probes really run in parallel.
+   */
+  barrier?: { count: number; function: string; timeoutMs?: number };
 }
 
 export interface FakeTraceEntry {
@@ -104,12 +108,7 @@ export function ensureFakeLibraries(): void {
 
 export function fakeNrfjprog(options: FakeNrfjprogOptions = {}): FakeNrfjprog {
   ensureFakeLibraries();
-  const dir = makeConfigDir();
-  const configPath = path.join(dir, 'fake-nrfjprog.conf');
-  const tracePath = options.trace ? path.join(dir, 'trace.log') : undefined;
-  const probes = options.probes ?? [{ serialNumber: 1000 }];
-  fs.writeFileSync(configPath, formatFakeConfig({ ...options, probes, tracePath }));
-  process.env.FAKE_NRFJPROG_CONFIG = configPath;
+  const { configPath, tracePath } = writeFakeConfig({ ...options, probes: options.probes ?? [{ serialNumber: 1000 }] });
   const libraryPath = fakeLibraryPath('full');
   return {
     libraryPath,
