@@ -7,20 +7,34 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
+import { NativeBinding, type NativeBindingOptions } from '../../lib/probe/native';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { buildJlinkFakes, fakeJlinkLibraryPath: libraryPathOf } = require('../../scripts/build-fakes.js') as {
+  buildJlinkFakes(options?: { quiet?: boolean }): Record<string, string>;
+  fakeJlinkLibraryPath(variant?: 'jlink' | 'jlink-incomplete'): string;
+};
 
-const ROOT = path.resolve(__dirname, '..', '..');
-/** Where scripts/build-fakes.js puts the fake J-Link libraries. */
-export const FAKE_JLINK_BUILD_DIR = path.join(ROOT, 'build', 'fakes', 'jlink');
-const LIBRARY_FILE = process.platform === 'darwin' ? 'libjlinkarm.dylib' : 'libjlinkarm.so';
+/** Builds the fake J-Link libraries when missing or stale (cheap when up to date). */
+export function ensureFakeJlinkLibraries(): void {
+  buildJlinkFakes({ quiet: true });
+}
 
 /** The complete fake. */
 export function fakeJlinkLibraryPath(): string {
-  return path.join(FAKE_JLINK_BUILD_DIR, LIBRARY_FILE);
+  ensureFakeJlinkLibraries();
+  return libraryPathOf('jlink');
 }
 
 /** The same fake built without the CoreSight API: a library the backend must refuse. */
 export function incompleteFakeJlinkLibraryPath(): string {
-  return path.join(FAKE_JLINK_BUILD_DIR, 'incomplete', LIBRARY_FILE);
+  ensureFakeJlinkLibraries();
+  return libraryPathOf('jlink-incomplete');
+}
+
+/** A NativeBinding with the `jlink` backend on the fake library. */
+export function fakeJlinkBinding(options: Omit<NativeBindingOptions, 'library' | 'backend'> = {}): NativeBinding {
+  return new NativeBinding({ ...options, backend: 'jlink', library: fakeJlinkLibraryPath() });
 }
 
 export type FakeJlinkChip = 'nrf5340' | 'nrf9160' | 'nrf9161' | 'nrf9151';
@@ -38,6 +52,8 @@ export interface FakeJlinkProbe {
   lowVoltage?: boolean;
   /** Product name in the probe list (no spaces). */
   product?: string;
+  /** FICR DEVICEID bytes as 16 hex digits, as the simulator's `deviceId`; default derived from the serial. */
+  deviceId?: string;
 }
 
 export interface FakeJlinkFailure {
@@ -60,7 +76,7 @@ export interface FakeJlinkOptions {
   version?: number;
   /** Record every call in a trace file (see readFakeJlinkTrace). */
   trace?: boolean;
-  /** Keep device state in files across sessions (see readFakeJlinkState). */
+  /** Device state persists across sessions in stateDir (default true; see readFakeJlinkState). */
   keepState?: boolean;
   failures?: FakeJlinkFailure[];
 }
@@ -69,22 +85,46 @@ export interface FakeJlinkSetup {
   dir: string;
   configPath: string;
   tracePath?: string;
-  stateDir?: string;
+  /** Where the fake keeps device state (<serial>.bin, written at each session's close). */
+  stateDir: string;
   /** Rewrites the configuration (the fake re-reads it at the next open or list). */
   update(options: FakeJlinkOptions): void;
   /** Restores FAKE_JLINK_CONFIG and removes the folder. */
-  dispose(): void;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Sets (or, with undefined, removes) a variable in the real process environment, where the addon and
+ * the fake library read it with getenv(). Jest gives each test file a copy of process.env, so a plain
+ * assignment never gets there; a worker thread with SHARE_ENV does a real setenv().
+ */
+export async function setNativeEnv(name: string, value: string | undefined): Promise<void> {
+  const code = value === undefined ? `delete process.env[${JSON.stringify(name)}];` : `process.env[${JSON.stringify(name)}] = ${JSON.stringify(value)};`;
+  await new Promise<void>((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, env: SHARE_ENV });
+    worker.once('error', reject);
+    worker.once('exit', (exitCode) => (exitCode === 0 ? resolve() : reject(new Error(`env worker exited with ${exitCode}`))));
+  });
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
 }
 
 function render(options: FakeJlinkOptions, tracePath: string | undefined, stateDir: string | undefined): string {
   const lines = ['# written by test/support/fake-jlink.ts'];
+  lines.push(`state_dir ${stateDir ?? 'none'}`);
   if (options.latencyUs !== undefined) lines.push(`latency_us ${options.latencyUs}`);
   if (options.busyPolls !== undefined) lines.push(`busy_polls ${options.busyPolls}`);
   if (options.version !== undefined) lines.push(`version ${options.version}`);
   if (tracePath) lines.push(`trace ${tracePath}`);
-  if (stateDir) lines.push(`state_dir ${stateDir}`);
   for (const p of options.probes) {
-    const flags = [p.locked && 'locked', p.netLocked && 'netlocked', p.noTarget && 'notarget', p.lowVoltage && 'lowvoltage', p.product && `product=${p.product}`].filter(Boolean);
+    const flags = [
+      p.locked && 'locked',
+      p.netLocked && 'netlocked',
+      p.noTarget && 'notarget',
+      p.lowVoltage && 'lowvoltage',
+      p.product && `product=${p.product}`,
+      p.deviceId && `deviceid=${p.deviceId}`,
+    ].filter(Boolean);
     lines.push(['probe', p.serial, p.chip, ...flags].join(' '));
   }
   for (const f of options.failures ?? []) lines.push(['fail', f.function, f.call, f.code, f.sticky ? 'sticky' : ''].join(' ').trim());
@@ -92,25 +132,24 @@ function render(options: FakeJlinkOptions, tracePath: string | undefined, stateD
 }
 
 /** Writes a configuration into a fresh temp folder and points FAKE_JLINK_CONFIG at it. */
-export function setupFakeJlink(options: FakeJlinkOptions): FakeJlinkSetup {
+export async function setupFakeJlink(options: FakeJlinkOptions): Promise<FakeJlinkSetup> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-fake-jlink-'));
   const configPath = path.join(dir, 'fake-jlink.conf');
   const tracePath = options.trace ? path.join(dir, 'trace.log') : undefined;
-  const stateDir = options.keepState ? path.join(dir, 'state') : undefined;
-  if (stateDir) fs.mkdirSync(stateDir);
+  const stateDir = path.join(dir, 'fake-jlink-state');
   const previous = process.env.FAKE_JLINK_CONFIG;
-  const write = (o: FakeJlinkOptions): void => fs.writeFileSync(configPath, render(o, o.trace ? (tracePath ?? path.join(dir, 'trace.log')) : undefined, o.keepState ? stateDir : undefined));
+  const write = (o: FakeJlinkOptions): void =>
+    fs.writeFileSync(configPath, render(o, o.trace ? path.join(dir, 'trace.log') : undefined, o.keepState === false ? undefined : stateDir));
   write(options);
-  process.env.FAKE_JLINK_CONFIG = configPath;
+  await setNativeEnv('FAKE_JLINK_CONFIG', configPath);
   return {
     dir,
     configPath,
     tracePath,
     stateDir,
     update: write,
-    dispose() {
-      if (previous === undefined) delete process.env.FAKE_JLINK_CONFIG;
-      else process.env.FAKE_JLINK_CONFIG = previous;
+    async dispose() {
+      await setNativeEnv('FAKE_JLINK_CONFIG', previous);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -205,7 +244,7 @@ const CORE_SIZES: Record<FakeJlinkChip, Array<{ name: 'application' | 'network';
   nrf9151: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
 };
 
-/** The device state the fake saved at JLINKARM_Close (keepState), per core. */
+/** The device state the fake saved at the last JLINKARM_Close on that probe, per core. */
 export function readFakeJlinkState(stateDir: string, serial: number, chip: FakeJlinkChip): Partial<Record<'application' | 'network', FakeJlinkCoreState>> {
   const bytes = new Uint8Array(fs.readFileSync(path.join(stateDir, `${serial}.bin`)));
   const out: Partial<Record<'application' | 'network', FakeJlinkCoreState>> = {};
