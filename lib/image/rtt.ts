@@ -47,6 +47,21 @@ export async function findRttControlBlock(session: ProbeSession, range: RttSearc
   return undefined;
 }
 
+/**
+ * Clears the ID of every control block found in `range` (at most a few), so that a block left in RAM
+ * by the previous firmware (RAM keeps its contents over a reset on silicon) is not taken for the
+ * image's own. Call with the core halted, before it starts. Returns how many were cleared.
+ */
+export async function scrubRttControlBlocks(session: ProbeSession, range: RttSearchRange, chunkSize = 0x10000): Promise<number> {
+  let cleared = 0;
+  for (; cleared < 4; cleared++) {
+    const found = await findRttControlBlock(session, range, chunkSize);
+    if (found === undefined) break;
+    await session.write(found, new Uint8Array(ID_FIELD_BYTES));
+  }
+  return cleared;
+}
+
 interface UpBuffer {
   descriptor: number;
   buffer: number;
@@ -72,6 +87,10 @@ export interface RttConsoleOptions {
   address?: number;
   /** Up channel carrying the log (Zephyr's RTT log backend and console use channel 0). */
   channel?: number;
+  /** Search for the control block on every n-th poll only (a RAM scan is many reads)... */
+  searchEveryPolls?: number;
+  /** ...and give up after this many searches (the image has no RTT). */
+  maxSearches?: number;
 }
 
 /**
@@ -84,6 +103,8 @@ export class RttConsole implements ImageConsole {
   private up?: UpBuffer;
   private readonly assembler = new LineAssembler();
   private readonly channel: number;
+  private polls = 0;
+  private searches = 0;
 
   constructor(
     private readonly session: ProbeSession,
@@ -105,6 +126,9 @@ export class RttConsole implements ImageConsole {
 
   async poll(): Promise<string[]> {
     if (!this.up) {
+      const poll = this.polls++;
+      if (poll % (this.options.searchEveryPolls ?? 5) !== 0 || this.searches >= (this.options.maxSearches ?? 8)) return [];
+      this.searches++;
       this.controlBlock = this.options.address ?? (await findRttControlBlock(this.session, this.options.search));
       if (this.controlBlock === undefined) return [];
       this.up = await readUpBuffer(this.session, this.controlBlock, this.channel);

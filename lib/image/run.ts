@@ -26,6 +26,16 @@ export const wallClock: RunClock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+/** A session that keeps its own time (the simulator's SimSession offers its virtual clock). */
+export interface VirtualClockSession {
+  readonly virtualClock?: RunClock;
+}
+
+/** The session's own clock when it has one, else the wall clock. */
+export function clockForSession(session: object): RunClock {
+  return (session as VirtualClockSession).virtualClock ?? wallClock;
+}
+
 /** What the chip shows of the image's progress, from reads that are safe while it runs. */
 export interface ChipProgress {
   /** Decoded lifecycle, e.g. 'ASSEMBLY', 'PROVISIONING', or 'INVALID' for a torn/foreign encoding. */

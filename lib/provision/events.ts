@@ -25,7 +25,11 @@ export type WarningCode =
   | 'IMPLEMENTATION_ID_ALREADY_WRITTEN'
   | 'NETWORK_CORE_ALREADY_LOCKED'
   | 'ABORT_AFTER_FIRST_WRITE'
-  | 'BOOT_MODEL_UNAVAILABLE';
+  | 'BOOT_MODEL_UNAVAILABLE'
+  // image strategy
+  | 'IMAGE_NOT_RECOGNISED'
+  | 'IMAGE_CONSOLE_NOT_FOUND'
+  | 'IMAGE_LEFT_IN_FLASH';
 
 export type ProvisionEvent =
   | { type: 'stepBegin'; step: StepName; startedAt: string }
@@ -42,7 +46,13 @@ export type ProvisionEvent =
       present: ComponentName[];
       missing: ComponentName[];
     }
-  | { type: 'plan'; writes: PlannedWrite[] };
+  | { type: 'plan'; writes: PlannedWrite[] }
+  /** Image strategy: a console line of the running image (other than the sample's five messages). */
+  | { type: 'console'; core: 'application' | 'network'; text: string }
+  /** Image strategy: the console was found (RTT control block located). */
+  | { type: 'imageConsole'; core: 'application' | 'network'; source: 'rtt' | 'serial'; description: string }
+  /** Image strategy: what polling the chip shows while the image runs (changes only). */
+  | { type: 'imageProgress'; core: 'application' | 'network'; lifecycle?: string; implementationIdWritten?: boolean; networkApprotect?: number; complete: boolean };
 
 export type ProvisionEventType = ProvisionEvent['type'];
 export type ProvisionEventOf<T extends ProvisionEventType> = Extract<ProvisionEvent, { type: T }>;

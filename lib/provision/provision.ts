@@ -29,6 +29,7 @@ import { buildPlan } from './plan';
 import { preflight, protectedDeviceError, type DeviceState, type Preflight } from './preflight';
 import type { ProvisionOptions, ProvisionOutcome, ProvisionResult, StepName, StepReport, TfmErrorJson, VerifyResult } from './types';
 import { evaluateState, runBootCheck, verificationError, verify } from './verify';
+import { runImageStrategy } from '../image/strategy';
 
 interface StepControl {
   detail?: string;
@@ -126,8 +127,13 @@ class ProvisioningRun {
 
   private checkOptions(): void {
     const o = this.options;
-    if (o.strategy !== undefined && o.strategy !== 'host') {
-      throw new TfmError('INVALID_PARAMETER', `Unknown provisioning strategy "${String(o.strategy)}".`);
+    if (o.strategy !== undefined && o.strategy !== 'host' && o.strategy !== 'image') {
+      throw new TfmError('INVALID_PARAMETER', `Unknown provisioning strategy "${String(o.strategy)}" (use 'host' or 'image').`);
+    }
+    if (o.strategy === 'image') {
+      // The image makes its own keys on the chip: no host randomness, no wrapper, nothing to skip.
+      if (this.identityKey !== 'generate') throw new TfmError('INVALID_PARAMETER', "The image strategy always writes the identity key (the image does); identityKey: 'skip' applies to the host strategy only.");
+      return;
     }
     if (this.identityKey !== 'generate' && this.identityKey !== 'skip') {
       throw new TfmError('INVALID_PARAMETER', `identityKey must be 'generate' or 'skip'.`);
@@ -171,6 +177,7 @@ class ProvisioningRun {
       if (decision.error) throw decision.error;
 
       if (decision.action === 'alreadyProvisioned') return await this.alreadyProvisioned(p);
+      if (this.options.strategy === 'image') return await this.runImage(p, decision);
 
       this.plan = buildPlan(p.target, decision, { identityKey: this.identityKey, implementationId: this.implementationId });
       this.emit({ type: 'plan', writes: this.plan });
@@ -325,6 +332,35 @@ class ProvisioningRun {
     this.emit({ type: 'message', text: SAMPLE_MESSAGES.success });
   }
 
+  /** The image strategy (lib/image/strategy.ts) in place of generate + execute, inside this run. */
+  private async runImage(p: Preflight, decision: Decision): Promise<ProvisionResult> {
+    const outcome = await runImageStrategy(
+      {
+        probe: this.probe,
+        preflight: p,
+        decision,
+        implementationId: this.implementationId,
+        dryRun: this.options.dryRun === true,
+        bootModel: this.options.bootModel,
+        beforeIrreversible: this.options.beforeIrreversible,
+        step: (name, body) => this.step(name, body),
+        emit: (event) => this.emit(event),
+        warn: (code, message) => this.warn(code, message),
+        markAfterWrite: () => {
+          this.afterWrite = true;
+        },
+        checkAbort: () => this.checkAbort(),
+      },
+      this.options,
+    );
+    this.plan = outcome.plan;
+    if (outcome.dryRun) return this.finish('dryRun');
+    this.verification = outcome.verification;
+    this.lifecycleAfter = outcome.lifecycleAfter;
+    this.publicKey = outcome.identityPublicKey;
+    return this.finish('provisioned');
+  }
+
   /** A complete device: verified from the preflight readings (no second read) and the boot model. */
   private async alreadyProvisioned(p: Preflight): Promise<ProvisionResult> {
     await this.step('verify', async (c) => {
@@ -365,12 +401,13 @@ class ProvisioningRun {
     const result: ProvisionResult = {
       ok: false,
       outcome: 'failed',
+      strategy: this.options.strategy ?? 'host',
       chip: p?.chip,
       deviceId: p?.deviceId,
       lifecycleBefore: p?.lifecycle.state,
       lifecycleAfter: this.lifecycleAfter ?? (this.afterWrite ? undefined : p?.lifecycle.state),
       implementationId: toHex(this.implementationId),
-      identityWrapper: this.identityKey === 'generate' && this.decision?.action === 'provision' ? this.wrapper.name : undefined,
+      identityWrapper: this.identityKey === 'generate' && this.decision?.action === 'provision' && this.options.strategy !== 'image' ? this.wrapper.name : undefined,
       simulated: this.probe.simulated,
       steps: this.steps,
       operations: count.operations,

@@ -5,6 +5,7 @@ import type { IdentityKeyWrapper } from '../keys/wrapper';
 import type { RandomSource } from '../random';
 import type { ChipName } from '../targets';
 import type { ProvisionEvent, ProvisionEvents } from './events';
+import type { ImageStrategyOptions } from '../image/strategy';
 
 export type StepName =
   | 'preflight'
@@ -15,7 +16,14 @@ export type StepName =
   | 'identityKey'
   | 'implementationId'
   | 'networkCore'
-  | 'verify';
+  | 'verify'
+  // image strategy (lib/image/strategy.ts)
+  | 'checkImages'
+  | 'programImage'
+  | 'runImage'
+  | 'removeImage'
+  | 'programApp'
+  | 'startApp';
 
 /** What provisioning puts on a device, as the diagnosis of a re-run names it. */
 export type ComponentName = 'lifecycle' | 'mkek' | 'mext' | 'identityKey' | 'implementationId' | 'networkCoreApprotect';
@@ -72,9 +80,12 @@ export interface IrreversibleContext {
   implementationId: string;
 }
 
-export type ProvisionStrategy = 'host';
+/** 'host': the host generates and writes the keys. 'image': the stock provisioning image does it on
+ *  the chip, driven over the probe (lib/image, docs/image-strategy.md). */
+export type ProvisionStrategy = 'host' | 'image';
 
-export interface ProvisionOptions {
+/** Options of the image strategy (strategy: 'image'): image, netImage, app, console, imageTimeoutMs, ... */
+export interface ProvisionOptions extends ImageStrategyOptions {
   /** Refuse (CHIP_MISMATCH) unless FICR identifies this chip. Default: whatever FICR says. */
   chip?: ChipName;
   /** Source of MKEK, MEXT and the identity key. Default: the OS CSPRNG. Seeded sources only on simulated sessions. */
@@ -123,6 +134,7 @@ export type ProvisionOutcome = 'provisioned' | 'alreadyProvisioned' | 'dryRun' |
 export interface ProvisionResult {
   ok: boolean;
   outcome: ProvisionOutcome;
+  strategy: ProvisionStrategy;
   chip?: ChipName;
   deviceId?: string;
   lifecycleBefore?: LifecycleState;
@@ -161,6 +173,10 @@ export interface VerifyOptions {
   lifecycle?: LifecycleState[];
   /** The 32 bytes written to slots 6/7: checked exactly (provision() passes them). Not modified. */
   identityBlob?: Uint8Array;
+  /** How the identity key slots are judged: 'contents' (default: DEST/PERM and VALUE written, or equal
+   *  to identityBlob) or 'perm' (PERM only, as identity_key_is_written() did: the image strategy,
+   *  where the chip encrypted the key and its contents are unknown to the host). */
+  identityKeyCheck?: 'contents' | 'perm';
   /** The public key that the boot model must attest with (uncompressed hex). */
   identityPublicKey?: string;
   bootModel?: BootModel;

@@ -50,7 +50,8 @@ export function evaluateState(target: Target, state: DeviceState, options: Verif
   for (const spec of target.huk.mext) checks.push(slotCheck(`mext slot ${spec.index}`, slot(spec.index), spec.dest, spec.perm));
   if (identityExpected) {
     for (const spec of target.identityKey.slots) {
-      checks.push(slotCheck(`identity key slot ${spec.index}`, slot(spec.index), spec.dest, spec.perm, options.identityBlob ? 'matches' : 'written'));
+      const value = options.identityKeyCheck === 'perm' ? undefined : options.identityBlob ? 'matches' : 'written';
+      checks.push(slotCheck(`identity key slot ${spec.index}`, slot(spec.index), options.identityKeyCheck === 'perm' ? undefined : spec.dest, spec.perm, value));
     }
   }
   const wantedId = toHex(options.implementationId ?? defaultImplementationId());
