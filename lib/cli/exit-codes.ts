@@ -8,6 +8,9 @@ import { ERROR_CODES, type ErrorCode, TfmError } from '../errors';
  *   3  refused before writing (a check failed; the device is unchanged)
  *   4  failed after writing (the device may be partly provisioned: see the message and records)
  *   5  probe or environment error (library, probe or connection; nothing was written)
+ * 130  interrupted (Ctrl-C) before anything was written to the devices still waiting; writes in
+ *      flight were finished first
+ * A station exits with the worst code among its devices: 4 over 1 over 5 over 3 over 130.
  */
 export const EXIT = {
   OK: 0,
@@ -16,6 +19,7 @@ export const EXIT = {
   REFUSED: 3,
   FAILED_AFTER_WRITE: 4,
   ENVIRONMENT: 5,
+  INTERRUPTED: 130,
 } as const;
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -24,11 +28,15 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  usage error (bad arguments or input; nothing touched)
   3  refused before writing (a check failed; device unchanged)
   4  failed after writing (device may be partly provisioned)
-  5  probe or environment error (library, probe, connection)`;
+  5  probe or environment error (library, probe, connection)
+130  interrupted by Ctrl-C (writes in flight were finished; the rest untouched)
+A station exits with the worst code among its devices (4, then 1, 5, 3, 130).`;
 
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof TfmError)) return EXIT.INTERNAL;
   if (error.afterWrite) return EXIT.FAILED_AFTER_WRITE;
+  // Stopped by the operator before the first write: nothing failed, nothing was written.
+  if (error.code === 'INTERRUPTED') return EXIT.INTERRUPTED;
   const category = ERROR_CODES[error.code as ErrorCode];
   switch (category) {
     case 'usage':

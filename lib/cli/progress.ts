@@ -48,6 +48,8 @@ export interface ProgressOptions {
   now?: () => number;
   /** Title printed above the view. */
   title?: string;
+  /** Plain mode: also print a line per finished step (default true; a station prints devices only). */
+  plainSteps?: boolean;
 }
 
 const SPINNER = ['|', '/', '-', '\\'];
@@ -77,6 +79,7 @@ export class ProgressRenderer {
   private readonly frameMs: number;
   private readonly now: () => number;
   private readonly title?: string;
+  private readonly plainSteps: boolean;
   private readonly rows = new Map<string, RowState>();
   private linesOnScreen = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -91,6 +94,7 @@ export class ProgressRenderer {
     this.frameMs = options.frameMs ?? 100;
     this.now = options.now ?? Date.now;
     this.title = options.title;
+    this.plainSteps = options.plainSteps ?? true;
   }
 
   /** Adds a device (or reuses its row, e.g. the next device on the same probe in watch mode). */
@@ -142,7 +146,7 @@ export class ProgressRenderer {
     step.status = outcome.skipped === true ? 'skipped' : outcome.ok ? 'done' : 'failed';
     step.durationMs = outcome.durationMs ?? (step.startedAt !== undefined ? this.now() - step.startedAt : undefined);
     step.note = outcome.note;
-    if (!this.live) this.printLine(this.plainStepLine(row, step));
+    if (!this.live && this.plainSteps) this.printLine(this.plainStepLine(row, step));
     this.changed();
   }
 

@@ -1,4 +1,6 @@
 /** The factory station: many probes in parallel, records, watch mode (see docs/station.md). */
-export { runStation, stationExitCode } from './station';
+export { runStation, stationExitCode, stationError } from './station';
 export type { StationOptions, StationSummary, StationEvent, DeviceOutcome, DeviceOutcomeKind, WatchOptions, ProvisionFunction } from './station';
 export { selectProbe, selectProbes, parseSerialList, parseSerialNumber } from './probes';
+export { recoverDevice, recoverOrder, RECOVER_WARNING, type RecoverReport, type RecoverCoreChoice, type CoreProtectionReport, type ApprotectState } from './recover';
+export { createSimFleet, SIM_FLEET_FIRST_SERIAL, type SimFleet, type SimFleetOptions } from './sim-fleet';

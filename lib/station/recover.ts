@@ -27,9 +27,11 @@ export type RecoverCore = 'application' | 'network';
  * open: UICR holds the open value; the debug port stays open after every reset.
  * lockedAtReset: UICR erased, not the open value; debug access ends at the next reset (unless firmware opens it).
  * protected: UICR.APPROTECT = 0.
+ * notRead: nRF5340 network core held off (FORCEOFF) after the erase: not started just to read it,
+ *   because starting it with an erased UICR.APPROTECT would lock its debug port at once.
  * unknown: could not be read.
  */
-export type ApprotectState = 'open' | 'lockedAtReset' | 'protected' | 'unknown';
+export type ApprotectState = 'open' | 'lockedAtReset' | 'protected' | 'notRead' | 'unknown';
 
 export interface CoreProtectionReport {
   core: RecoverCore;
@@ -96,12 +98,18 @@ export async function recoverDevice(session: ProbeSession, choice: RecoverCoreCh
   const info = await session.deviceInfo();
   const order = recoverOrder(info.family, choice);
   const erased: RecoverCore[] = [];
-  for (const core of order) {
-    await session.selectCore(core);
-    await session.recover();
-    erased.push(core);
+  try {
+    for (const core of order) {
+      await session.selectCore(core);
+      erased.push(core); // from here on the core may be (partly) erased, even if recover() throws
+      await session.recover();
+    }
+    if (order.includes('network')) await session.selectCore('application');
+  } catch (error) {
+    const e = asTfmError(error);
+    if (erased.length > 0) e.afterWrite = true;
+    throw e;
   }
-  if (order.includes('network')) await session.selectCore('application');
 
   const identity = await identifyChip(session);
   const target = identity.target;
@@ -113,8 +121,17 @@ export async function recoverDevice(session: ProbeSession, choice: RecoverCoreCh
   }
   if (target.network !== undefined) {
     try {
-      const net = await readNetworkCore(session, target);
-      if (net.approtect !== undefined) protection.push(classify(target, 'network', net.approtect));
+      const held = ((await session.readU32(target.network.forceOff)) & 1) === 1;
+      const net = held ? undefined : await readNetworkCore(session, target);
+      if (net === undefined) {
+        protection.push({
+          core: 'network',
+          state: 'notRead',
+          openedByRecover: false,
+          description:
+            'held off (RESET.NETWORK.FORCEOFF), so not read: its UICR.APPROTECT was erased and it locks when it starts, unless the recover wrote the open value there too (see the application core).',
+        });
+      } else if (net.approtect !== undefined) protection.push(classify(target, 'network', net.approtect));
       else protection.push({ core: 'network', state: 'protected', openedByRecover: false, description: 'The network core debug port does not answer: it is protected.' });
     } catch (error) {
       protection.push({ core: 'network', state: 'unknown', openedByRecover: false, description: `Network-core UICR.APPROTECT could not be read: ${asTfmError(error).message}` });

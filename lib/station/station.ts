@@ -16,7 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import { acquireProbeLock, type ProbeLock } from '../cli/probe-lock';
 import { identifyChip } from '../device/ficr';
-import { type ErrorCode, asTfmError } from '../errors';
+import { EXIT, exitCodeFor } from '../cli/exit-codes';
+import { type ErrorCode, TfmError, asTfmError } from '../errors';
 import type { ProbeBinding, ProbeSession } from '../probe/types';
 import { provision as provisionDevice } from '../provision';
 import type { ProvisionEvent } from '../provision/events';
@@ -464,14 +465,40 @@ class Station {
   }
 }
 
-/** Exit code for a station summary (see lib/cli/exit-codes.ts). */
+/** Exit code for a station summary: the worst among its devices (see lib/cli/exit-codes.ts). */
 export function stationExitCode(summary: StationSummary): number {
-  const has = (predicate: (d: DeviceOutcome) => boolean): boolean => summary.devices.some(predicate);
-  if (has((d) => d.outcome === 'failed' && d.afterWrite)) return 4;
-  if (has((d) => d.outcome === 'failed' && d.category === 'internal')) return 1;
-  if (has((d) => d.outcome === 'failed' && d.category === 'device')) return 4;
-  if (has((d) => d.outcome === 'failed') || summary.recordErrors.length > 0) return 5;
-  if (has((d) => d.outcome === 'refused')) return 3;
-  if (summary.interrupted) return 130;
-  return 0;
+  const error = stationError(summary);
+  return error === undefined ? EXIT.OK : exitCodeFor(error);
+}
+
+/**
+ * The error a station run ends with, or undefined when every device passed: the worst device
+ * decides (failed after writing, internal, environment, refused, then interrupted), so the exit
+ * code says the most important thing that happened.
+ */
+export function stationError(summary: StationSummary): TfmError | undefined {
+  const failed = summary.devices.filter((d) => d.outcome === 'failed');
+  const count = (n: number, what: string): string => `${n} of ${summary.devices.length} device${summary.devices.length === 1 ? '' : 's'} ${what}`;
+  const pick = (list: DeviceOutcome[], afterWrite: boolean, message: string): TfmError => {
+    const first = list[0]!;
+    return new TfmError(first.errorCode ?? 'INTERNAL_ERROR', `${message} (first: probe ${first.probeSerial}: ${first.error ?? first.errorCode}).`, {
+      afterWrite,
+      details: { probes: list.map((d) => d.probeSerial) },
+    });
+  };
+  const afterWrite = failed.filter((d) => d.afterWrite || d.category === 'device');
+  if (afterWrite.length > 0) return pick(afterWrite, true, `${count(afterWrite.length, 'failed')}, some after writing: they may be partly provisioned; see the records`);
+  const internal = failed.filter((d) => d.category === 'internal' || d.category === undefined);
+  if (internal.length > 0) return pick(internal, false, count(internal.length, 'failed with an internal error'));
+  if (failed.length > 0) return pick(failed, false, `${count(failed.length, 'failed')} before writing (probe or connection)`);
+  if (summary.recordErrors.length > 0) {
+    return new TfmError('FILE_ERROR', `The record file could not be completed: ${summary.recordErrors[0]}`, { details: { recordErrors: summary.recordErrors } });
+  }
+  const refused = summary.devices.filter((d) => d.outcome === 'refused');
+  if (refused.length > 0) return pick(refused, false, `${count(refused.length, 'refused')}; nothing was written to them`);
+  if (summary.interrupted) {
+    const waiting = summary.devices.filter((d) => d.outcome === 'interrupted').length;
+    return new TfmError('INTERRUPTED', `Stopped by the operator; ${waiting} device${waiting === 1 ? '' : 's'} left untouched, writes in flight were finished.`);
+  }
+  return undefined;
 }

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../program';
 import { register as registerRecords } from './records';
+import { register as registerStation } from './station';
+import { register as registerList } from './list';
+import { register as registerRecover } from './recover';
 import { register as registerSim } from './sim';
 import { register as registerProvision } from './provision';
 import { register as registerVerify } from './verify';
@@ -8,7 +11,7 @@ import { register as registerInspect } from './inspect';
 
 /** Each command module registers itself on the program. One line per module. */
 type Register = (program: Command, io: CliIo) => void;
-const modules: Register[] = [registerRecords, registerSim, registerProvision, registerVerify, registerInspect];
+const modules: Register[] = [registerRecords, registerStation, registerList, registerRecover, registerSim, registerProvision, registerVerify, registerInspect];
 
 export function registerCommands(program: Command, io: CliIo): void {
   for (const register of modules) register(program, io);

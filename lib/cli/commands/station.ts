@@ -1,0 +1,318 @@
+/**
+ * `tfm-provision station`: provision the devices on many probes at once, with a live table, a
+ * summary and a record file; `--watch` keeps going as devices are swapped on the fixtures.
+ */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { TfmError, asTfmError } from '../../errors';
+import type { ProbeBinding } from '../../probe/types';
+import type { BootModel } from '../../provision/types';
+import { seededRandom } from '../../random';
+import {
+  type DeviceOutcome,
+  type StationEvent,
+  type StationSummary,
+  parseSerialList,
+  runStation,
+  selectProbes,
+  stationError,
+} from '../../station';
+import { createNativeBinding, isSimulatedBinding, parseBackend, parseCount, parseSeconds } from '../../station/bindings';
+import { createSimFleet } from '../../station/sim-fleet';
+import { getTarget, type ChipName } from '../../targets';
+import { confirmIrreversible } from '../confirm';
+import { createOutput, formatFields, type CommandOutput } from '../output';
+import type { CliIo } from '../program';
+import { ProgressRenderer, formatDuration, type RowStatus } from '../progress';
+import { loadIdentityWrapper, parseImplementationId } from './provision';
+
+export const DEFAULT_RECORDS_FILE = 'tfm-provision-records.jsonl';
+
+/**
+ * Runs a command body so that with --json the last stdout line is always a {"type":"result"}
+ * line, also when the command fails before it could write its own (usage, probe selection, lock).
+ */
+export async function withResultLine(out: CommandOutput, command: string, body: (done: () => void) => Promise<void>): Promise<void> {
+  let written = false;
+  try {
+    await body(() => {
+      written = true;
+    });
+  } catch (error) {
+    const e = asTfmError(error);
+    if (!written) out.result({ command, ok: false, errorCode: e.code, error: e.toJSON() });
+    throw e;
+  }
+}
+
+interface StationCommandOptions {
+  snr?: string;
+  all?: boolean;
+  simCount?: string;
+  simStateDir?: string;
+  simLatency?: string;
+  parallel?: string;
+  records?: string;
+  json?: boolean;
+  watch?: boolean;
+  maxDevices?: string;
+  duration?: string;
+  pollMs?: string;
+  chip?: string;
+  backend?: string;
+  library?: string;
+  implementationId?: string;
+  skipIdentityKey?: boolean;
+  identityWrapper?: string;
+  allowModelWrapper?: boolean;
+  seed?: string;
+  yes?: boolean;
+}
+
+const ROW_STATUS: Record<DeviceOutcome['outcome'], RowStatus> = {
+  provisioned: 'passed',
+  dryRun: 'passed',
+  alreadyProvisioned: 'already',
+  refused: 'refused',
+  failed: 'failed',
+  interrupted: 'interrupted',
+};
+
+/** JSON Lines for the station's events: provision events are passed through with the probe added. */
+function jsonEvent(event: StationEvent): ({ type: string } & Record<string, unknown>) | undefined {
+  switch (event.type) {
+    case 'provision':
+      return { ...event.event, probe: event.probe, attempt: event.attempt };
+    case 'deviceEnd':
+      return { type: 'device', probe: event.device.probeSerial, ...event.device };
+    case 'stationStart':
+      return { type: 'station', probes: event.probes, parallel: event.parallel, watch: event.watch, records: event.records ?? null };
+    case 'notice':
+      return { type: 'warning', ...(event.probe !== undefined ? { probe: event.probe } : {}), message: event.message };
+    default:
+      return { ...event };
+  }
+}
+
+function summaryFields(summary: StationSummary): Array<[string, string | undefined]> {
+  return [
+    ['passed', String(summary.counts.passed)],
+    ['already provisioned', String(summary.counts.alreadyProvisioned)],
+    ['refused', String(summary.counts.refused)],
+    ['failed', String(summary.counts.failed)],
+    ['not started (stopped)', summary.counts.interrupted > 0 ? String(summary.counts.interrupted) : undefined],
+    ['devices per minute', summary.devicesPerMinute.toFixed(1)],
+    ['time', formatDuration(summary.durationMs)],
+    ['records', summary.records],
+  ];
+}
+
+function printSummary(out: CommandOutput, summary: StationSummary): void {
+  out.line();
+  out.line(`Station ${summary.interrupted ? 'stopped' : 'done'}: ${summary.devices.filter((d) => d.started).length} device(s)`);
+  out.line(formatFields(summaryFields(summary)).join('\n'));
+  const problems = summary.devices.filter((d) => d.outcome === 'failed' || d.outcome === 'refused');
+  if (problems.length > 0) {
+    out.line('  problems:');
+    for (const d of problems) {
+      const where = d.afterWrite ? ' AFTER WRITING (device may be partly provisioned)' : ' (nothing written)';
+      out.line(`    probe ${d.probeSerial}${d.deviceId ? ` ${d.deviceId}` : ''}: ${d.outcome} ${d.errorCode ?? ''}${where}${d.error ? ` - ${d.error}` : ''}`);
+    }
+  }
+  for (const e of summary.recordErrors) out.warn(`record file: ${e}`);
+}
+
+function parseChip(value: string | undefined): ChipName | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return getTarget(value).name;
+  } catch (error) {
+    throw new TfmError('USAGE', (error as Error).message);
+  }
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('station')
+    .description(
+      'Provision the devices on several probes in parallel (one worker per probe), with a live table,\n' +
+        'a summary and an audit record per attempt. With --watch, keep provisioning devices as they are\n' +
+        'placed on the fixtures. Ctrl-C stops starting new devices and lets writes in flight finish.',
+    )
+    .option('--snr <list>', 'probe serial numbers, comma separated (A,B,C)')
+    .option('--all', 'every connected probe')
+    .option('--sim-count <n>', 'use N simulated probes, each with a fresh device (no hardware); all of them unless --snr picks some')
+    .option('--sim-state-dir <dir>', 'with --sim-count: keep each simulated device in <dir>/<serial>.json (saved after every write)')
+    .option('--sim-latency <ms>', 'with --sim-count: real-time delay per probe operation, in milliseconds')
+    .option('--parallel <n>', 'devices provisioned at the same time (default: one per probe)')
+    .option('--records <file>', `record file (JSON Lines, appended; default ./${DEFAULT_RECORDS_FILE})`)
+    .option('--json', 'JSON Lines on stdout: events, then one {"type":"result"} line')
+    .option('--watch', 'keep running: provision each new device that appears on a probe, then wait for its removal')
+    .option('--max-devices <n>', 'with --watch: stop after this many devices')
+    .option('--duration <seconds>', 'with --watch: stop waiting for devices after this long')
+    .option('--poll-ms <ms>', 'with --watch: how often an idle probe looks for a device (default 500)')
+    .option('--chip <chip>', 'expected chip on every probe (refused otherwise); with --sim-count, the chip simulated')
+    .option('--backend <backend>', 'probe library: nrfjprog, jlink or auto', 'auto')
+    .option('--library <path>', 'path of the vendor library (nrfjprog DLL or J-Link DLL)')
+    .option('--implementation-id <hex>', "32-byte implementation ID (default: the sample's AA..BB..CC..DD)")
+    .option('--skip-identity-key', 'provision everything but the identity key')
+    .option('--identity-wrapper <module>', 'JavaScript module exporting an IdentityKeyWrapper (the real CryptoCell format)')
+    .option('--allow-model-wrapper', 'on real probes, accept the built-in wrapping model (TF-M on silicon cannot decrypt it)')
+    .option('--seed <seed>', 'deterministic keys per device from this seed (simulated devices only)')
+    .option('-y, --yes', 'do not ask for typed confirmation before provisioning real devices')
+    .action(async (options: StationCommandOptions) => {
+      const out = createOutput(io, { json: options.json });
+      await withResultLine(out, 'station', async (done) => {
+        if (options.snr !== undefined && options.all === true) throw new TfmError('USAGE', 'Give either --snr or --all, not both.');
+        if (options.snr === undefined && options.all !== true && options.simCount === undefined) {
+          throw new TfmError('PROBE_SELECTION_REQUIRED', 'Say which probes: --snr A,B,C or --all (or --sim-count N for simulated devices). Nothing was touched.');
+        }
+        if (options.watch !== true && (options.maxDevices !== undefined || options.duration !== undefined)) {
+          throw new TfmError('USAGE', '--max-devices and --duration bound --watch; add --watch or drop them.');
+        }
+        if (options.simCount === undefined && (options.simStateDir !== undefined || options.simLatency !== undefined)) {
+          throw new TfmError('USAGE', '--sim-state-dir and --sim-latency go with --sim-count.');
+        }
+        const parallel = parseCount(options.parallel, '--parallel');
+        const maxDevices = parseCount(options.maxDevices, '--max-devices');
+        const durationMs = parseSeconds(options.duration, '--duration');
+        const pollMs = parseCount(options.pollMs, '--poll-ms');
+        const simLatency = parseCount(options.simLatency, '--sim-latency', 0);
+        const chip = parseChip(options.chip);
+        const backend = parseBackend(options.backend);
+        const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
+        const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
+        const recordsFile = path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE);
+
+        let binding: ProbeBinding;
+        let bootModelFor: ((serial: number) => BootModel | undefined) | undefined;
+        if (options.simCount !== undefined) {
+          const fleet = createSimFleet({
+            count: parseCount(options.simCount, '--sim-count')!,
+            chip,
+            stateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
+            latencyMs: simLatency,
+          });
+          binding = fleet.binding;
+          bootModelFor = (serial) => fleet.bootModel(serial);
+        } else {
+          binding = createNativeBinding({ backend, library: options.library });
+        }
+        // Simulated probes the command created are all selected unless --snr picks some of them.
+        const wanted = options.snr !== undefined ? parseSerialList(options.snr) : undefined;
+        const all = options.all === true || (options.simCount !== undefined && wanted === undefined);
+        const serialNumbers = (await selectProbes(binding, { serialNumbers: wanted, all: all ? true : undefined })).map((p) => p.serialNumber);
+        const simulated = await isSimulatedBinding(binding);
+        if (options.seed !== undefined && !simulated) {
+          throw new TfmError('SEEDED_RANDOM_REFUSED', '--seed is for simulated devices only; real devices get keys from the OS CSPRNG.');
+        }
+        await confirmIrreversible(io, {
+          action: `provision${options.watch === true ? ' (watch mode: every device placed on them)' : ''}`,
+          serialNumbers,
+          yes: options.yes === true,
+          simulated,
+        });
+
+        const renderer = out.json
+          ? undefined
+          : new ProgressRenderer(io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, {
+              layout: 'table',
+              plainSteps: false,
+              title: `Station: ${serialNumbers.length} probe(s) (${binding.backend}${simulated ? ', simulated' : ''}), records ${recordsFile}`,
+            });
+        const onEvent = (event: StationEvent): void => {
+          const line = jsonEvent(event);
+          if (out.json) {
+            if (line !== undefined) out.event(line);
+            return;
+          }
+          if (renderer === undefined) return;
+          const key = 'probe' in event && event.probe !== undefined ? String(event.probe) : '';
+          switch (event.type) {
+            case 'stationStart':
+              for (const s of event.probes) renderer.addRow(String(s), String(s), { device: '', chip: '' });
+              break;
+            case 'deviceStart':
+              renderer.addRow(key, key, { device: '', chip: '' });
+              renderer.rowRunning(key, 'connecting');
+              break;
+            case 'deviceIdentified':
+              renderer.setColumns(key, { device: event.deviceId, chip: event.chip });
+              renderer.rowRunning(key);
+              break;
+            case 'provision':
+              if (event.event.type === 'stepBegin') renderer.stepBegin(key, event.event.step);
+              else if (event.event.type === 'stepEnd') renderer.stepEnd(key, event.event.step, { ok: event.event.ok, skipped: event.event.skipped, durationMs: event.event.durationMs });
+              break;
+            case 'deviceEnd':
+              renderer.rowDone(key, ROW_STATUS[event.device.outcome], event.device.ok ? undefined : (event.device.errorCode ?? undefined));
+              break;
+            case 'waitingForDevice':
+              renderer.addRow(key, key, { device: '', chip: '' });
+              renderer.setColumns(key, { device: '(place a device)' });
+              break;
+            case 'waitingForRemoval':
+              renderer.log(`probe ${key}: remove device ${event.deviceId}`);
+              break;
+            case 'stopping':
+              if (event.reason === 'signal') renderer.log('Stopping: no new devices; finishing the writes in flight...');
+              break;
+            case 'notice':
+              renderer.log(`warning: ${event.message}`);
+              break;
+            default:
+              break;
+          }
+        };
+
+        const controller = new AbortController();
+        let interrupts = 0;
+        const onSigint = (): void => {
+          interrupts++;
+          if (interrupts === 1) controller.abort();
+          else io.stderr.write('Still finishing the writes in flight; the station stops as soon as they are done.\n');
+        };
+        process.on('SIGINT', onSigint);
+        let summary: StationSummary;
+        try {
+          summary = await runStation({
+            binding,
+            serialNumbers,
+            parallel,
+            records: recordsFile,
+            env: io.env,
+            signal: controller.signal,
+            watch: options.watch === true ? { maxDevices, durationMs, pollMs } : false,
+            provision: {
+              chip,
+              identityKey: options.skipIdentityKey === true ? 'skip' : 'generate',
+              identityWrapper,
+              allowModelWrapper: options.allowModelWrapper === true,
+              implementationId,
+            },
+            randomFor: options.seed !== undefined ? (serial) => seededRandom(`${options.seed}:${serial}`) : undefined,
+            deviceOptions: bootModelFor !== undefined ? (serial) => ({ bootModel: bootModelFor!(serial) }) : undefined,
+            onEvent,
+          });
+        } finally {
+          process.removeListener('SIGINT', onSigint);
+          renderer?.stop();
+        }
+        if (!out.json) printSummary(out, summary);
+        const error = stationError(summary);
+        done();
+        out.result({
+          command: 'station',
+          ok: error === undefined,
+          interrupted: summary.interrupted,
+          counts: summary.counts,
+          devicesPerMinute: Number(summary.devicesPerMinute.toFixed(2)),
+          durationMs: summary.durationMs,
+          records: summary.records ?? null,
+          errorCode: error?.code ?? null,
+          devices: summary.devices,
+        });
+        if (error !== undefined) throw error;
+      });
+    });
+}
