@@ -286,7 +286,9 @@ export class SimSession implements ProbeSession {
 
   writeU32(address: number, value: number, options: WriteOptions = {}): Promise<void> {
     const nvmc = options.nvmc === true;
-    return this.run('writeU32', { address, value: value >>> 0, nvmc }, (d) => d.probeWriteU32(this.selected, address, value, nvmc));
+    // A KMU key word's value is key material: the operation log keeps its address only.
+    const keyWord = this.binding.entryOf(this)?.device.isKeyWord(this.selected, address) ?? false;
+    return this.run('writeU32', { address, ...(keyWord ? {} : { value: value >>> 0 }), nvmc }, (d) => d.probeWriteU32(this.selected, address, value, nvmc));
   }
 
   erasePage(address: number): Promise<void> {

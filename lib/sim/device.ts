@@ -723,7 +723,18 @@ export class SimulatedDevice {
     return this.cores.network ? [this.cores.application, this.cores.network] : [this.cores.application];
   }
 
+  /** @internal Whether a word holds key material (a KMU KEY.VALUE word): never shown in messages or logs. */
+  isKeyWord(coreName: SimCoreName, address: number): boolean {
+    const end = this.target.application.uicrBase + this.target.application.uicrSize;
+    return coreName === 'application' && address >>> 0 >= this.target.kmu.valueBase && address >>> 0 < end;
+  }
+
+  private valueText(core: SimCore, address: number, value: number): string {
+    return this.isKeyWord(core.name, address) ? 'a key word' : hex32(value);
+  }
+
   private violate(kind: SimViolationKind, core: SimCore, address: number, by: By, message: string, value?: number): void {
+    if (this.isKeyWord(core.name, address)) value = undefined; // key material stays out of violations and logs
     const v: SimViolation = { kind, core: core.name, address: address >>> 0, by, timeUs: this.nowUs, message, ...(value !== undefined ? { value: value >>> 0 } : {}) };
     this.violations.push(v);
     for (const listener of this.violationListeners) listener(v);
@@ -853,11 +864,11 @@ export class SimulatedDevice {
       } else if (region === 'uicr') {
         this.violate('UICR_PAGE_ERASE', core, address, by, `Erase-mode write to UICR ${hex32(address)}: UICR cannot be page-erased, only erased by an erase-all. Ignored.`, value);
       } else {
-        this.violate('WRITE_IN_ERASE_MODE', core, address, by, `Write of ${hex32(value)} to ${hex32(address)} while NVMC.CONFIG = Een: only 0xFFFFFFFF to a page's first word erases it. Ignored.`, value);
+        this.violate('WRITE_IN_ERASE_MODE', core, address, by, `Write of ${this.valueText(core, address, value)} to ${hex32(address)} while NVMC.CONFIG = Een: only 0xFFFFFFFF to a page's first word erases it. Ignored.`, value);
       }
       return false;
     }
-    this.violate('WRITE_WITHOUT_WEN', core, address, by, `Write of ${hex32(value)} to ${region === 'uicr' ? 'UICR' : 'flash'} ${hex32(address)} while NVMC.CONFIG = ${mode} (not Wen): ignored.`, value);
+    this.violate('WRITE_WITHOUT_WEN', core, address, by, `Write of ${this.valueText(core, address, value)} to ${region === 'uicr' ? 'UICR' : 'flash'} ${hex32(address)} while NVMC.CONFIG = ${mode} (not Wen): ignored.`, value);
     return false;
   }
 
@@ -871,7 +882,7 @@ export class SimulatedDevice {
     const slot = core.name === 'application' ? this.kmuSlotOf(address) : undefined;
     if (slot !== undefined && this.kmuSelected !== slot + 1) {
       this.kmuBlocked = true;
-      this.violate('KMU_UNSELECTED_ACCESS', core, address, by, `Write of ${hex32(value)} to KMU slot ${slot} word ${hex32(address)} while ${this.selectedText()}: ignored.`, value);
+      this.violate('KMU_UNSELECTED_ACCESS', core, address, by, `Write of ${this.valueText(core, address, value)} to KMU slot ${slot} word ${hex32(address)} while ${this.selectedText()}: ignored.`, value);
       return;
     }
     if (!this.nvmModeAllows(core, 'uicr', address, value, by)) return;

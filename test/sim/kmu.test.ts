@@ -144,3 +144,13 @@ test('KMU slot writes need NVMC write mode like any UICR word: WRITE_WITHOUT_WEN
   await session.writeU32(kmuDestAddress(t, 2), 0x50845400);
   expect(kinds(device)).toEqual(['WRITE_WITHOUT_WEN']);
 });
+
+test('key words stay out of violations, their messages and the operation log', async () => {
+  const { session, binding, device, t } = await probe('nrf9160');
+  await session.writeU32(kmuValueAddress(t, 2), 0x13572468); // unselected, and without Wen
+  await session.writeU32(t.kmu.selectKeySlot, 3);
+  await session.writeU32(kmuValueAddress(t, 2), 0x13572468);
+  expect(kinds(device)).toEqual(['KMU_UNSELECTED_ACCESS', 'WRITE_WITHOUT_WEN']);
+  expect(device.violations.every((v) => v.value === undefined && !v.message.includes('13572468'))).toBe(true);
+  expect(JSON.stringify(binding.operations(100000001))).not.toContain(String(0x13572468));
+});
