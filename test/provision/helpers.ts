@@ -1,4 +1,5 @@
 /** Shared helpers of the provisioning tests (simulator-backed). */
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { ProbeSession } from '../../lib/probe/types';
 import { createSimProbe, type SimDeviceState } from '../../lib/sim';
 import type { ChipName } from '../../lib/targets';
@@ -34,8 +35,6 @@ export function nvmcOperations(ops: Array<{ method: string; nvmc?: boolean }>): 
  * the real process environment: setting the variable there is a real setenv().
  */
 export async function exportToNativeEnvironment(name: string, value: string): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { Worker, SHARE_ENV } = require('node:worker_threads') as typeof import('node:worker_threads');
   await new Promise<void>((resolve, reject) => {
     const worker = new Worker(`process.env[${JSON.stringify(name)}] = ${JSON.stringify(value)};`, { eval: true, env: SHARE_ENV });
     worker.once('error', reject);
