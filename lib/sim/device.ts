@@ -609,7 +609,7 @@ export class SimulatedDevice {
       if (due.firmware !== run) continue; // the step reset the core
       if (step.done) {
         due.firmware = undefined;
-        this.firmwareFinished(due, run.kind, step.value ?? undefined);
+        this.firmwareFinished(run.kind, step.value ?? undefined);
       } else {
         run.wakeAt = this.nowUs + Math.max(0, step.value);
       }
@@ -625,7 +625,7 @@ export class SimulatedDevice {
     return next;
   }
 
-  private firmwareFinished(core: SimCore, kind: FirmwareKind, result: FirmwareResult | undefined): void {
+  private firmwareFinished(kind: FirmwareKind, result: FirmwareResult | undefined): void {
     if (!result) return;
     if (kind === 'provisioning-image' || kind === 'network-image') this.lastFirmwareResult = result;
     if (result.tfm) this.lastTfmBoot = result.tfm;
@@ -633,7 +633,6 @@ export class SimulatedDevice {
       // Firmware-initiated system reset (NVIC_SystemReset): nobody holds the CPU, it boots again.
       this.systemReset({ debuggerHalts: false });
     }
-    void core;
   }
 
   private startFirmware(core: SimCore): void {

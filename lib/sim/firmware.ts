@@ -25,7 +25,6 @@ import {
   NVMC_REN,
   NVMC_WEN,
   type KmuSlotSpec,
-  type Target,
 } from '../targets';
 import { bytesFrom, readU32LE, toHex, writeU32LE } from './bytes';
 import { nvmcRegisters } from './layout';
@@ -512,9 +511,4 @@ export function detectFirmware(dev: SimulatedDevice, core: SimCoreName): { kind:
   }
   if (has(TFM_IMAGE_MARKER)) return { kind: 'tfm', start: () => tfmBootModel(dev) };
   return undefined;
-}
-
-/** For presets and tests: the target's MKEK push destinations, as the sample writes them. */
-export function hukSlots(target: Target): KmuSlotSpec[] {
-  return [...target.huk.mkek, ...target.huk.mext];
 }

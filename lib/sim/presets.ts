@@ -4,9 +4,9 @@
  * is exactly what the stock sample and TF-M would leave.
  */
 import { TfmError } from '../errors';
-import type { RandomSource } from '../random';
-import { KMU_PERM_HUK, type ChipName } from '../targets';
-import { toHex } from './bytes';
+import { cryptoRandom, seededRandom, type RandomSource } from '../random';
+import { getTarget, KMU_PERM_HUK, type ChipName } from '../targets';
+import { bytesFrom, toHex } from './bytes';
 import { SimulatedDevice } from './device';
 
 export const SIM_PRESETS = {
@@ -41,12 +41,17 @@ export function createPresetDevice(options: { chip: ChipName; preset: SimPreset;
     case 'decommissioned':
       return SimulatedDevice.create({ ...base, state: { lifecycle: preset } });
     case 'partial': {
-      const device = SimulatedDevice.create({ ...base, state: { lifecycle: 'provisioning' } });
-      const t = device.target;
-      const key = device.random.fill(new Uint8Array(16 * (t.huk.mkek.length + t.huk.mext.length)));
-      const slots = [...t.huk.mkek, ...t.huk.mext].map((s, i) => ({ index: s.index, dest: s.dest, perm: KMU_PERM_HUK, value: toHex(key.subarray(16 * i, 16 * i + 16)) }));
-      key.fill(0);
-      return SimulatedDevice.create({ ...base, deviceId: device.deviceId, state: { lifecycle: 'provisioning', kmuSlots: slots } });
+      // MKEK and MEXT as the sample writes them, from the device's own seeded randomness.
+      const id = options.deviceId !== undefined ? bytesFrom(options.deviceId, 8, 'Device ID') : (options.random ?? cryptoRandom).fill(new Uint8Array(8));
+      const random = options.random ?? seededRandom(`tfm-provision-sim:${toHex(id)}`);
+      const t = getTarget(chip);
+      const hukSlots = [...t.huk.mkek, ...t.huk.mext];
+      const keys = random.fill(new Uint8Array(16 * hukSlots.length));
+      const kmuSlots = hukSlots.map((s, i) => ({ index: s.index, dest: s.dest, perm: KMU_PERM_HUK, value: keys.slice(16 * i, 16 * i + 16) }));
+      keys.fill(0);
+      const device = SimulatedDevice.create({ chip, deviceId: id, random, state: { lifecycle: 'provisioning', kmuSlots } });
+      for (const slot of kmuSlots) slot.value.fill(0);
+      return device;
     }
     case 'provisioned':
     case 'secured': {
