@@ -161,14 +161,15 @@ export function parseImage(input: string | Uint8Array, options: ImageCheckOption
   return { role, core, source, segments, byteCount, pageSize, pages, missingMarkers };
 }
 
-/** Reads and checks an image file. A missing or unreadable file is FILE_ERROR. */
+/** Reads and checks an image file. A missing or unreadable file is IMAGE_INVALID. */
 export async function loadImage(path: string, options: Omit<ImageCheckOptions, 'source'>): Promise<FirmwareImage> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new TfmError('FILE_ERROR', `Cannot read the ${options.role} image ${path}: ${reason}`, { details: { path }, cause: error });
+    // A usage error (exit 2), like a malformed file: the argument does not name a readable image.
+    throw new TfmError('IMAGE_INVALID', `Cannot read the ${options.role} image ${path}: ${reason}`, { details: { path }, cause: error });
   }
   return parseImage(bytes, { ...options, source: path });
 }

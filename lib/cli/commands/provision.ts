@@ -19,8 +19,9 @@ import { createOutput, formatFields, formatMs, formatTable, type CommandOutput }
 import { acquireProbeLock, type ProbeLock } from '../probe-lock';
 import type { CliIo } from '../program';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
+import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions } from '../../image/cli-options';
 
-interface ProvisionCommandOptions extends DeviceCommandOptions {
+interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions {
   dryRun?: boolean;
   exportPublicKey?: string;
   allowModelWrapper?: boolean;
@@ -132,7 +133,7 @@ export function register(program: Command, io: CliIo): void {
       'Provision one device over the probe: lifecycle ASSEMBLY -> PROVISIONING, MKEK and MEXT, the identity key,\n' +
         'the implementation ID and (nRF5340) the network-core debug lock; each step read back, then verified.',
     );
-  addDeviceOptions(command)
+  addImageStrategyOptions(addDeviceOptions(command))
     .option('--dry-run', 'read the device and print the plan; write nothing')
     .option('--json', 'JSON Lines on stdout: events, then one {"type":"result"} line')
     .option('--export-public-key <file>', 'write the identity public key (PEM) to this file after success')
@@ -153,11 +154,13 @@ export function register(program: Command, io: CliIo): void {
         const sessionOptions = sessionOptionsFrom(options, io.cwd);
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
+        const imageStrategy = imageStrategyOptionsFrom(options, io.cwd);
         opened = await openSession(sessionOptions);
         if (!opened.simulated) lock = await acquireProbeLock(opened.serialNumber, { backend: opened.backend, purpose: 'provision', env: io.env });
         const session = opened;
         process.once('SIGINT', onSigint);
         result = await provision(session.session, {
+          ...imageStrategy,
           chip: sessionOptions.chip,
           random: options.seed !== undefined ? seededRandom(options.seed) : undefined,
           identityKey: options.skipIdentityKey ? 'skip' : 'generate',
