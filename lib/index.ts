@@ -7,3 +7,19 @@ export { NativeBinding, openBinding, type NativeBindingOptions, type NativeBacke
 export * from './provision';
 export { modelIdentityKeyWrapper, wrapIdentityKeyModel, unwrapIdentityKeyModel, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './keys';
 export type { LifecycleState } from './device/lifecycle';
+export {
+  runStation,
+  stationExitCode,
+  stationError,
+  selectProbe,
+  selectProbes,
+  recoverDevice,
+  type StationOptions,
+  type StationSummary,
+  type StationEvent,
+  type DeviceOutcome,
+  type WatchOptions,
+  type RecoverReport,
+  type RecoverCoreChoice,
+} from './station';
+export { RecordWriter, AttemptRecorder, verifyRecordFile, readRecords, registryRows, toCsv, type ProvisioningRecord, type IntentRecord, type ResultRecord, type VerifyReport } from './records';

@@ -9,3 +9,4 @@
  */
 export * from './sim';
 export { seededRandom, type RandomSource } from './random';
+export { createSimFleet, type SimFleet, type SimFleetOptions } from './station/sim-fleet';
