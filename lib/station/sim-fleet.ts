@@ -56,8 +56,14 @@ function saveAtomically(device: SimulatedDevice, file: string): void {
   }
 }
 
+/** Upper bound of a simulated fleet: every device lives in memory, so a larger count is a typo, and
+ *  an unchecked one ends in a RangeError (INTERNAL_ERROR) or an out-of-memory crash. */
+export const SIM_FLEET_MAX_COUNT = 4096;
+
 export function createSimFleet(options: SimFleetOptions): SimFleet {
-  if (!Number.isInteger(options.count) || options.count < 1) throw new TfmError('USAGE', '--sim-count must be a whole number of at least 1.');
+  if (!Number.isInteger(options.count) || options.count < 1 || options.count > SIM_FLEET_MAX_COUNT) {
+    throw new TfmError('USAGE', `--sim-count must be a whole number from 1 to ${SIM_FLEET_MAX_COUNT} (got ${options.count}).`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const sim = require('../sim') as typeof import('../sim');
   const latencyMs = options.latencyMs ?? 0;
