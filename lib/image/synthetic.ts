@@ -1,35 +1,15 @@
 /**
- * Synthetic firmware images for tests, benchmarks and simulator demos: Intel HEX that carries the
+ * Synthetic firmware images of a realistic size for tests and benchmarks: Intel HEX that carries the
  * stock sample's log strings (which is what identifies it, to the simulator's firmware model and to
- * this package's "does this look like the provisioning image" check) padded to a realistic size.
- * They are not executable code; on silicon they would fault at reset.
+ * this package's "does this look like the provisioning image" check), padded with filler, optionally
+ * with extra runs (e.g. into UICR, for the range checks). The simulator's own syntheticImage() makes
+ * the smallest such images; these add size and placement. Not executable: silicon would fault.
  */
 import MemoryMap from 'nrf-intel-hex';
+// The sample strings are the simulator's (one list for the firmware model and for these images).
+import { NETWORK_IMAGE_STRINGS, PROVISIONING_IMAGE_STRINGS } from '../sim/firmware';
 
-/** Every log string of the application-core sample (device-facts 1.1), in the order it logs them. */
-export const PROVISIONING_SAMPLE_STRINGS: readonly string[] = [
-  'Failure: Cannot read PSA lifecycle state. Exiting!',
-  'Failure: Lifecycle state is not ASSEMBLY as expected. Exiting!',
-  'Successfully verified PSA lifecycle state ASSEMBLY!',
-  'Failure: Cannot set PSA lifecycle state PROVISIONING. Exiting!',
-  'Lifecycle state was %d',
-  'Failure: Lifecycle state is not PROVISION as expected. Exiting!',
-  'Successfully switched to PSA lifecycle state PROVISIONING!',
-  'Generating random HUK keys (including MKEK)',
-  'Failure: Identity key slot already written. Exiting!',
-  'Writing the identity key to KMU',
-  'Failure: Identity key is not written! Exiting!',
-  'Success!',
-];
-
-/** The network-core sample's strings (device-facts 1.2). */
-export const NETWORK_SAMPLE_STRINGS: readonly string[] = [
-  'Cannot write to the UICR->APPROTECT register, exiting...!',
-  'The UICR->APPROTECT register is now configured to deny debugging access for the network core!',
-  'Success!',
-];
-
-export interface SyntheticImageOptions {
+export interface SyntheticHexOptions {
   /** Load address of the first byte (default 0: the start of the core's flash). */
   base?: number;
   /** Total data bytes (default 40 KiB, the size of a typical build of the sample). */
@@ -43,7 +23,7 @@ export interface SyntheticImageOptions {
 }
 
 /** Builds the image as a MemoryMap (address -> bytes). */
-export function syntheticImageMap(options: SyntheticImageOptions = {}): MemoryMap {
+export function syntheticHexMap(options: SyntheticHexOptions = {}): MemoryMap {
   const base = options.base ?? 0;
   const size = options.size ?? 40 * 1024;
   const body = new Uint8Array(size);
@@ -72,16 +52,16 @@ export function syntheticImageMap(options: SyntheticImageOptions = {}): MemoryMa
 }
 
 /** The image as Intel HEX text. */
-export function syntheticImageHex(options: SyntheticImageOptions = {}): string {
-  return syntheticImageMap(options).asHexString() + '\n';
+export function syntheticHex(options: SyntheticHexOptions = {}): string {
+  return syntheticHexMap(options).asHexString() + '\n';
 }
 
 /** A stand-in for a build of `samples/tfm/provisioning_image` (application core). */
-export function syntheticProvisioningImage(options: Omit<SyntheticImageOptions, 'strings'> = {}): string {
-  return syntheticImageHex({ ...options, strings: PROVISIONING_SAMPLE_STRINGS });
+export function syntheticProvisioningImage(options: Omit<SyntheticHexOptions, 'strings'> = {}): string {
+  return syntheticHex({ ...options, strings: PROVISIONING_IMAGE_STRINGS });
 }
 
 /** A stand-in for a build of `provisioning_image_net_core` (nRF5340 network core, flash at 0x01000000). */
-export function syntheticNetworkImage(options: Omit<SyntheticImageOptions, 'strings'> = {}): string {
-  return syntheticImageHex({ base: 0x01000000, size: 8 * 1024, ...options, strings: NETWORK_SAMPLE_STRINGS });
+export function syntheticNetworkImage(options: Omit<SyntheticHexOptions, 'strings'> = {}): string {
+  return syntheticHex({ base: 0x01000000, size: 8 * 1024, ...options, strings: NETWORK_IMAGE_STRINGS });
 }

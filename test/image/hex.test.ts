@@ -3,7 +3,7 @@ import { TfmError } from '../../lib/errors';
 import { nrf5340, nrf9160 } from '../../lib/targets';
 import { expectedPages, parseImage, PROVISIONING_IMAGE_MARKERS } from '../../lib/image/hex';
 import { planProgramBlocks } from '../../lib/image/flash';
-import { syntheticImageHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
+import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
 
 function hexOf(runs: Array<[number, number[]]>): string {
   const map = new MemoryMap();
@@ -36,7 +36,7 @@ describe('image checks', () => {
   });
 
   test('an image without the sample strings is accepted but reports the missing markers', () => {
-    const image = parseImage(syntheticImageHex({ size: 4096 }), { target: nrf5340, role: 'provisioning' });
+    const image = parseImage(syntheticHex({ size: 4096 }), { target: nrf5340, role: 'provisioning' });
     expect(image.missingMarkers).toEqual([...PROVISIONING_IMAGE_MARKERS]);
   });
 
@@ -64,7 +64,7 @@ describe('image checks', () => {
   });
 
   test('a record in UICR is IMAGE_OUT_OF_RANGE and names UICR', () => {
-    const text = syntheticImageHex({ size: 4096, extra: [{ address: 0x00ff8100, data: new Uint8Array([0, 0, 0xff, 0xff]) }] });
+    const text = syntheticHex({ size: 4096, extra: [{ address: 0x00ff8100, data: new Uint8Array([0, 0, 0xff, 0xff]) }] });
     const error = errorOf(() => parseImage(text, { target: nrf5340, role: 'provisioning', source: 'merged.hex' }));
     expect(error.code).toBe('IMAGE_OUT_OF_RANGE');
     expect(error.message).toMatch(/UICR/);

@@ -7,7 +7,7 @@ import { provision } from '../../lib/provision';
 import type { ProvisionEvent } from '../../lib/provision/events';
 import { diffDumps } from '../../lib/sim';
 import { kmuPermAddress, KMU_PERM_IDENTITY, nrf5340, type ChipName } from '../../lib/targets';
-import { syntheticImageHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
+import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
 import { simImageDevice, tfmApplicationHex } from './support';
 
 const image = { hex: syntheticProvisioningImage(), name: 'provisioning.hex' };
@@ -113,7 +113,7 @@ describe('image strategy refusals leave the device unchanged', () => {
   test('an image with a record in UICR is IMAGE_OUT_OF_RANGE and nothing is written', async () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
     const before = device.dump({ withFlash: true });
-    const hex = syntheticImageHex({ strings: ['Successfully verified PSA lifecycle state ASSEMBLY!'], extra: [{ address: 0x00ff8100, data: new Uint8Array([0, 0, 0xff, 0xff]) }] });
+    const hex = syntheticHex({ strings: ['Successfully verified PSA lifecycle state ASSEMBLY!'], extra: [{ address: 0x00ff8100, data: new Uint8Array([0, 0, 0xff, 0xff]) }] });
     const result = await provision(session, { strategy: 'image', image: { hex, name: 'overlaps-uicr.hex' }, clock });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'IMAGE_OUT_OF_RANGE', afterWrite: false, writes: 0 });
     expect(result.error!.message).toMatch(/overlaps-uicr\.hex.*UICR/);
@@ -190,7 +190,7 @@ describe("the image's own failure paths", () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
     const before = device.dump();
     const { events, onEvent } = collect();
-    const silent = { hex: syntheticImageHex({ strings: ['not the sample'] }), name: 'other.hex' };
+    const silent = { hex: syntheticHex({ strings: ['not the sample'] }), name: 'other.hex' };
     const result = await provision(session, { strategy: 'image', image: silent, clock, imageTimeoutMs: 5_000, onEvent });
     expect(result).toMatchObject({ ok: false, outcome: 'failed', errorCode: 'IMAGE_TIMEOUT' });
     expect(result.error!.message).toMatch(/within 5 s/);
