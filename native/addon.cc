@@ -21,6 +21,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("liveWorkers", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), static_cast<double>(Worker::LiveCount()));
               }));
+  // Synchronous: closes every open probe now. lib/probe/native.ts calls it from process.on('exit'),
+  // which process.exit() reaches but env cleanup hooks do not.
+  exports.Set("shutdown", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                Worker::ShutdownAll(&GetAddonData(info.Env())->workers);
+              }));
   // Bumped when the JS-facing surface of the addon changes; lib/probe/native.ts checks it.
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;

@@ -3,11 +3,14 @@
 
 #include <napi.h>
 
+#include "worker.h"
+
 namespace tfm {
 
 struct AddonData {
   Napi::FunctionReference libraryConstructor;
   Napi::FunctionReference sessionConstructor;
+  WorkerRegistry workers;
 };
 
 inline AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }

@@ -74,7 +74,7 @@ Napi::Value NativeLibrary::List(const Napi::CallbackInfo& info) {
       });
   Napi::Promise promise = job->Promise();
   // A thread of its own: listing opens a vendor instance, which may take a while on real hardware.
-  Worker* worker = Worker::Start(env, "tfm-list", library, nullptr);
+  Worker* worker = Worker::Start(env, &GetAddonData(env)->workers, "tfm-list", library, nullptr);
   worker->Submit(env, std::move(job));
   worker->DetachOwner();  // closes after the listing and deletes itself
   return promise;

@@ -49,7 +49,7 @@ Napi::Function NativeSession::Define(Napi::Env env) {
 
 NativeSession::NativeSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSession>(info) {
   library_ = NativeLibrary::FromValue(info.Env(), info[0]);
-  worker_ = Worker::Start(info.Env(), "tfm-probe", library_, this);  // last: nothing can throw after it
+  worker_ = Worker::Start(info.Env(), &GetAddonData(info.Env())->workers, "tfm-probe", library_, this);  // last: nothing can throw after it
 }
 
 NativeSession::~NativeSession() {

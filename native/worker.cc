@@ -72,10 +72,11 @@ struct WorkerCore {
   }
 };
 
-Worker* Worker::Start(Napi::Env env, const std::string& name, std::shared_ptr<Library> library,
-                      WorkerOwner* owner) {
+Worker* Worker::Start(Napi::Env env, WorkerRegistry* registry, const std::string& name,
+                      std::shared_ptr<Library> library, WorkerOwner* owner) {
   std::unique_ptr<Worker> worker(new Worker());
   worker->env_ = env;
+  worker->registry_ = registry;
   worker->owner_ = owner;
 
   auto core = std::make_shared<WorkerCore>();
@@ -112,6 +113,7 @@ Worker* Worker::Start(Napi::Env env, const std::string& name, std::shared_ptr<Li
     throw error;
   }
   g_liveWorkers++;
+  registry->workers.insert(worker.get());
   return worker.release();
 }
 
@@ -229,13 +231,24 @@ void Worker::ReleaseResources() {
   }
   core_->tsfn.Release();
   g_liveWorkers--;
+  registry_->workers.erase(this);
 }
 
-void Worker::OnEnvCleanup(void* arg) { static_cast<Worker*>(arg)->ShutdownForExit(); }
+void Worker::OnEnvCleanup(void* arg) { static_cast<Worker*>(arg)->ShutdownForExit(true); }
 
-void Worker::ShutdownForExit() {
-  hookRegistered_ = false;  // it is running now
+void Worker::ShutdownAll(WorkerRegistry* registry) {
+  std::set<Worker*> workers = registry->workers;  // shutting down erases from the registry
+  for (Worker* worker : workers) worker->ShutdownForExit(false);
+}
+
+void Worker::ShutdownForExit(bool fromCleanupHook) {
   if (threadFinished_) return;
+  if (fromCleanupHook) {
+    hookRegistered_ = false;  // Node is running it now
+  } else if (hookRegistered_) {
+    napi_remove_env_cleanup_hook(env_, &Worker::OnEnvCleanup, this);
+    hookRegistered_ = false;
+  }
   std::deque<std::unique_ptr<Job>> dropped;  // their promises can no longer be settled
   {
     std::lock_guard<std::mutex> lock(core_->mutex);

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -84,12 +85,23 @@ class WorkerOwner {
 
 struct WorkerCore;
 struct WorkerMessage;
+class Worker;
+
+// The live workers of one environment, so that process.exit() can close them all (Node runs env
+// cleanup hooks when the event loop ends, not on process.exit()).
+struct WorkerRegistry {
+  std::set<Worker*> workers;
+};
 
 class Worker {
  public:
   // JS thread. Starts the thread; throws a JS error if that fails. `owner` may be nullptr.
-  static Worker* Start(Napi::Env env, const std::string& name, std::shared_ptr<Library> library,
-                       WorkerOwner* owner);
+  static Worker* Start(Napi::Env env, WorkerRegistry* registry, const std::string& name,
+                       std::shared_ptr<Library> library, WorkerOwner* owner);
+
+  // JS thread, synchronous: closes every live worker of the registry now (pending calls are
+  // dropped, vendor instances closed, threads joined). For process.on('exit').
+  static void ShutdownAll(WorkerRegistry* registry);
 
   // JS thread. Queues a job; returns false (and drops the job) once a final job was queued.
   bool Submit(Napi::Env env, std::unique_ptr<Job> job);
@@ -113,12 +125,13 @@ class Worker {
   static void Run(std::shared_ptr<WorkerCore> core);
   void OnJobDone(Napi::Env env, std::unique_ptr<Job> job);
   void OnThreadFinished();
-  void ShutdownForExit();
+  void ShutdownForExit(bool fromCleanupHook);
   void ReleaseResources();
 
   std::shared_ptr<WorkerCore> core_;
   std::thread thread_;
   napi_env env_ = nullptr;
+  WorkerRegistry* registry_ = nullptr;
   WorkerOwner* owner_ = nullptr;
   bool ownerDetached_ = false;
   bool finalSubmitted_ = false;

@@ -41,6 +41,8 @@ export interface NativeAddon {
   Session: new (library: NativeLibraryHandle) => NativeSessionHandle;
   /** Probe threads not yet finished, for leak tests. */
   liveWorkers(): number;
+  /** Synchronously closes every open probe (pending calls are dropped); for process exit. */
+  shutdown(): void;
 }
 
 export interface NativeLibraryHandle {
@@ -107,8 +109,23 @@ export function loadNativeAddon(nativeAddon?: string | NativeAddon): NativeAddon
         `expected ${ADDON_ABI_VERSION}). Rebuild it with \`npm rebuild tfm-provision\`.`,
     );
   }
+  closeProbesOnExit(addon);
   if (nativeAddon === undefined) defaultAddon = addon;
   return addon;
+}
+
+const EXIT_HOOK = Symbol.for('tfm-provision.closeProbesOnExit');
+
+/**
+ * Node runs the addon's environment cleanup (which closes open probes, ending nrfjprog's worker
+ * processes) when the event loop ends, but not on process.exit(); the 'exit' event covers that.
+ * Marked on the addon object, which is shared by every loader of the same .node file.
+ */
+function closeProbesOnExit(addon: NativeAddon): void {
+  const marked = addon as NativeAddon & { [EXIT_HOOK]?: boolean };
+  if (marked[EXIT_HOOK] || typeof addon.shutdown !== 'function') return;
+  marked[EXIT_HOOK] = true;
+  process.once('exit', () => addon.shutdown());
 }
 
 /** Turns what the addon threw or rejected with into a ProbeError (codes are set in C++). */
