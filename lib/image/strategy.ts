@@ -473,32 +473,38 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
   const { probe, preflight: p } = host;
   const target = p.target;
   const ram = target.application.ram;
-  const console = await openConsole(probe, target, 'application', options);
+  const imageConsole = await openConsole(probe, target, 'application', options);
   let consoleReported = false;
   try {
     await probe.selectCore('application');
     // A debugger reset halts the core before its first instruction.
     await probe.reset('system');
-    if (console instanceof RttConsole && ram && options.rttAddress === undefined) {
+    if (imageConsole instanceof RttConsole && ram && options.rttAddress === undefined) {
       // RAM survives a reset on silicon: an RTT block left by the previous firmware must not be
       // mistaken for the image's (which it sets up when it starts).
       await scrubRttControlBlocks(probe, ram);
+    }
+    if (imageConsole && imageConsole.kind === 'serial') {
+      consoleReported = true;
+      host.emit({ type: 'imageConsole', core: 'application', source: 'serial', description: imageConsole.description });
     }
     host.markAfterWrite(); // the image writes the lifecycle and keys from its first milliseconds
     await probe.go();
     const report = await watchImageRun({
       clock: settings.clock,
-      console,
-      consoleAttached: () => (console instanceof RttConsole ? console.attached : true),
+      console: imageConsole,
+      consoleAttached: () => (imageConsole instanceof RttConsole ? imageConsole.attached : true),
       timeoutMs: settings.timeoutMs,
       pollIntervalMs: settings.pollIntervalMs,
       successGraceMs: DEFAULT_SUCCESS_GRACE_MS,
       readProgress: async (): Promise<ChipProgress> => {
         const uicr = await readApplicationUicr(probe, target);
-        const idWritten = compareImplementationId(uicr.implementationId, host.implementationId) !== 'erased' && compareImplementationId(uicr.implementationId, host.implementationId) !== 'partial';
-        if (!consoleReported && console instanceof RttConsole && console.attached) {
+        // Every word written (with this or another ID): the sample's last write is done.
+        const idState = compareImplementationId(uicr.implementationId, host.implementationId);
+        const idWritten = idState === 'equal' || idState === 'different';
+        if (!consoleReported && imageConsole instanceof RttConsole && imageConsole.attached) {
           consoleReported = true;
-          host.emit({ type: 'imageConsole', core: 'application', source: 'rtt', description: console.description });
+          host.emit({ type: 'imageConsole', core: 'application', source: 'rtt', description: imageConsole.description });
         }
         return { lifecycle: uicr.lifecycle.state, implementationIdWritten: idWritten, complete: uicr.lifecycle.state === 'PROVISIONING' && idWritten };
       },
@@ -509,7 +515,7 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
       onProgress: (progress) =>
         host.emit({ type: 'imageProgress', core: 'application', lifecycle: progress.lifecycle, implementationIdWritten: progress.implementationIdWritten, complete: progress.complete }),
     });
-    if (console && console.kind === 'rtt' && !(console as RttConsole).attached) {
+    if (imageConsole instanceof RttConsole && !imageConsole.attached) {
       host.warn('IMAGE_CONSOLE_NOT_FOUND', 'No RTT control block was found in RAM: the image was followed by polling the chip only (name the kit\'s serial port with --console-port to see its log).');
     }
     return report;
@@ -520,7 +526,7 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
     } catch {
       // A lost probe is reported by the error already propagating.
     }
-    await console?.close().catch(() => undefined);
+    await imageConsole?.close().catch(() => undefined);
   }
 }
 
@@ -534,15 +540,15 @@ async function runNetworkImage(host: StrategyHost, options: ImageStrategyOptions
   let report: ImageRunReport;
   try {
     await programAndVerify(probe, target, image, settings.blockSize);
-    const console = await openConsole(probe, target, 'network', options);
+    const netConsole = await openConsole(probe, target, 'network', options);
     try {
       await probe.reset('debug');
-      if (console instanceof RttConsole && net.ram) await scrubRttControlBlocks(probe, net.ram);
+      if (netConsole instanceof RttConsole && net.ram) await scrubRttControlBlocks(probe, net.ram);
       await probe.go();
       report = await watchImageRun({
         clock: settings.clock,
-        console,
-        consoleAttached: () => (console instanceof RttConsole ? console.attached : false),
+        console: netConsole,
+        consoleAttached: () => (netConsole instanceof RttConsole ? netConsole.attached : false),
         timeoutMs: settings.timeoutMs,
         pollIntervalMs: settings.pollIntervalMs,
         successGraceMs: DEFAULT_SUCCESS_GRACE_MS,
@@ -559,7 +565,7 @@ async function runNetworkImage(host: StrategyHost, options: ImageStrategyOptions
       } catch {
         // reported by the propagating error
       }
-      await console?.close().catch(() => undefined);
+      await netConsole?.close().catch(() => undefined);
     }
     // The network core's access port stays open until its next reset, so its pages can still be erased.
     await removeImage(probe, target, image);

@@ -3,6 +3,7 @@
  * chip, driven by provision({ strategy: 'image' }) through the probe contract only.
  */
 import MemoryMap from 'nrf-intel-hex';
+import { SerialPortMock } from 'serialport';
 import { provision } from '../../lib/provision';
 import type { ProvisionEvent } from '../../lib/provision/events';
 import { diffDumps } from '../../lib/sim';
@@ -84,6 +85,41 @@ describe('image strategy, nRF5340 specifics', () => {
     device.runUntilIdle();
     expect(device.lastTfmBoot).toMatchObject({ ok: true, lifecycle: 'secured' });
     expect(device.lifecycle).toBe('secured');
+  });
+
+  test("the kit's serial port as console: the sample's lines arrive through serialport", async () => {
+    const { device, session, clock, bootModel } = await simImageDevice('nrf5340');
+    SerialPortMock.binding.createPort('/dev/ttyKIT0', { echo: false, record: false });
+    let port: SerialPortMock | undefined;
+    let sent = 0;
+    // The kit's UART: whatever the application core prints reaches the port as the clock advances.
+    const uartClock = {
+      now: clock.now,
+      sleep: async (ms: number) => {
+        await clock.sleep(ms);
+        const fresh = device.consoleEntries.slice(sent).filter((e) => e.core === 'application');
+        sent = device.consoleEntries.length;
+        if (port?.isOpen && fresh.length > 0) port.port!.emitData(Buffer.from(fresh.map((e) => `${e.line}\r\n`).join('')));
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+    };
+    const { events, onEvent } = collect();
+    try {
+      const result = await provision(session, {
+        strategy: 'image',
+        image,
+        clock: uartClock,
+        bootModel,
+        onEvent,
+        console: { serialPort: '/dev/ttyKIT0', portFactory: (options) => (port = new SerialPortMock(options)) },
+      });
+      expect(result.error).toBeUndefined();
+      expect(events.find((e) => e.type === 'imageConsole')).toMatchObject({ source: 'serial', description: '/dev/ttyKIT0 at 115200 baud' });
+      expect(events.filter((e) => e.type === 'message')).toHaveLength(5);
+      expect(port!.isOpen).toBe(false);
+    } finally {
+      SerialPortMock.binding.reset();
+    }
   });
 
   test('a dry run prints the page erases, the program blocks and what the image will write, and writes nothing', async () => {
