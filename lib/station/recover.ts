@@ -107,7 +107,10 @@ export async function recoverDevice(session: ProbeSession, choice: RecoverCoreCh
     if (order.includes('network')) await session.selectCore('application');
   } catch (error) {
     const e = asTfmError(error);
-    if (erased.length > 0) e.afterWrite = true;
+    // ERASE_PROTECTED: the CTRL-AP refused the ERASEALL, so the core it was asked to erase is
+    // untouched; only the cores before it count as written.
+    const touched = e.code === 'ERASE_PROTECTED' ? erased.length - 1 : erased.length;
+    if (touched > 0) e.afterWrite = true;
     throw e;
   }
 
