@@ -1,0 +1,69 @@
+'use strict';
+/**
+ * Runs every bench/*.bench.js module and prints its figures; writes them all as JSON.
+ *
+ *   node bench/run.js [--only NAME] [--json PATH]
+ *
+ * A bench module exports `async run(ctx) => figures` (a JSON-able object). ctx.log(text) prints a
+ * line under the bench's name; ctx.root and ctx.dist are the package root and the compiled dist/
+ * folder (benches run the compiled code: `npm run bench` builds it first). NAME is the file name
+ * without `.bench.js`. Default JSON path: bench/results.json.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+function parseArgs(argv) {
+  const options = { only: [], json: path.join(__dirname, 'results.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--only' && argv[i + 1]) options.only.push(argv[++i]);
+    else if (arg.startsWith('--only=')) options.only.push(arg.slice('--only='.length));
+    else if (arg === '--json' && argv[i + 1]) options.json = path.resolve(argv[++i]);
+    else if (arg.startsWith('--json=')) options.json = path.resolve(arg.slice('--json='.length));
+    else throw new Error(`unknown argument "${arg}" (usage: node bench/run.js [--only NAME] [--json PATH])`);
+  }
+  return options;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const available = fs
+    .readdirSync(__dirname)
+    .filter((file) => file.endsWith('.bench.js'))
+    .map((file) => file.slice(0, -'.bench.js'.length))
+    .sort();
+  const unknown = options.only.filter((name) => !available.includes(name));
+  if (unknown.length) throw new Error(`no bench named ${unknown.join(', ')} (available: ${available.join(', ')})`);
+  const selected = options.only.length ? available.filter((name) => options.only.includes(name)) : available;
+
+  const results = {};
+  let failed = false;
+  for (const name of selected) {
+    const ctx = {
+      root: path.resolve(__dirname, '..'),
+      dist: path.resolve(__dirname, '..', 'dist'),
+      log: (text) => console.log(`  ${text}`),
+    };
+    console.log(`bench ${name}`);
+    const started = Date.now();
+    try {
+      const figures = await require(path.join(__dirname, `${name}.bench.js`)).run(ctx);
+      results[name] = figures;
+      console.log(JSON.stringify(figures, null, 2).replace(/^/gm, '  '));
+      console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      failed = true;
+      results[name] = { error: error instanceof Error ? error.message : String(error) };
+      console.error(`  failed: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+  }
+  fs.mkdirSync(path.dirname(options.json), { recursive: true });
+  fs.writeFileSync(options.json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+  console.log(`figures written to ${path.relative(process.cwd(), options.json) || options.json}`);
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
