@@ -7,7 +7,6 @@
 const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -105,10 +104,7 @@ function formatFakeConfig(options = {}) {
   if (options.logMessages !== undefined) lines.push(`log_messages ${integer(options.logMessages, 'logMessages')}`);
   if (options.logIntervalUs !== undefined) lines.push(`log_interval_us ${integer(options.logIntervalUs, 'logIntervalUs')}`);
   if (options.recoverWritesApprotect !== undefined) lines.push(`recover_writes_approtect ${options.recoverWritesApprotect ? 1 : 0}`);
-  if (options.tracePath) {
-    if (/\s/.test(options.tracePath)) throw new Error('fake nrfjprog config: the trace path must not contain spaces');
-    lines.push(`trace ${options.tracePath}`);
-  }
+  if (options.tracePath) lines.push(`trace ${options.tracePath}`);
   if (options.barrier) {
     const b = options.barrier;
     lines.push(`barrier count=${integer(b.count, 'barrier count')} function=${b.function} timeout_ms=${integer(b.timeoutMs ?? 10000, 'barrier timeoutMs')}`);
@@ -135,31 +131,54 @@ function formatFakeConfig(options = {}) {
 
 /**
  * Where the fake library of THIS process looks for its configuration when FAKE_NRFJPROG_CONFIG is
- * not set in the real environment (under Jest, assignments to process.env never reach native code).
+ * not set in the real environment: beside the library (under Jest, assignments to process.env never
+ * reach native code, so the file name carries the pid instead).
  */
 function processConfigPath() {
-  return path.join(os.tmpdir(), `tfm-fake-nrfjprog-${process.pid}.conf`);
+  return path.join(outputDir, `config-${process.pid}.conf`);
 }
 
-let cleanupRegistered = false;
+function processIsAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Removes configurations and traces of processes that ended more than ten minutes ago. */
+function pruneFakeFiles() {
+  const cutoff = Date.now() - 10 * 60 * 1000;
+  for (const dir of [outputDir, path.join(outputDir, 'traces')]) {
+    if (!fs.existsSync(dir)) continue;
+    for (const file of fs.readdirSync(dir)) {
+      const match = /^(?:config-)?(\d+)[.-]/.exec(file);
+      if (!match || Number(match[1]) === process.pid) continue;
+      const full = path.join(dir, file);
+      try {
+        if (fs.statSync(full).mtimeMs < cutoff && !processIsAlive(Number(match[1]))) fs.rmSync(full, { force: true });
+      } catch {
+        // raced with another process pruning the same file
+      }
+    }
+  }
+}
 
 /**
  * Writes the configuration for `options` where this process's fake library reads it, and sets
  * process.env.FAKE_NRFJPROG_CONFIG so that child processes inherit it. `options.trace: true`
- * records vendor calls in a fresh trace file. Returns { configPath, tracePath }.
+ * records vendor calls in a fresh trace file (test/.tmp/fakes/traces). Returns { configPath, tracePath }.
  */
 function writeFakeConfig(options = {}) {
-  let tracePath;
-  if (options.trace) tracePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-fake-trace-')), 'trace.log');
+  fs.mkdirSync(path.join(outputDir, 'traces'), { recursive: true });
+  pruneFakeFiles();
+  const tracePath = options.trace ? path.join(outputDir, 'traces', `${process.pid}-${Date.now()}-${++counter}.log`) : undefined;
   const configPath = processConfigPath();
   const partial = `${configPath}.tmp`;
   fs.writeFileSync(partial, formatFakeConfig({ ...options, tracePath }));
   fs.renameSync(partial, configPath); // never half-read by a probe opening meanwhile
   process.env.FAKE_NRFJPROG_CONFIG = configPath;
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    process.once('exit', () => fs.rmSync(configPath, { force: true }));
-  }
   return { configPath, tracePath };
 }
 
