@@ -234,21 +234,24 @@ void Worker::ReleaseResources() {
   registry_->workers.erase(this);
 }
 
-void Worker::OnEnvCleanup(void* arg) { static_cast<Worker*>(arg)->ShutdownForExit(true); }
-
-void Worker::ShutdownAll(WorkerRegistry* registry) {
-  std::set<Worker*> workers = registry->workers;  // shutting down erases from the registry
-  for (Worker* worker : workers) worker->ShutdownForExit(false);
+// Exit happens in two steps so that a process closing many probes waits for the slowest vendor call
+// once, not for each in turn: every worker is told to stop first, then each is waited for.
+void Worker::OnEnvCleanup(void* arg) {
+  Worker* worker = static_cast<Worker*>(arg);
+  worker->hookRegistered_ = false;  // Node is running it now
+  for (Worker* other : std::set<Worker*>(worker->registry_->workers)) other->BeginExit();
+  worker->FinishExit();
 }
 
-void Worker::ShutdownForExit(bool fromCleanupHook) {
-  if (threadFinished_) return;
-  if (fromCleanupHook) {
-    hookRegistered_ = false;  // Node is running it now
-  } else if (hookRegistered_) {
-    napi_remove_env_cleanup_hook(env_, &Worker::OnEnvCleanup, this);
-    hookRegistered_ = false;
-  }
+void Worker::ShutdownAll(WorkerRegistry* registry) {
+  std::set<Worker*> workers = registry->workers;  // finishing erases from the registry
+  for (Worker* worker : workers) worker->BeginExit();
+  for (Worker* worker : workers) worker->FinishExit();
+}
+
+void Worker::BeginExit() {
+  if (threadFinished_ || exitBegun_) return;
+  exitBegun_ = true;
   std::deque<std::unique_ptr<Job>> dropped;  // their promises can no longer be settled
   {
     std::lock_guard<std::mutex> lock(core_->mutex);
@@ -257,7 +260,11 @@ void Worker::ShutdownForExit(bool fromCleanupHook) {
     dropped.swap(core_->queue);
   }
   core_->wake.notify_all();
-  dropped.clear();
+}
+
+void Worker::FinishExit() {
+  if (threadFinished_) return;
+  BeginExit();
   bool done;
   {
     std::unique_lock<std::mutex> lock(core_->mutex);
@@ -268,7 +275,7 @@ void Worker::ShutdownForExit(bool fromCleanupHook) {
     if (done) thread_.join();
     else thread_.detach();
   }
-  ReleaseResources();
+  ReleaseResources();  // also removes the cleanup hook when it has not run
   if (ownerDetached_) delete this;
 }
 

@@ -125,7 +125,8 @@ class Worker {
   static void Run(std::shared_ptr<WorkerCore> core);
   void OnJobDone(Napi::Env env, std::unique_ptr<Job> job);
   void OnThreadFinished();
-  void ShutdownForExit(bool fromCleanupHook);
+  void BeginExit();
+  void FinishExit();
   void ReleaseResources();
 
   std::shared_ptr<WorkerCore> core_;
@@ -137,6 +138,7 @@ class Worker {
   bool finalSubmitted_ = false;
   bool threadFinished_ = false;
   bool hookRegistered_ = false;
+  bool exitBegun_ = false;
   int64_t pendingLoopJobs_ = 0;
 };
 
