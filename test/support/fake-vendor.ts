@@ -25,8 +25,8 @@
  * environment variables, since Jest's process.env never reaches native code; the last call wins)
  * and sets process.env.FAKE_NRFJPROG_CONFIG for child processes. The fake re-reads it on every
  * open, so one Jest process can reconfigure between tests; a new configuration also resets every
- * device's memory. Within one configuration, memory
- * persists across sessions (close and reopen sees what was written).
+ * device's memory. Within one configuration, memory persists across sessions (close and reopen
+ * sees what was written). Files live in test/.tmp/fakes (configs, traces/), pruned automatically.
  */
 import * as fs from 'node:fs';
 import { NativeBinding, type NativeBindingOptions } from '../../lib/probe/native';
