@@ -37,6 +37,7 @@ function argument(name, fallback) {
 
 async function main() {
   const { runSweep, summarise, formatTable, strategyByName, FAULT_KINDS } = require('./sweep.ts');
+  const { unexplained, knownIssuesOf, KNOWN_ISSUES } = require('./known-issues.ts');
   const chips = argument('--chips', 'nrf5340,nrf9160').split(',');
   const strategies = argument('--strategies', 'host').split(',');
   const out = path.resolve(argument('--out', path.join(__dirname, '..', '.tmp', 'fault-sweep.json')));
@@ -64,26 +65,29 @@ async function main() {
   // Let any late rejection or timer surface before counting.
   await new Promise((resolve) => setTimeout(resolve, 50));
   const ran = results.filter((r) => !r.skipped);
-  const rows = summarise(ran);
+  const rows = summarise(ran, unexplained);
+  for (const r of ran) for (const c of r.cases) if (c.problems.length > 0) c.knownIssues = knownIssuesOf(c);
   const report = {
     generatedAt: new Date().toISOString(),
     node: process.version,
     kinds: FAULT_KINDS,
     totals: {
       cases: ran.reduce((n, r) => n + r.cases.length, 0),
-      problems: ran.reduce((n, r) => n + r.cases.filter((c) => c.problems.length > 0).length, 0),
+      problems: ran.reduce((n, r) => n + r.cases.filter((c) => unexplained(c).length > 0).length, 0),
+      knownIssue: ran.reduce((n, r) => n + r.cases.filter((c) => c.problems.length > 0 && unexplained(c).length === 0).length, 0),
       uncaught: uncaught.length,
       durationMs: Date.now() - started,
     },
     sweeps: results.map((r) => (r.skipped ? r : { chip: r.chip, strategy: r.strategy, cleanOperations: r.cleanOperations, cases: r.cases.length, durationMs: r.durationMs })),
     uncaught,
+    knownIssues: KNOWN_ISSUES.map((k) => ({ id: k.id, what: k.what, cases: ran.reduce((n, r) => n + r.cases.filter((c) => (c.knownIssues || []).includes(k.id)).length, 0) })),
     table: rows,
     cases: ran.flatMap((r) => r.cases),
   };
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
   process.stdout.write(
-    `Fault sweep: ${report.totals.cases} cases, ${report.totals.problems} with problems, ` +
+    `Fault sweep: ${report.totals.cases} cases, ${report.totals.problems} with new problems, ${report.totals.knownIssue} explained by known issues, ` +
       `${uncaught.length} uncaught exceptions/unhandled rejections, ${report.totals.durationMs} ms\n` +
       `${formatTable(rows)}\n` +
       results.filter((r) => r.skipped).map((r) => `${r.chip} ${r.strategy}: skipped (${r.skipped})\n`).join('') +
