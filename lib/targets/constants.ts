@@ -36,3 +36,23 @@ export function defaultImplementationId(): Uint8Array {
   id.fill(0xdd, 24, 32);
   return id;
 }
+
+/** The secure NVMC/KMU peripheral (they share base 0x50039000) on the nRF5340 application core and nRF91. */
+export const SECURE_NVMC = { ready: 0x50039400, readyNext: 0x50039408, config: 0x50039504, eraseAll: 0x5003950c } as const;
+export const SECURE_KMU = {
+  base: 0x50039000,
+  tasksPushKeyslot: 0x50039000,
+  eventsPushed: 0x50039100,
+  eventsRevoked: 0x50039104,
+  eventsError: 0x50039108,
+  status: 0x5003940c,
+  selectKeySlot: 0x50039500,
+  configBase: 0x00ff8400,
+  valueBase: 0x00ff8800,
+  slotCount: 128,
+} as const;
+/** Identity key: KMU slots 6 and 7 (NRF_KMU_SLOT_KIDENT and its reserved twin). */
+export const IDENTITY_KEY_SLOTS = [
+  { index: 6, perm: KMU_PERM_IDENTITY },
+  { index: 7, perm: KMU_PERM_IDENTITY },
+] as const;

@@ -1,4 +1,4 @@
-import { KMU_PERM_HUK, KMU_PERM_IDENTITY } from './constants';
+import { IDENTITY_KEY_SLOTS, KMU_PERM_HUK, SECURE_KMU, SECURE_NVMC } from './constants';
 import type { Target } from './types';
 
 const AES_ADDR_1 = 0x50845400; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR_1 (first 128 bits)
@@ -46,19 +46,8 @@ export const nrf5340: Target = {
   otp: { base: 0x00ff8100, words: 192 },
   lifecycle: { provisioning: 0x00ff8100, secure: 0x00ff8102, reserved: 0x00ff8104, decommissioned: 0x00ff8106 },
   implementationId: { address: 0x00ff8108, length: 32 },
-  nvmc: { ready: 0x50039400, readyNext: 0x50039408, config: 0x50039504, eraseAll: 0x5003950c },
-  kmu: {
-    base: 0x50039000,
-    tasksPushKeyslot: 0x50039000,
-    eventsPushed: 0x50039100,
-    eventsRevoked: 0x50039104,
-    eventsError: 0x50039108,
-    status: 0x5003940c,
-    selectKeySlot: 0x50039500,
-    configBase: 0x00ff8400,
-    valueBase: 0x00ff8800,
-    slotCount: 128,
-  },
+  nvmc: { ...SECURE_NVMC },
+  kmu: { ...SECURE_KMU },
   cryptocell: { base: 0x50844000, aesKeyAddresses: [AES_ADDR_1, AES_ADDR_2] },
   huk: {
     size: 32,
@@ -71,12 +60,7 @@ export const nrf5340: Target = {
       { index: 5, dest: AES_ADDR_2, perm: KMU_PERM_HUK },
     ],
   },
-  identityKey: {
-    slots: [
-      { index: 6, perm: KMU_PERM_IDENTITY },
-      { index: 7, perm: KMU_PERM_IDENTITY },
-    ],
-  },
+  identityKey: { slots: IDENTITY_KEY_SLOTS.map((slot) => ({ ...slot })) },
   // CTRL-AP 0x00C as APPROTECT status is UNVERIFIED on nRF5340 (device-facts Q8); nRF91 has it.
   ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, approtectStatus: 0x00c, eraseProtectStatus: 0x018, eraseProtectDisable: 0x01c },
   timing: { wordWriteUs: 43, pageEraseUs: 87_500, eraseAllUs: 173_000 },

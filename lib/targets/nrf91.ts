@@ -1,4 +1,4 @@
-import { KMU_PERM_HUK, KMU_PERM_IDENTITY } from './constants';
+import { IDENTITY_KEY_SLOTS, KMU_PERM_HUK, SECURE_KMU, SECURE_NVMC } from './constants';
 import type { Target } from './types';
 
 const AES_ADDR = 0x50841400; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR on nRF91 (CC310, 128-bit keys)
@@ -22,19 +22,8 @@ function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | '
     otp: { base: 0x00ff8108, words: 190 },
     lifecycle: { provisioning: 0x00ff8108, secure: 0x00ff810a, reserved: 0x00ff810c, decommissioned: 0x00ff810e },
     implementationId: { address: 0x00ff8110, length: 32 },
-    nvmc: { ready: 0x50039400, readyNext: 0x50039408, config: 0x50039504, eraseAll: 0x5003950c },
-    kmu: {
-      base: 0x50039000,
-      tasksPushKeyslot: 0x50039000,
-      eventsPushed: 0x50039100,
-      eventsRevoked: 0x50039104,
-      eventsError: 0x50039108,
-      status: 0x5003940c,
-      selectKeySlot: 0x50039500,
-      configBase: 0x00ff8400,
-      valueBase: 0x00ff8800,
-      slotCount: 128,
-    },
+    nvmc: { ...SECURE_NVMC },
+    kmu: { ...SECURE_KMU },
     cryptocell: { base: 0x50840000, aesKeyAddresses: [AES_ADDR] },
     huk: {
       size: 16,
@@ -42,12 +31,7 @@ function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | '
       mkek: [{ index: 2, dest: AES_ADDR, perm: KMU_PERM_HUK }],
       mext: [{ index: 4, dest: AES_ADDR, perm: KMU_PERM_HUK }],
     },
-    identityKey: {
-      slots: [
-        { index: 6, perm: KMU_PERM_IDENTITY },
-        { index: 7, perm: KMU_PERM_IDENTITY },
-      ],
-    },
+    identityKey: { slots: IDENTITY_KEY_SLOTS.map((slot) => ({ ...slot })) },
     ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, approtectStatus: 0x00c },
     // nRF91 NVMC timings are UNVERIFIED (device-facts Q5): the nRF5340 figures are assumed.
     timing: { wordWriteUs: 43, pageEraseUs: 87_500, eraseAllUs: 173_000 },
