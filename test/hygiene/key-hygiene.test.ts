@@ -17,6 +17,7 @@ import { SimBinding, SimulatedDevice, createPresetDevice, syntheticImageHex, typ
 import type { ProbeSession } from '../../lib/probe/types';
 import { recoverDevice } from '../../lib/station/recover';
 import type { ChipName } from '../../lib/targets';
+import { fakeNrfjprog } from '../support/fake-vendor';
 import { Capture, deviceSecrets, publicKeyHex } from './capture';
 import { RecordingRandom } from './recording-random';
 import { SecretScanner, describeHits } from './secret-scanner';
@@ -51,8 +52,8 @@ beforeAll(() => {
 afterAll(() => jest.restoreAllMocks());
 
 interface Rig {
-  device: SimulatedDevice;
-  binding: SimBinding;
+  device?: SimulatedDevice;
+  binding?: SimBinding;
   session: ProbeSession;
   label: string;
 }
@@ -68,8 +69,8 @@ async function rig(device: SimulatedDevice, label: string): Promise<Rig> {
 
 async function reopen(r: Rig): Promise<void> {
   await r.session.close();
-  r.device.runUntilIdle();
-  r.session = await r.binding.open(SERIAL);
+  r.device!.runUntilIdle();
+  r.session = await r.binding!.open(SERIAL);
   r.session.onLog((entry) => capture.add(`${r.label} probe log`, entry));
 }
 
@@ -82,7 +83,7 @@ async function run(r: Rig, name: string, options: Partial<ProvisionOptions> = {}
     random,
     onEvent: (event) => capture.add(`${label} event`, event),
     beforeIrreversible: (context) => capture.add(`${label} beforeIrreversible`, context),
-    bootModel: () => r.device.clone().bootTfm(),
+    ...(r.device ? { bootModel: () => r.device!.clone().bootTfm() } : {}),
     ...options,
   };
   let result: ProvisionResult | undefined;
@@ -103,7 +104,7 @@ async function run(r: Rig, name: string, options: Partial<ProvisionOptions> = {}
 }
 
 function addDeviceSecrets(r: Rig, when: string): void {
-  for (const secret of deviceSecrets(r.device, `${r.label} ${when}`)) scanner.add(secret.label, secret.bytes);
+  for (const secret of deviceSecrets(r.device!, `${r.label} ${when}`)) scanner.add(secret.label, secret.bytes);
 }
 
 describe.each(CHIPS)('%s, host strategy', (chip) => {
@@ -113,9 +114,9 @@ describe.each(CHIPS)('%s, host strategy', (chip) => {
     expect(result?.ok).toBe(true);
     addDeviceSecrets(r, 'provisioned');
     // The chip-off identity key is the one the run reported: the scan looks for the real key.
-    const identity = deviceSecrets(r.device, 'check').find((s) => s.label.endsWith('identity key'))!;
+    const identity = deviceSecrets(r.device!, 'check').find((s) => s.label.endsWith('identity key'))!;
     expect(publicKeyHex(identity.bytes)).toBe(result!.identityPublicKey!.hex);
-    capture.add(`${r.label} verify`, await verify(r.session, { bootModel: () => r.device.clone().bootTfm(), onEvent: (e) => capture.add(`${r.label} verify event`, e) }));
+    capture.add(`${r.label} verify`, await verify(r.session, { bootModel: () => r.device!.clone().bootTfm(), onEvent: (e) => capture.add(`${r.label} verify event`, e) }));
     capture.add(`${r.label} inspect`, await inspect(r.session));
     expect((await run(r, 're-run'))?.outcome).toBe('alreadyProvisioned');
     const fresh = await rig(SimulatedDevice.create({ chip, deviceId: '8899aabbccddeeff' }), `${chip} dry`);
@@ -126,13 +127,13 @@ describe.each(CHIPS)('%s, host strategy', (chip) => {
     const clean = await rig(SimulatedDevice.create({ chip, deviceId: '0102030405060708' }), `${chip} clean`);
     await run(clean, 'provision');
     addDeviceSecrets(clean, 'provisioned');
-    const operations = clean.binding.operationCount(SERIAL);
+    const operations = clean.binding!.operationCount(SERIAL);
     const kinds: SimFaultKind[] = ['error', 'disconnect', 'power-loss'];
     let i = 0;
     for (let k = 3; k < operations; k += 9) {
       const kind = kinds[i++ % kinds.length];
       const r = await rig(SimulatedDevice.create({ chip, deviceId: '0102030405060708' }), `${chip} ${kind}@${k}`);
-      r.binding.injectFault(SERIAL, { atOperation: k, kind });
+      r.binding!.injectFault(SERIAL, { atOperation: k, kind });
       const first = await run(r, 'faulted');
       addDeviceSecrets(r, 'after the fault');
       await reopen(r);
@@ -180,6 +181,34 @@ describe.each(['nrf5340', 'nrf9160'] as ChipName[])('%s, image strategy', (chip)
     } as Partial<ProvisionOptions>);
     expect(result?.ok).toBe(true);
     addDeviceSecrets(r, 'provisioned on chip');
+  });
+});
+
+describe('native addon on the fake nrfjprog library', () => {
+  test('vendor log lines and vendor errors during key writes carry no key bytes', async () => {
+    const fake = fakeNrfjprog({
+      probes: [
+        { serialNumber: 1001, chip: 'nrf9160', deviceId: '4444444444444444' },
+        { serialNumber: 1002, chip: 'nrf5340', deviceId: '5555555555555555' },
+      ],
+      logMessages: 20,
+      logIntervalUs: 100,
+      // The second block write on probe 1002 (a KMU VALUE write, after the lifecycle word) fails in the library.
+      failures: [{ code: -3, function: 'NRFJPROG_write_inst', call: 2, serialNumber: 1002 }],
+    });
+    const binding = fake.binding();
+    for (const [serial, expectOk] of [
+      [1001, true],
+      [1002, false],
+    ] as const) {
+      const session = await binding.open(serial);
+      session.onLog((entry) => capture.add(`native ${serial} probe log`, entry));
+      const r: Rig = { session, label: `native ${serial}` };
+      const result = await run(r, 'provision');
+      expect(result?.ok).toBe(expectOk);
+      if (!expectOk) expect(result?.afterWrite).toBe(true);
+      await session.close();
+    }
   });
 });
 
