@@ -2,8 +2,8 @@
  * Appends records to a JSON Lines file with the durability the factory needs:
  *  - each append returns only after the line is written and fdatasync'ed, so a caller that awaits
  *    `intent()` before an irreversible write knows the intent survives a crash or power loss;
- *  - appends from several workers in this process are queued; appends from other processes are
- *    excluded by a lock file next to the record file (`FILE.lock`, holder PID inside), so the
+ *  - appends from several workers in this process are grouped (one write and one fsync per batch);
+ *    appends from other processes are excluded by a lock file next to the record file (`FILE.lock`, holder PID inside), so the
  *    hash chain stays linear when two commands share one record file;
  *  - all I/O is asynchronous (libuv pool), so fsync never stalls the event loop of a station.
  *
@@ -33,6 +33,14 @@ export interface RecordWriterOptions {
   onRepair?: (info: { path: string; removedBytes: number }) => void;
 }
 
+const NEWLINE = Buffer.from('\n');
+
+interface PendingAppend {
+  body: Omit<ProvisioningRecord, 'prev' | 'time'>;
+  resolve: (record: ProvisioningRecord) => void;
+  reject: (error: unknown) => void;
+}
+
 interface TailState {
   /** File size after our last append; if the file still has this size, `hash` is current. */
   size: number;
@@ -42,7 +50,8 @@ interface TailState {
 export class RecordWriter {
   readonly path: string;
   private readonly options: RecordWriterOptions;
-  private queue: Promise<unknown> = Promise.resolve();
+  private pending: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
   private tail: TailState | undefined;
   private closed = false;
 
@@ -79,20 +88,44 @@ export class RecordWriter {
   /** Waits for queued appends; further appends fail. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.queue.catch(() => undefined);
+    while (this.flushing !== undefined) await this.flushing;
   }
 
   private append<T extends ProvisioningRecord>(body: Omit<T, 'prev' | 'time'>): Promise<T> {
     if (this.closed) return Promise.reject(new TfmError('FILE_ERROR', `Record file ${this.path} is closed.`));
-    const run = this.queue.then(
-      () => this.appendNow<T>(body),
-      () => this.appendNow<T>(body),
-    );
-    this.queue = run.catch(() => undefined);
-    return run;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ body: body as unknown as PendingAppend['body'], resolve: resolve as PendingAppend['resolve'], reject });
+      this.kick();
+    });
   }
 
-  private async appendNow<T extends ProvisioningRecord>(body: Omit<T, 'prev' | 'time'>): Promise<T> {
+  /** Starts the flush loop unless it runs; restarts it for appends that arrived as it finished. */
+  private kick(): void {
+    if (this.flushing !== undefined || this.pending.length === 0) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      this.kick();
+    });
+  }
+
+  /**
+   * Group commit: every append that arrives while a write is in flight joins the next batch, which
+   * is one lock, one write and one fdatasync for all of them. Each caller still resolves only once
+   * its own line is durable; a station of 16 probes does not queue 32 fsyncs one behind the other.
+   */
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.pending.length);
+      try {
+        const records = await this.writeBatch(batch.map((p) => p.body));
+        batch.forEach((p, i) => p.resolve(records[i]!));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
+  }
+
+  private async writeBatch(bodies: Array<PendingAppend['body']>): Promise<ProvisioningRecord[]> {
     const lock = await acquireLockWaiting(`${this.path}.lock`, 'records append', this.options.lockTimeoutMs ?? 10_000);
     if (!lock.acquired) {
       throw new TfmError(
@@ -104,20 +137,28 @@ export class RecordWriter {
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await fsp.open(this.path, 'a+');
-      const prev = await this.previousHash(handle);
-      // Field order: version, type, chain link, time, then the facts in the caller's order.
-      const { v, type, ...facts } = body as unknown as Omit<ProvisioningRecord, 'prev' | 'time'>;
-      const record = { v, type, prev, time: new Date().toISOString(), ...facts } as unknown as T;
-      const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+      let prev = await this.previousHash(handle);
+      const records: ProvisioningRecord[] = [];
+      const lines: Buffer[] = [];
+      for (const body of bodies) {
+        // Field order: version, type, chain link, time, then the facts in the caller's order.
+        const { v, type, ...facts } = body;
+        const record = { v, type, prev, time: new Date().toISOString(), ...facts } as unknown as ProvisioningRecord;
+        const line = Buffer.from(JSON.stringify(record), 'utf8');
+        prev = sha256Hex(line);
+        records.push(record);
+        lines.push(line, NEWLINE);
+      }
+      const data = Buffer.concat(lines);
       let offset = 0;
-      while (offset < line.length) {
-        const { bytesWritten } = await handle.write(line, offset, line.length - offset);
+      while (offset < data.length) {
+        const { bytesWritten } = await handle.write(data, offset, data.length - offset);
         offset += bytesWritten;
       }
       await handle.datasync();
       const size = (await handle.stat()).size;
-      this.tail = { size, hash: sha256Hex(line.subarray(0, line.length - 1)) };
-      return record;
+      this.tail = { size, hash: prev };
+      return records;
     } catch (error) {
       this.tail = undefined;
       if (error instanceof TfmError) throw error;
