@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   IMAGE_OUT_OF_RANGE: 'refused',
   IMAGE_TIMEOUT: 'device',
   IMAGE_FAILED: 'device',
+  /** The image strategy must reset the chip, and a UICR protection word would lock the debug port then. */
+  DEBUG_LOCK_AT_RESET: 'refused',
   // files, records, simulator state
   SIM_STATE_INVALID: 'usage',
   RECORDS_INVALID: 'usage',

@@ -20,7 +20,7 @@
  */
 import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
-import type { Target } from '../targets';
+import { ERASED_WORD, type Target } from '../targets';
 import { hex32 } from '../device/hex';
 import { lockNetworkCore, releaseNetworkCore } from '../device/network-core';
 import { readApplicationUicr } from '../device/uicr';
@@ -145,7 +145,14 @@ export async function checkImages(target: Target, options: ImageStrategyOptions)
 const imageName = (image: FirmwareImage): string => (image.role === 'provisioning' ? 'provisioning image' : image.role === 'network' ? 'network-core image' : 'application image');
 
 /** The dry-run plan: page erases and program blocks per image, and the UICR writes the image makes. */
-export function planImageStrategy(target: Target, decision: Decision, images: CheckedImages, implementationId: Uint8Array, blockSize = DEFAULT_BLOCK_SIZE): PlannedWrite[] {
+export function planImageStrategy(
+  target: Target,
+  decision: Decision,
+  images: CheckedImages,
+  implementationId: Uint8Array,
+  blockSize = DEFAULT_BLOCK_SIZE,
+  debugWords: DebugWordToOpen[] = [],
+): PlannedWrite[] {
   if (decision.action !== 'provision') return [];
   const plan: PlannedWrite[] = [];
   const programEntries = (image: FirmwareImage, step: StepName): void => {
@@ -157,6 +164,9 @@ export function planImageStrategy(target: Target, decision: Decision, images: Ch
     }
   };
   programEntries(images.provisioning, 'programImage');
+  for (const word of debugWords) {
+    plan.push({ step: 'runImage', core: word.core, address: hex32(word.address), size: 4, value: hex32(target.uicr.approtectUnprotected), nvmc: true, purpose: `${word.name} = open, so the reset that starts the image keeps the debug port open (it was erased)` });
+  }
   // What the image writes when it runs: the same UICR writes as the host strategy, made on the chip.
   const byImage = buildPlan(target, { ...decision, writeNetworkCore: false }, { identityKey: 'generate', implementationId });
   for (const write of byImage) {
@@ -178,6 +188,67 @@ export function planImageStrategy(target: Target, decision: Decision, images: Ch
   }
   if (images.application) programEntries(images.application, 'programApp');
   return plan;
+}
+
+/** A UICR protection word the image strategy writes with the open value before its reset. */
+export interface DebugWordToOpen {
+  core: 'application' | 'network';
+  address: number;
+  name: string;
+}
+
+/**
+ * The image strategy resets the chip to start the image; the host must still reach both cores
+ * afterwards (to follow, halt, erase and verify). A core's debug port stays open over a reset only
+ * if its UICR.APPROTECT (and the application core's SECUREAPPROTECT) holds the open value. After an
+ * erase-all (recover) these words are erased, which on nRF5340 and nRF91x1 is not the open value, so
+ * they are written with it first, as nrfjprog --recover does (TF-M's first boot later writes 0 over
+ * them: the second of the two writes a word allows). A word that holds anything else (Protected)
+ * cannot be opened: refused before anything is written.
+ */
+export function debugWordsToOpen(p: Preflight, decision: Decision): DebugWordToOpen[] {
+  const target = p.target;
+  const open = target.uicr.approtectUnprotected;
+  if (open === ERASED_WORD) return []; // nRF9160: erased is open
+  const words: DebugWordToOpen[] = [];
+  const check = (core: 'application' | 'network', address: number, name: string, value: number | undefined): void => {
+    if (value === undefined || value === open) return;
+    if (value === ERASED_WORD) {
+      words.push({ core, address, name });
+      return;
+    }
+    throw new TfmError(
+      'DEBUG_LOCK_AT_RESET',
+      `${name} holds ${hex32(value)}, not the open value ${hex32(open)}: the reset that starts the provisioning image would lock the debug port, ` +
+        'and the host could no longer follow, remove or verify the image. Nothing was written. Use the host strategy, or recover the device first (an erase-all, which also erases lifecycle and keys).',
+      { details: { core, address: hex32(address), value: hex32(value) } },
+    );
+  };
+  check('application', target.uicr.approtect, 'UICR.APPROTECT', p.protection.approtect);
+  check('application', target.uicr.secureApprotect, 'UICR.SECUREAPPROTECT', p.protection.secureApprotect);
+  if (target.network && decision.writeNetworkCore && p.networkCore?.accessible) {
+    check('network', target.network.approtect, "the network core's UICR.APPROTECT", p.networkCore.approtect);
+  }
+  return words;
+}
+
+/** Writes the open value into the words debugWordsToOpen found (the core halted, before the reset). */
+async function openDebugWords(probe: ProbeSession, target: Target, words: DebugWordToOpen[]): Promise<void> {
+  for (const word of words) {
+    if (word.core === 'network') {
+      await releaseNetworkCore(probe, target);
+      await probe.selectCore('network');
+    }
+    try {
+      await probe.writeU32(word.address, target.uicr.approtectUnprotected, { nvmc: true });
+      const value = await probe.readU32(word.address);
+      if (value !== target.uicr.approtectUnprotected) {
+        throw new TfmError('VERIFY_FAILED', `${word.name} reads ${hex32(value)} after writing the open value ${hex32(target.uicr.approtectUnprotected)}.`, { afterWrite: true });
+      }
+    } finally {
+      if (word.core === 'network') await probe.selectCore('application');
+    }
+  }
 }
 
 /** Picks and opens the console; RTT attaches lazily, so it never fails here. */
@@ -277,7 +348,8 @@ export async function runImageStrategy(host: StrategyHost, options: ImageStrateg
     return checked;
   });
 
-  const plan = planImageStrategy(target, decision, images, host.implementationId, settings.blockSize);
+  const debugWords = debugWordsToOpen(p, decision);
+  const plan = planImageStrategy(target, decision, images, host.implementationId, settings.blockSize, debugWords);
   host.emit({ type: 'plan', writes: plan });
   if (host.dryRun) return { dryRun: true, plan };
   if (target.network && !decision.writeNetworkCore && images.network) {
@@ -299,7 +371,7 @@ export async function runImageStrategy(host: StrategyHost, options: ImageStrateg
   /** Images programmed and not yet removed: erased again if the flow stops half way. */
   const inFlash = new Set<FirmwareImage>();
   try {
-    return await runFlow(host, options, settings, images, plan, inFlash);
+    return await runFlow(host, options, settings, images, plan, inFlash, debugWords);
   } catch (error) {
     await cleanUpAfterFailure(host, target, inFlash, error);
     throw error;
@@ -339,6 +411,7 @@ async function runFlow(
   images: CheckedImages,
   plan: PlannedWrite[],
   inFlash: Set<FirmwareImage>,
+  debugWords: DebugWordToOpen[],
 ): Promise<ImageStrategyOutcome> {
   const { probe, preflight: p, decision } = host;
   const target = p.target;
@@ -346,12 +419,16 @@ async function runFlow(
 
   await host.step('programImage', async (control) => {
     await probe.selectCore('application');
+    // From the first erase on, the device is no longer as it was: the image, once in flash, runs at
+    // the next reset or power-up and provisions the chip by itself.
+    host.markAfterWrite();
     inFlash.add(provisioning);
     const { blocks } = await programAndVerify(probe, target, provisioning, settings.blockSize);
     control.detail = `${provisioning.pages.length} page(s) erased, ${blocks.length} block(s) programmed and read back`;
   });
 
   const report = await host.step('runImage', async (control) => {
+    await openDebugWords(probe, target, debugWords);
     const outcome = await runApplicationImage(host, options, settings, provisioning);
     control.detail = `${outcome.outcome} after ${Math.round(outcome.elapsedMs)} ms, ${outcome.lines.length} console line(s)`;
     return outcome;
@@ -488,7 +565,6 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
       consoleReported = true;
       host.emit({ type: 'imageConsole', core: 'application', source: 'serial', description: imageConsole.description });
     }
-    host.markAfterWrite(); // the image writes the lifecycle and keys from its first milliseconds
     await probe.go();
     const report = await watchImageRun({
       clock: settings.clock,

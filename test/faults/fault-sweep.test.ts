@@ -68,11 +68,14 @@ describe('fault sweep, host and image strategies, nRF5340 and nRF9160', () => {
     expect(report.cases.filter((c) => c.strategy === 'host' && c.problems.length > 0).map(describeCase)).toEqual([]);
   });
 
-  test.each(KNOWN_ISSUES.map((k) => [k.id, k] as const))('known issue %s still reproduces (remove the entry once fixed)', (_id, issue) => {
-    const cases = report.cases.filter((c) => c.problems.some((p) => issue.explains(c, p)));
-    process.stdout.write(`known issue ${issue.id}: ${cases.length} cases\n`);
-    expect(cases.length).toBeGreaterThan(0);
-  });
+  // test.each refuses an empty table: with no known issues left there is nothing to check here.
+  if (KNOWN_ISSUES.length > 0) {
+    test.each(KNOWN_ISSUES.map((k) => [k.id, k] as const))('known issue %s still reproduces (remove the entry once fixed)', (_id, issue) => {
+      const cases = report.cases.filter((c) => c.problems.some((p) => issue.explains(c, p)));
+      process.stdout.write(`known issue ${issue.id}: ${cases.length} cases\n`);
+      expect(cases.length).toBeGreaterThan(0);
+    });
+  }
 
   test('no uncaught exceptions or unhandled rejections', () => {
     expect(report.uncaught).toEqual([]);

@@ -13,26 +13,9 @@ export interface KnownIssue {
   explains(c: SweepCase, problem: string): boolean;
 }
 
-export const KNOWN_ISSUES: KnownIssue[] = [
-  {
-    id: 'image-after-write-too-late',
-    what:
-      'Image strategy: afterWrite is set only just before go() (lib/image/strategy.ts runApplicationImage), but the provisioning ' +
-      'image is in flash from programImage on and runs at the next reset or power-up. A probe lost between programImage and go ' +
-      'reports "nothing was written" (exit 5) while the image stays in flash; after a power loss it provisions the chip by itself.',
-    explains: (c, problem) => c.strategy === 'image' && /^(PROBE_DISCONNECTED|CANNOT_CONNECT) says nothing was written/.test(problem),
-  },
-  {
-    id: 'image-locked-after-recover',
-    what:
-      "Image strategy after the tool's own recover on nRF5340 (and nRF9161/9151): recover leaves UICR.APPROTECT erased, which is " +
-      "not the open value there, so the image strategy's reset locks the debug port; the run fails DEVICE_PROTECTED as refused " +
-      '(afterWrite false) with the provisioning image left in flash, and the advice for DEVICE_PROTECTED (recover) leads back ' +
-      'to the same state: the device never gets provisioned.',
-    explains: (c, problem) =>
-      c.strategy === 'image' && c.chip === 'nrf5340' && (/^DEVICE_PROTECTED says nothing was written/.test(problem) || /^not provisioned after \d+ attempts \(last: DEVICE_PROTECTED\)/.test(problem)),
-  },
-];
+// image-after-write-too-late and image-locked-after-recover: fixed in lib/image/strategy.ts
+// (afterWrite from the first flash erase; erased APPROTECT words opened before the image's reset).
+export const KNOWN_ISSUES: KnownIssue[] = [];
 
 /** The problems of a case that no known issue explains. */
 export function unexplained(c: SweepCase): string[] {

@@ -186,6 +186,48 @@ describe('image strategy refusals leave the device unchanged', () => {
   });
 });
 
+describe('debug access over the reset that starts the image', () => {
+  test.each([false, true])('after an erase-all (UICR erased), the open value is written first so the port survives the reset (net image: %s)', async (withNetImage) => {
+    const { device, session, clock, bootModel } = await simImageDevice('nrf5340');
+    await session.recover();
+    const result = await provision(session, {
+      strategy: 'image',
+      image,
+      ...(withNetImage ? { netImage: { hex: syntheticNetworkImage(), name: 'net.hex' } } : {}),
+      clock,
+      bootModel,
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.ok).toBe(true);
+    const opened = result.plan!.filter((w) => w.step === 'runImage' && w.value === '0x50FA50FA');
+    // Releasing the network core after the erase-all reset it with its APPROTECT erased: it is locked
+    // already, so there is nothing to open (or run) there.
+    expect(opened.map((w) => w.address)).toEqual(['0x00FF8000', '0x00FF801C']);
+    expect(result.warnings.some((w) => /network-core image is not run/.test(w))).toBe(withNetImage);
+    expect(device.violations.filter((v) => v.by === 'probe')).toEqual([]);
+    expect(device.bootTfm()).toMatchObject({ ok: true, lifecycle: 'secured' });
+  });
+
+  test('a protected UICR.APPROTECT on a port that is open only until the next reset is refused before anything is written', async () => {
+    const { device, session, clock } = await simImageDevice('nrf5340');
+    await session.recover();
+    await session.writeU32(nrf5340.uicr.approtect, 0, { nvmc: true });
+    const before = device.dump({ withFlash: true });
+    const result = await provision(session, { strategy: 'image', image, clock });
+    expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'DEBUG_LOCK_AT_RESET', afterWrite: false, writes: 0 });
+    expect(result.error!.message).toMatch(/would lock the debug port/);
+    expect(diffDumps(before, device.dump({ withFlash: true }))).toEqual([]);
+  });
+
+  test('nRF9160: erased is the open value there, nothing extra is written', async () => {
+    const { session, clock } = await simImageDevice('nrf9160');
+    await session.recover();
+    const result = await provision(session, { strategy: 'image', image, clock });
+    expect(result.ok).toBe(true);
+    expect(result.plan!.some((w) => w.purpose.includes('keeps the debug port open'))).toBe(false);
+  });
+});
+
 describe("the image's own failure paths", () => {
   test('an identity slot written between preflight and the run: the image says so, IMAGE_FAILED with its line, the image is erased', async () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
@@ -234,6 +276,19 @@ describe("the image's own failure paths", () => {
     expect(events.some((e) => e.type === 'warning' && e.code === 'IMAGE_CONSOLE_NOT_FOUND')).toBe(true);
     expect(device.dump({ withFlash: true }).cores.application.flash).toEqual([]);
     expect(diffDumps(before, device.dump())).toEqual([]);
+  });
+
+  test('a probe lost while the image is being programmed already counts as after write (the image in flash would run at the next reset)', async () => {
+    const { session, clock, binding } = await simImageDevice('nrf9160');
+    const result = await provision(session, {
+      strategy: 'image',
+      image,
+      clock,
+      onEvent: (e) => {
+        if (e.type === 'stepBegin' && e.step === 'programImage') binding.injectFault(session.serialNumber, { atOperation: binding.operationCount(session.serialNumber) + 8, kind: 'disconnect' });
+      },
+    });
+    expect(result).toMatchObject({ ok: false, outcome: 'failed', errorCode: 'PROBE_DISCONNECTED', afterWrite: true });
   });
 
   test('a probe lost while the image runs: PROBE_DISCONNECTED after write, and a warning that the image is still in flash', async () => {
