@@ -9,12 +9,14 @@
  * APPROTECT: a CTRL-AP erase leaves UICR.APPROTECT erased (0xFFFFFFFF). On nRF5340 and
  * nRF9161/9151 that is not the open value, so the debug port locks again at the next reset unless
  * firmware opens it. nrfjprog's recover, however, writes the open value (0x50FA50FA) unless told
- * not to (vendor-apis 1.5). We never write it ourselves; we read it back and say which state the
- * device is in, and flag the open value as something the recover did, not the operator.
+ * not to (vendor-apis 1.5). We never write the open value ourselves. When a recover left it there,
+ * we write Protected (0) over it (clearing bits needs no erase): the port stays open until the next
+ * reset, exactly as after a plain CTRL-AP erase, instead of open for good. `leaveOpen` keeps the
+ * open value for an operator who wants it. Either way the state left is read back and reported.
  */
 import { identifyChip } from '../device/ficr';
 import { hex32 } from '../device/hex';
-import { readNetworkCore } from '../device/network-core';
+import { lockNetworkCore, readNetworkCore } from '../device/network-core';
 import { readApplicationUicr } from '../device/uicr';
 import { TfmError, asTfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
@@ -37,9 +39,11 @@ export interface CoreProtectionReport {
   core: RecoverCore;
   approtect?: number;
   state: ApprotectState;
-  /** True when the open value is there although an erase leaves this chip's UICR erased: the
-   *  recover implementation wrote it (nrfjprog's default). */
+  /** The recover implementation wrote the open value (nrfjprog's default), which an erase alone
+   *  never leaves on this chip. */
   openedByRecover: boolean;
+  /** tfm-provision then wrote Protected (0) so the device is not left open by accident. */
+  closedByTool: boolean;
   description: string;
 }
 
@@ -66,34 +70,45 @@ export function recoverOrder(family: 'NRF53' | 'NRF91' | 'UNKNOWN', choice: Reco
   return [choice];
 }
 
-function classify(target: Target, core: RecoverCore, value: number): CoreProtectionReport {
+const ERASED = 0xffffffff;
+
+/** The state one core is left in, in words. */
+function report(target: Target, core: RecoverCore, value: number, openedByRecover: boolean, leftOpen: boolean): CoreProtectionReport {
   const open = target.uicr.approtectUnprotected;
-  const erasedIsOpen = open === 0xffffffff; // nRF9160
+  const base = { core, approtect: value, openedByRecover, closedByTool: openedByRecover && !leftOpen && value === target.uicr.approtectProtected };
   if (value === open) {
     return {
-      core,
-      approtect: value,
+      ...base,
       state: 'open',
-      openedByRecover: !erasedIsOpen,
-      description: erasedIsOpen
-        ? `UICR.APPROTECT ${hex32(value)} (erased, which is open on ${target.displayName}): the debug port stays open after reset until firmware or provisioning locks it.`
-        : `UICR.APPROTECT ${hex32(value)} (the open value, written by the recover): the debug port stays open after every reset until it is locked again.`,
+      description:
+        open === ERASED
+          ? `UICR.APPROTECT ${hex32(value)} (erased, which is open on ${target.displayName}): the debug port stays open after reset until firmware or provisioning locks it.`
+          : `UICR.APPROTECT ${hex32(value)} (the open value, written by the recover and kept with --leave-open): the debug port stays open after every reset until it is locked.`,
     };
   }
   if (value === target.uicr.approtectProtected) {
-    return { core, approtect: value, state: 'protected', openedByRecover: false, description: `UICR.APPROTECT ${hex32(value)}: protected; the debug port locks at the next reset.` };
+    return {
+      ...base,
+      state: 'protected',
+      description: base.closedByTool
+        ? `UICR.APPROTECT ${hex32(value)}: the recover wrote the open value, so tfm-provision wrote Protected; the debug port is open now and locks at the next reset (--leave-open keeps it open).`
+        : `UICR.APPROTECT ${hex32(value)}: protected; the debug port locks at the next reset.`,
+    };
   }
   return {
-    core,
-    approtect: value,
+    ...base,
     state: 'lockedAtReset',
-    openedByRecover: false,
     description: `UICR.APPROTECT ${hex32(value)} (erased): the debug port is open now and locks again at the next reset unless firmware opens it.`,
   };
 }
 
+export interface RecoverOptions {
+  /** Keep the open APPROTECT value a recover implementation may write (nrfjprog's default). */
+  leaveOpen?: boolean;
+}
+
 /** Erases the chosen cores through CTRL-AP and reports the protection state left behind. */
-export async function recoverDevice(session: ProbeSession, choice: RecoverCoreChoice): Promise<RecoverReport> {
+export async function recoverDevice(session: ProbeSession, choice: RecoverCoreChoice, options: RecoverOptions = {}): Promise<RecoverReport> {
   const start = Date.now();
   const info = await session.deviceInfo();
   const order = recoverOrder(info.family, choice);
@@ -116,37 +131,64 @@ export async function recoverDevice(session: ProbeSession, choice: RecoverCoreCh
 
   const identity = await identifyChip(session);
   const target = identity.target;
+  const warnings: string[] = [];
   const protection: CoreProtectionReport[] = [];
+
+  // Application core: APPROTECT and SECUREAPPROTECT (one read of the UICR head).
+  let applicationOpened = false;
   try {
-    protection.push(classify(target, 'application', (await readApplicationUicr(session, target)).protection.approtect));
+    let uicr = (await readApplicationUicr(session, target)).protection;
+    const accidental = (value: number): boolean => value === target.uicr.approtectUnprotected && target.uicr.approtectUnprotected !== ERASED;
+    applicationOpened = accidental(uicr.approtect) || accidental(uicr.secureApprotect);
+    if (applicationOpened && options.leaveOpen !== true) {
+      // Clearing bits needs no erase: Protected (0) leaves the port open until the next reset,
+      // like the erased value would, instead of open for good.
+      for (const address of [target.uicr.approtect, target.uicr.secureApprotect]) {
+        if ((await session.readU32(address)) === target.uicr.approtectUnprotected) await session.writeU32(address, target.uicr.approtectProtected, { nvmc: true });
+      }
+      uicr = (await readApplicationUicr(session, target)).protection;
+    }
+    protection.push(report(target, 'application', uicr.approtect, applicationOpened, options.leaveOpen === true));
   } catch (error) {
-    protection.push({ core: 'application', state: 'unknown', openedByRecover: false, description: `UICR.APPROTECT could not be read: ${asTfmError(error).message}` });
+    protection.push({ core: 'application', state: 'unknown', openedByRecover: false, closedByTool: false, description: `UICR.APPROTECT could not be read: ${asTfmError(error).message}` });
   }
-  if (target.network !== undefined) {
+
+  // The network core is looked at only when it was erased here: otherwise its state is not this
+  // command's doing (a dev kit's network core may be open on purpose).
+  if (target.network !== undefined && erased.includes('network')) {
     try {
+      // Releasing FORCEOFF starts the network core; with an erased APPROTECT that locks its port at
+      // once. So it is started only when the recover evidently wrote the open value (as on the
+      // application core), where starting it is harmless and the value must be checked.
       const held = ((await session.readU32(target.network.forceOff)) & 1) === 1;
-      const net = held ? undefined : await readNetworkCore(session, target);
-      if (net === undefined) {
+      if (held && !applicationOpened) {
         protection.push({
           core: 'network',
           state: 'notRead',
           openedByRecover: false,
+          closedByTool: false,
           description:
-            'held off (RESET.NETWORK.FORCEOFF), so not read: its UICR.APPROTECT was erased and it locks when it starts, unless the recover wrote the open value there too (see the application core).',
+            'held off (RESET.NETWORK.FORCEOFF), so not read: the recover erased its UICR.APPROTECT (the application core shows no open value written), so it locks when it starts.',
         });
-      } else if (net.approtect !== undefined) protection.push(classify(target, 'network', net.approtect));
-      else protection.push({ core: 'network', state: 'protected', openedByRecover: false, description: 'The network core debug port does not answer: it is protected.' });
+      } else {
+        let net = await readNetworkCore(session, target);
+        const opened = net.approtect === target.uicr.approtectUnprotected;
+        if (opened && options.leaveOpen !== true) {
+          await lockNetworkCore(session, target);
+          net = await readNetworkCore(session, target);
+        }
+        if (net.approtect !== undefined) protection.push(report(target, 'network', net.approtect, opened, options.leaveOpen === true));
+        else protection.push({ core: 'network', state: 'protected', openedByRecover: opened, closedByTool: false, description: 'The network core debug port does not answer: it is protected.' });
+      }
     } catch (error) {
-      protection.push({ core: 'network', state: 'unknown', openedByRecover: false, description: `Network-core UICR.APPROTECT could not be read: ${asTfmError(error).message}` });
+      protection.push({ core: 'network', state: 'unknown', openedByRecover: false, closedByTool: false, description: `Network-core UICR.APPROTECT could not be read: ${asTfmError(error).message}` });
     }
   }
-  const warnings: string[] = [];
   for (const p of protection) {
-    if (p.openedByRecover) {
+    if (p.openedByRecover && p.state === 'open') {
       warnings.push(
-        `${p.core} core: the recover left UICR.APPROTECT at the open value, so this device stays debuggable after reset. ` +
-          'Provisioning locks the network core; TF-M built with NRF_APPROTECT_LOCK locks the application core at first boot. ' +
-          'With the nrfjprog backend, configure recover not to write it ([approtect] write_uicr_approtect = false).',
+        `${p.core} core: the recover wrote the open value to UICR.APPROTECT and it was left so (--leave-open): this device stays debuggable after every reset. ` +
+          'Provisioning locks the network core; TF-M built with NRF_APPROTECT_LOCK locks the application core at its first boot.',
       );
     }
   }

@@ -19,6 +19,7 @@ interface RecoverCommandOptions {
   snr?: string;
   core?: string;
   yes?: boolean;
+  leaveOpen?: boolean;
   json?: boolean;
   backend?: string;
   library?: string;
@@ -41,11 +42,14 @@ export function register(program: Command, io: CliIo): void {
       'Erase a device through its CTRL-AP (ERASEALL), which also reopens a locked debug port.\n' +
         'DESTROYS the PSA lifecycle, the hardware unique keys, the identity key and the implementation ID.\n' +
         'On nRF5340 the network core is erased first (that also erases the application core), then the\n' +
-        'application core. Afterwards UICR.APPROTECT is read back and the state the device is left in is reported.',
+        'application core. If the recover wrote the open UICR.APPROTECT value (nrfjprog does, by default), it is\n' +
+        'set to Protected unless --leave-open: the debug port stays open until the next reset, not for good.\n' +
+        'The state the device is left in is read back and reported.',
     )
     .option('--snr <serial>', 'serial number of the probe (required when several are connected)')
     .option('--core <core>', 'network, application or all (nRF5340; nRF91 has only the application core)', 'all')
     .option('-y, --yes', 'do not ask for typed confirmation on a real probe')
+    .option('--leave-open', 'keep UICR.APPROTECT open if the recover wrote the open value (nrfjprog does by default); otherwise it is set to Protected')
     .option('--json', 'JSON Lines on stdout: one {"type":"result"} line')
     .option('--backend <backend>', 'probe library: nrfjprog, jlink or auto', 'auto')
     .option('--library <path>', 'path of the vendor library (nrfjprog DLL or J-Link DLL)')
@@ -77,7 +81,7 @@ export function register(program: Command, io: CliIo): void {
           const session = await binding.open(probe.serialNumber);
           let report;
           try {
-            report = await recoverDevice(session, core);
+            report = await recoverDevice(session, core, { leaveOpen: options.leaveOpen === true });
           } finally {
             await session.close().catch(() => undefined);
           }
