@@ -4,7 +4,9 @@
  *
  * Lock directory: $TFM_PROVISION_LOCK_DIR, else <os tmpdir>/tfm-provision-locks. Real backends
  * (nrfjprog, jlink) share one key per serial because both drive the same physical J-Link; the
- * simulator's serials are a separate namespace so tests never collide with a real probe.
+ * simulator's serials are a separate namespace so tests never collide with a real probe, scoped
+ * further by what the simulated devices are (a state directory): simulated devices that live only
+ * in one process's memory are not shared, so the CLI does not lock them at all.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +24,8 @@ export interface ProbeLockOptions {
   backend: BackendName;
   /** What the holder is doing, stored in the lock for the busy message (e.g. "provision"). */
   purpose?: string;
+  /** Namespace inside the backend, e.g. the state directory of simulated devices (see SimFleet.lockScope). */
+  scope?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -30,14 +34,15 @@ export function probeLockDirectory(env: NodeJS.ProcessEnv = process.env): string
   return configured !== undefined && configured !== '' ? path.resolve(configured) : path.join(os.tmpdir(), 'tfm-provision-locks');
 }
 
-export function probeLockPath(serialNumber: number, backend: BackendName, env: NodeJS.ProcessEnv = process.env): string {
+export function probeLockPath(serialNumber: number, backend: BackendName, env: NodeJS.ProcessEnv = process.env, scope?: string): string {
   const namespace = backend === 'sim' ? 'sim' : 'jlink';
-  return path.join(probeLockDirectory(env), `${namespace}-${serialNumber}.lock`);
+  const scoped = scope !== undefined && scope !== '' ? `${namespace}-${scope.replace(/[^A-Za-z0-9_.-]/g, '_')}` : namespace;
+  return path.join(probeLockDirectory(env), `${scoped}-${serialNumber}.lock`);
 }
 
 /** Takes the probe's lock or throws PROBE_BUSY naming the process that holds it. */
 export async function acquireProbeLock(serialNumber: number, options: ProbeLockOptions): Promise<ProbeLock> {
-  const lockPath = probeLockPath(serialNumber, options.backend, options.env);
+  const lockPath = probeLockPath(serialNumber, options.backend, options.env, options.scope);
   let attempt;
   try {
     attempt = await tryAcquireLock(lockPath, options.purpose);

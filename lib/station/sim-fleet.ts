@@ -8,6 +8,7 @@
  * the station process at any moment and compare what the devices hold with what the records say.
  */
 import { renameSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
 import type { ProbeBinding, ProbeInfo, ProbeSession, OpenOptions, LibraryInfo } from '../probe/types';
@@ -37,6 +38,12 @@ export interface SimFleet {
   bootModel(serialNumber: number): BootModel | undefined;
   /** Where a device's state file is (with a state directory). */
   stateFile(serialNumber: number): string | undefined;
+  /**
+   * Probe-lock scope: set when the devices live in a state directory that other processes can
+   * open too (derived from its path); undefined for devices in this process's memory only, which
+   * no other process can reach, so there is nothing to lock.
+   */
+  lockScope: string | undefined;
 }
 
 const MUTATING = new Set(['write', 'writeU32', 'erasePage', 'eraseAll', 'recover', 'writeAccessPort']);
@@ -126,5 +133,6 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
       return () => binding.device(serialNumber)!.clone().bootTfm();
     },
     stateFile: fileOf,
+    lockScope: stateDir !== undefined ? createHash('sha256').update(stateDir).digest('hex').slice(0, 12) : undefined,
   };
 }

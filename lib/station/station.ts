@@ -106,6 +106,8 @@ export interface StationOptions {
   watch?: WatchOptions | false;
   /** Take the per-probe lock (default true). */
   lockProbes?: boolean;
+  /** Lock namespace within the backend (simulated devices in a shared state directory). */
+  lockScope?: string;
   /** Environment for the lock directory (TFM_PROVISION_LOCK_DIR). */
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: StationEvent) => void;
@@ -265,7 +267,7 @@ class Station {
 
   private async lock(serial: number): Promise<ProbeLock | undefined> {
     if (this.options.lockProbes === false) return undefined;
-    return acquireProbeLock(serial, { backend: this.options.binding.backend, purpose: 'station', env: this.options.env });
+    return acquireProbeLock(serial, { backend: this.options.binding.backend, purpose: 'station', env: this.options.env, scope: this.options.lockScope });
   }
 
   /** One device on one probe: lock, open, provision, close. */

@@ -115,23 +115,34 @@ describe('station command on the simulator', () => {
     expect(await verifyRecordFile(records)).toMatchObject({ ok: true });
   });
 
-  it('one process per probe: a second station on the same probes gets PROBE_BUSY naming the first one\'s PID', async () => {
-    const first = spawnCli(['station', '--sim-count', '2', '--sim-latency', '20', '--json', '--records', path.join(dir, 'a.jsonl')], { env, cwd: dir });
+  it('one process per probe: a second station on the same simulated devices gets PROBE_BUSY naming the first one\'s PID', async () => {
+    // Simulated devices in a state directory are shared between processes, so they are locked;
+    // devices that live only in one process's memory are not (nothing to share).
+    const states = path.join(dir, 'states');
+    const first = spawnCli(['station', '--sim-count', '2', '--sim-state-dir', states, '--sim-latency', '20', '--json', '--records', path.join(dir, 'a.jsonl')], { env, cwd: dir });
     const firstDone = collect(first);
     first.stdin?.end();
     await waitForOutput(first, (out) => out.includes('"deviceStart"'));
 
-    const second = await runCliProcess(['station', '--sim-count', '2', '--json', '--records', path.join(dir, 'b.jsonl')], { env, cwd: dir });
+    const second = await runCliProcess(['station', '--sim-count', '2', '--sim-state-dir', states, '--json', '--records', path.join(dir, 'b.jsonl')], { env, cwd: dir });
     expect(second.code).toBe(EXIT.ENVIRONMENT);
     expect(second.stderr).toContain(`in use by process ${first.pid}`);
     const devices = jsonLines(second.stdout).filter((l) => l.type === 'device');
     expect(devices).toHaveLength(2);
     for (const d of devices) expect(d).toMatchObject({ outcome: 'failed', errorCode: 'PROBE_BUSY', afterWrite: false });
 
-    const list = await runCliProcess(['list', '--sim-count', '2', '--json'], { env, cwd: dir });
+    const list = await runCliProcess(['list', '--sim-count', '2', '--sim-state-dir', states, '--json'], { env, cwd: dir });
     const probes = jsonLines(list.stdout).filter((l) => l.type === 'probe');
     expect(probes).toHaveLength(2);
     for (const p of probes) expect(p).toMatchObject({ busyPid: first.pid, errorCode: 'PROBE_BUSY', device: null });
+
+    const recover = await runCliProcess(['recover', '--sim-count', '2', '--sim-state-dir', states, '--snr', String(S1)], { env, cwd: dir });
+    expect(recover.code).toBe(EXIT.ENVIRONMENT);
+    expect(recover.stderr).toContain(`PROBE_BUSY: Probe ${S1} is in use by process ${first.pid}`);
+
+    // In-memory simulated devices of another process are not the same devices: no lock between them.
+    const separate = await runCliProcess(['station', '--sim-count', '2', '--json', '--records', path.join(dir, 'c.jsonl')], { env, cwd: dir });
+    expect(separate.code).toBe(EXIT.OK);
     expect((await firstDone).code).toBe(EXIT.OK);
   });
 

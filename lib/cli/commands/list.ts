@@ -26,15 +26,15 @@ export interface ListedProbe {
 }
 
 /** Looks at every probe: lock (skip when busy), open, identify from FICR, close. */
-export async function listProbes(binding: ProbeBinding, env: NodeJS.ProcessEnv): Promise<ListedProbe[]> {
+export async function listProbes(binding: ProbeBinding, env: NodeJS.ProcessEnv, lock: { lockProbes: boolean; lockScope?: string } = { lockProbes: true }): Promise<ListedProbe[]> {
   const probes = await binding.list();
   // One probe at a time: listing is rare and a vendor library may not like many opens at once.
   const listed: ListedProbe[] = [];
-  for (const probe of probes) listed.push(await listOne(binding, probe, env));
+  for (const probe of probes) listed.push(await listOne(binding, probe, env, lock));
   return listed;
 }
 
-async function listOne(binding: ProbeBinding, probe: ProbeInfo, env: NodeJS.ProcessEnv): Promise<ListedProbe> {
+async function listOne(binding: ProbeBinding, probe: ProbeInfo, env: NodeJS.ProcessEnv, lockChoice: { lockProbes: boolean; lockScope?: string }): Promise<ListedProbe> {
   const entry: ListedProbe = {
     serialNumber: probe.serialNumber,
     product: probe.product ?? null,
@@ -46,7 +46,7 @@ async function listOne(binding: ProbeBinding, probe: ProbeInfo, env: NodeJS.Proc
   };
   let lock: ProbeLock | undefined;
   try {
-    lock = await acquireProbeLock(probe.serialNumber, { backend: binding.backend, purpose: 'list', env });
+    if (lockChoice.lockProbes) lock = await acquireProbeLock(probe.serialNumber, { backend: binding.backend, purpose: 'list', env, scope: lockChoice.lockScope });
   } catch (error) {
     const e = asTfmError(error);
     entry.errorCode = e.code;
@@ -67,7 +67,7 @@ async function listOne(binding: ProbeBinding, probe: ProbeInfo, env: NodeJS.Proc
     entry.errorCode = e.code;
     entry.error = e.message;
   } finally {
-    await lock.release().catch(() => undefined);
+    await lock?.release().catch(() => undefined);
   }
   return entry;
 }
@@ -84,13 +84,13 @@ export function register(program: Command, io: CliIo): void {
     .action(async (options: { json?: boolean; backend?: string; library?: string; simCount?: string; simStateDir?: string }) => {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'list', async (done) => {
-        const { binding } = createBinding({
+        const { binding, fleet } = createBinding({
           simCount: parseCount(options.simCount, '--sim-count'),
           simStateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
           backend: parseBackend(options.backend),
           library: options.library,
         });
-        const probes = await listProbes(binding, io.env);
+        const probes = await listProbes(binding, io.env, fleet === undefined ? { lockProbes: true } : { lockProbes: fleet.lockScope !== undefined, lockScope: fleet.lockScope });
         for (const p of probes) out.event({ type: 'probe', ...p });
         if (probes.length === 0) out.line('No probes connected.');
         else {

@@ -60,7 +60,7 @@ export function register(program: Command, io: CliIo): void {
       await withResultLine(out, 'recover', async (done) => {
         const core = parseCore(options.core);
         const snr = options.snr !== undefined ? parseSerialNumber(options.snr) : undefined;
-        const { binding } = createBinding({
+        const { binding, fleet } = createBinding({
           simCount: parseCount(options.simCount, '--sim-count'),
           simStateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
           backend: parseBackend(options.backend),
@@ -70,7 +70,9 @@ export function register(program: Command, io: CliIo): void {
         const simulated = await isSimulatedBinding(binding);
         let lock: ProbeLock | undefined;
         try {
-          lock = await acquireProbeLock(probe.serialNumber, { backend: binding.backend, purpose: 'recover', env: io.env });
+          if (fleet === undefined || fleet.lockScope !== undefined) {
+            lock = await acquireProbeLock(probe.serialNumber, { backend: binding.backend, purpose: 'recover', env: io.env, scope: fleet?.lockScope });
+          }
           if (!out.json) io.stderr.write(`WARNING: ${RECOVER_WARNING}\n`);
           await confirmIrreversible(io, {
             action: `recover (erase all${core === 'all' ? '' : `, ${core} core`}: lifecycle and keys are destroyed)`,

@@ -186,6 +186,8 @@ export function register(program: Command, io: CliIo): void {
 
         let binding: ProbeBinding;
         let bootModelFor: ((serial: number) => BootModel | undefined) | undefined;
+        // Real probes are always locked; simulated ones only when other processes can reach them.
+        let lock: { lockProbes: boolean; lockScope?: string } = { lockProbes: true };
         if (options.simCount !== undefined) {
           const fleet = createSimFleet({
             count: parseCount(options.simCount, '--sim-count')!,
@@ -195,6 +197,7 @@ export function register(program: Command, io: CliIo): void {
           });
           binding = fleet.binding;
           bootModelFor = (serial) => fleet.bootModel(serial);
+          lock = { lockProbes: fleet.lockScope !== undefined, lockScope: fleet.lockScope };
         } else {
           binding = createNativeBinding({ backend, library: options.library });
         }
@@ -281,6 +284,7 @@ export function register(program: Command, io: CliIo): void {
             parallel,
             records: recordsFile,
             env: io.env,
+            ...lock,
             signal: controller.signal,
             watch: options.watch === true ? { maxDevices, durationMs, pollMs } : false,
             provision: {
