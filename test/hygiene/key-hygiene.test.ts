@@ -221,7 +221,7 @@ test('key buffers are all zeros after provision() returned or threw, on every pa
 test('no key byte in any event, log line, context, result or error of those runs', () => {
   expect(scanner.size).toBeGreaterThan(200);
   const hits = capture.items.flatMap((item, i) => scanner.scan(item.value, `#${i} ${item.name}`));
-  process.stdout.write(`key hygiene (library): ${capture.count} captured items from ${runs} runs scanned for ${scanner.size} secrets: ${hits.length} hits\n`);
+  process.stdout.write(`key hygiene (library): ${capture.count} captured items from ${runs} runs scanned for ${scanner.size} secrets: ${hits.length} hits; ${keyBuffers.length} key buffers checked, ${notZeroed.length} not zeroed\n`);
   expect(describeHits(hits)).toBe('');
 });
 
