@@ -368,13 +368,18 @@ export async function runImageStrategy(host: StrategyHost, options: ImageStrateg
   }
   host.checkAbort();
 
+  // The console is opened before the first write, so that a serial port that cannot be opened is
+  // an environment error with the device untouched.
+  const appConsole = await openConsole(probe, target, 'application', options);
   /** Images programmed and not yet removed: erased again if the flow stops half way. */
   const inFlash = new Set<FirmwareImage>();
   try {
-    return await runFlow(host, options, settings, images, plan, inFlash, debugWords);
+    return await runFlow(host, options, settings, images, plan, inFlash, debugWords, appConsole);
   } catch (error) {
     await cleanUpAfterFailure(host, target, inFlash, error);
     throw error;
+  } finally {
+    await appConsole?.close().catch(() => undefined);
   }
 }
 
@@ -412,6 +417,7 @@ async function runFlow(
   plan: PlannedWrite[],
   inFlash: Set<FirmwareImage>,
   debugWords: DebugWordToOpen[],
+  appConsole: ImageConsole | undefined,
 ): Promise<ImageStrategyOutcome> {
   const { probe, preflight: p, decision } = host;
   const target = p.target;
@@ -429,7 +435,7 @@ async function runFlow(
 
   const report = await host.step('runImage', async (control) => {
     await openDebugWords(probe, target, debugWords);
-    const outcome = await runApplicationImage(host, options, settings, provisioning);
+    const outcome = await runApplicationImage(host, options, settings, appConsole);
     control.detail = `${outcome.outcome} after ${Math.round(outcome.elapsedMs)} ms, ${outcome.lines.length} console line(s)`;
     return outcome;
   });
@@ -546,11 +552,10 @@ async function presentAfterRun(probe: ProbeSession, p: Preflight, implementation
 const SAMPLE_LINES = new Set<string>(Object.values(SAMPLE_MESSAGES));
 
 /** Resets, starts the provisioning image, follows it, and halts the core whatever happened. */
-async function runApplicationImage(host: StrategyHost, options: ImageStrategyOptions, settings: RunSettings, image: FirmwareImage): Promise<ImageRunReport> {
+async function runApplicationImage(host: StrategyHost, options: ImageStrategyOptions, settings: RunSettings, imageConsole: ImageConsole | undefined): Promise<ImageRunReport> {
   const { probe, preflight: p } = host;
   const target = p.target;
   const ram = target.application.ram;
-  const imageConsole = await openConsole(probe, target, 'application', options);
   let consoleReported = false;
   try {
     await probe.selectCore('application');
@@ -562,6 +567,8 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
       await scrubRttControlBlocks(probe, ram);
     }
     if (imageConsole && imageConsole.kind === 'serial') {
+      // Whatever the port received before the reset came from other firmware, not from the image.
+      await imageConsole.poll();
       consoleReported = true;
       host.emit({ type: 'imageConsole', core: 'application', source: 'serial', description: imageConsole.description });
     }
@@ -602,7 +609,6 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
     } catch {
       // A lost probe is reported by the error already propagating.
     }
-    await imageConsole?.close().catch(() => undefined);
   }
 }
 
