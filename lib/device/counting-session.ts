@@ -24,8 +24,10 @@ export interface CountingSession {
 export function countOperations(inner: ProbeSession): CountingSession {
   const total: OperationCount = { operations: 0, writes: 0, nvmcWrites: 0 };
   const session = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
+    get(target, property) {
+      // The target is the receiver: getters that read #private fields (NativeProbeSession) throw
+      // when `this` is the proxy.
+      const value = Reflect.get(target, property, target);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       if (!READS.has(property) && !WRITES.has(property)) return value.bind(target);
       return (...args: unknown[]) => {
