@@ -199,7 +199,10 @@ export function reportedCodes(run: CaseRun): string[] {
   return [...codes];
 }
 
-/** Lines that look like a JavaScript stack frame: what a user must never see. */
+/** Lines that look like a JavaScript stack frame: what a user must never see (also a stack
+ *  serialised into a JSON string, where the line breaks are escaped). */
 export function stackTraceLines(text: string): string[] {
-  return text.split('\n').filter((line) => /^\s+at\s+\S/.test(line) || /^\s*(?:TypeError|ReferenceError|RangeError|SyntaxError):/.test(line));
+  return text
+    .split('\n')
+    .filter((line) => /^\s+at\s+\S/.test(line) || /^\s*(?:TypeError|ReferenceError|RangeError|SyntaxError):/.test(line) || /\\n\s+at\s+\S/.test(line));
 }
