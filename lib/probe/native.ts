@@ -200,7 +200,7 @@ export class NativeBinding implements ProbeBinding {
       throw new ProbeError('INVALID_PARAMETER', `speedKhz must be an integer from 1 to 100000, got ${String(speedKhz)}.`);
     }
     const native = new this.#addon.Session(this.#library);
-    const session = new NativeProbeSession(native, serialNumber, this.backend, this.#info.simulated);
+    const session = new NativeProbeSession(native, serialNumber, this.backend, this.#library);
     try {
       await native.open(serialNumber, speedKhz, family);
     } catch (error) {
@@ -250,19 +250,27 @@ export async function openBinding(options: NativeBindingOptions = {}): Promise<N
 class NativeProbeSession implements ProbeSession {
   readonly serialNumber: number;
   readonly backend: NativeBackendName;
-  readonly simulated: boolean;
+  readonly #simulated: boolean;
   #native: NativeSessionHandle | undefined;
   #closing: Promise<void> | undefined;
   readonly #listeners = new Set<ProbeLogListener>();
 
-  constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, simulated: boolean) {
+  constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, library: NativeLibraryHandle) {
     this.#native = native;
     this.serialNumber = serialNumber;
     this.backend = backend;
-    this.simulated = simulated;
+    // Only the addon decides: true when the loaded vendor library exports the fake's marker symbol.
+    // Seeded (reproducible) keys are allowed on simulated sessions only, so this must not be a
+    // property anyone can assign.
+    this.#simulated = library.info().simulated === true;
     // A property of the native object, not a persistent reference held by C++: a session dropped
     // without close() stays collectable, and its finalizer closes the probe.
     native.onlog = (level, source, message) => this.#emit(level, source, message);
+  }
+
+  /** Whether the vendor library is the test fake (its marker symbol); read-only. */
+  get simulated(): boolean {
+    return this.#simulated;
   }
 
   async deviceInfo(): Promise<DeviceInfo> {

@@ -2,6 +2,7 @@
  * Every ProbeSession method through the real addon and the fake nrfjprog library.
  */
 import { ProbeError } from '../../lib/errors';
+import { NativeBinding, loadNativeAddon, type NativeAddon } from '../../lib/probe/native';
 import type { ProbeSession } from '../../lib/probe/types';
 import { TARGETS, targetFromPart } from '../../lib/targets';
 import { fakeNrfjprog } from '../support/fake-vendor';
@@ -207,5 +208,50 @@ describe('native session on the fake nrfjprog library', () => {
     await expect(Promise.all(queued)).resolves.toEqual([undefined, 1]);
     await closing;
     await expectProbeError(s.halt(), 'PROBE_CLOSED');
+  });
+});
+
+describe('ProbeSession.simulated on the native binding', () => {
+  it('comes from the vendor library (the fake exports the marker symbol) and cannot be assigned or shadowed by assignment', async () => {
+    const session = await fakeNrfjprog().binding().open(1000);
+    try {
+      expect(session.simulated).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(session, 'simulated')).toBeUndefined();
+      expect(() => {
+        (session as { simulated: boolean }).simulated = false;
+      }).toThrow(TypeError);
+      expect(session.simulated).toBe(true);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('is false on a library without the marker, and stays false', async () => {
+    const real = loadNativeAddon();
+    const fake = fakeNrfjprog();
+    const marked = new real.Library('nrfjprog', fake.libraryPath);
+    // The real addon's session over a library handle whose marker-symbol result says "not simulated".
+    const unmarked = { info: () => ({ ...marked.info(), simulated: false }), list: () => marked.list() };
+    const injected: NativeAddon = {
+      abiVersion: real.abiVersion,
+      liveWorkers: () => real.liveWorkers(),
+      shutdown: () => real.shutdown(),
+      Library: function Library() {
+        return unmarked;
+      } as unknown as NativeAddon['Library'],
+      Session: function Session() {
+        return new real.Session(marked);
+      } as unknown as NativeAddon['Session'],
+    };
+    const session = await new NativeBinding({ backend: 'nrfjprog', nativeAddon: injected }).open(1000);
+    try {
+      expect(session.simulated).toBe(false);
+      expect(() => {
+        (session as { simulated: boolean }).simulated = true;
+      }).toThrow(TypeError);
+      expect(session.simulated).toBe(false);
+    } finally {
+      await session.close();
+    }
   });
 });
