@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "secure_bytes.h"
+
 namespace tfm {
 
 struct Status {
@@ -72,8 +74,10 @@ class ProbeBackend {
   virtual Status Open(uint32_t serialNumber, uint32_t speedKhz, const std::string& familyHint) = 0;
   virtual Status DeviceInfo(DeviceInfoResult* out) = 0;
   virtual Status SelectCore(Core core) = 0;
-  virtual Status Read(uint32_t address, uint32_t length, std::vector<uint8_t>* out) = 0;
-  virtual Status Write(uint32_t address, const std::vector<uint8_t>& data, bool nvmc) = 0;
+  // Memory contents may be key material: they travel in zeroing buffers (secure_bytes.h), and a
+  // backend that copies them keeps its copies in SecureBytes / SecureWords too.
+  virtual Status Read(uint32_t address, uint32_t length, SecureBytes* out) = 0;
+  virtual Status Write(uint32_t address, const SecureBytes& data, bool nvmc) = 0;
   virtual Status ReadU32(uint32_t address, uint32_t* out) = 0;
   virtual Status WriteU32(uint32_t address, uint32_t value, bool nvmc) = 0;
   virtual Status ErasePage(uint32_t address) = 0;

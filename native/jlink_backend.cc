@@ -279,6 +279,8 @@ void Deliver(size_t slot, const char* level, const char* message) {
   std::string text(message);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (!text.empty()) sink(level, "jlink", text);
+  // The line may be a data trace of a key-slot access that the sink has just suppressed.
+  platform::SecureZero(&text[0], text.size());
 }
 
 // J-Link's log output is a trace of its own calls: 'debug'. Its error output: 'error'.
@@ -561,7 +563,7 @@ class JlinkProbe : public ProbeBackend {
     return Status::Ok();
   }
 
-  Status Read(uint32_t address, uint32_t length, std::vector<uint8_t>* out) override {
+  Status Read(uint32_t address, uint32_t length, SecureBytes* out) override {
     Status status = RequireOpen();
     if (!status.ok) return status;
     out->clear();
@@ -572,7 +574,7 @@ class JlinkProbe : public ProbeBackend {
     // Whole 32-bit words only: peripheral registers and the network UICR take no narrower access.
     uint32_t first = address & ~3u;
     uint64_t end = (static_cast<uint64_t>(address) + length + 3) & ~3ull;
-    std::vector<uint32_t> words(static_cast<size_t>((end - first) / 4));
+    SecureWords words(static_cast<size_t>((end - first) / 4));
     status = ReadWords(first, &words, "reading " + std::to_string(length) + " bytes at " + Hex32(address));
     if (!status.ok) return status;
     out->resize(length);
@@ -581,7 +583,7 @@ class JlinkProbe : public ProbeBackend {
     return Status::Ok();
   }
 
-  Status Write(uint32_t address, const std::vector<uint8_t>& data, bool nvmc) override {
+  Status Write(uint32_t address, const SecureBytes& data, bool nvmc) override {
     Status status = RequireOpen();
     if (!status.ok) return status;
     if (data.empty()) return Status::Ok();
@@ -591,7 +593,7 @@ class JlinkProbe : public ProbeBackend {
     std::string what = "writing " + std::to_string(data.size()) + " bytes at " + Hex32(address);
     uint32_t first = address & ~3u;
     uint64_t end = (static_cast<uint64_t>(address) + data.size() + 3) & ~3ull;
-    std::vector<uint32_t> words(static_cast<size_t>((end - first) / 4));
+    SecureWords words(static_cast<size_t>((end - first) / 4));
     uint8_t* bytes = reinterpret_cast<uint8_t*>(words.data());
     if (nvmc) {
       // Flash cells only go from 1 to 0: 0xFF in the padding bytes leaves them as they are.
@@ -601,16 +603,15 @@ class JlinkProbe : public ProbeBackend {
       if (!status.ok) return status;
     }
     std::memcpy(bytes + (address - first), data.data(), data.size());
-    status = nvmc ? NvmcWrite(first, words, what) : WriteWords(first, words, what);
-    std::memset(bytes, 0, words.size() * 4);  // may hold key material
-    return status;
+    // `words` holds the data (maybe a key): SecureWords zeroes it when it goes out of scope.
+    return nvmc ? NvmcWrite(first, words, what) : WriteWords(first, words, what);
   }
 
   Status ReadU32(uint32_t address, uint32_t* out) override {
     Status status = RequireOpen();
     if (!status.ok) return status;
     if (address & 3u) return Status::Error("INVALID_PARAMETER", Hex32(address) + " is not word aligned");
-    std::vector<uint32_t> word(1);
+    SecureWords word(1);
     status = ReadWords(address, &word, "reading " + Hex32(address));
     if (status.ok) *out = word[0];
     return status;
@@ -620,11 +621,9 @@ class JlinkProbe : public ProbeBackend {
     Status status = RequireOpen();
     if (!status.ok) return status;
     if (address & 3u) return Status::Error("INVALID_PARAMETER", Hex32(address) + " is not word aligned");
-    std::vector<uint32_t> word{value};
+    SecureWords word{value};
     std::string what = "writing " + Hex32(address);
-    status = nvmc ? NvmcWrite(address, word, what) : WriteWords(address, word, what);
-    word[0] = 0;
-    return status;
+    return nvmc ? NvmcWrite(address, word, what) : WriteWords(address, word, what);
   }
 
   Status ErasePage(uint32_t address) override {
@@ -855,7 +854,7 @@ class JlinkProbe : public ProbeBackend {
   Status DetectFamily(const FamilyLayout** out) {
     *out = nullptr;
     if (attached_) {
-      std::vector<uint32_t> word(1);
+      SecureWords word(1);
       Status status = AppReadWords(kFicrInfoPart, &word, "reading FICR INFO.PART");
       if (!status.ok) return status;
       uint32_t part = word[0];
@@ -956,7 +955,7 @@ class JlinkProbe : public ProbeBackend {
     return MapJlinkError(rc, operation, what, "VENDOR_LIBRARY_ERROR");
   }
 
-  Status AppReadWords(uint32_t address, std::vector<uint32_t>* words, const std::string& what) {
+  Status AppReadWords(uint32_t address, SecureWords* words, const std::string& what) {
     Status status = EnsureAttached(what);
     if (!status.ok) return status;
     uint32_t bytes = static_cast<uint32_t>(words->size() * 4);
@@ -967,7 +966,7 @@ class JlinkProbe : public ProbeBackend {
     return Status::Ok();
   }
 
-  Status AppWriteWords(uint32_t address, const std::vector<uint32_t>& words, const std::string& what) {
+  Status AppWriteWords(uint32_t address, const SecureWords& words, const std::string& what) {
     Status status = EnsureAttached(what);
     if (!status.ok) return status;
     if (words.size() == 1) {
@@ -989,7 +988,7 @@ class JlinkProbe : public ProbeBackend {
 
   // A failed network-core access: forced off, locked, or a transfer error.
   Status DiagnoseNetwork(const Status& failure, const std::string& what) {
-    std::vector<uint32_t> forceOff(1);
+    SecureWords forceOff(1);
     if (AppReadWords(family_->forceOff, &forceOff, "reading RESET.NETWORK.FORCEOFF").ok && (forceOff[0] & 1u)) {
       return Status::Error("NETWORK_CORE_FORCED_OFF", "J-Link S/N " + std::to_string(serial_) + ": " + what +
                                                           " failed: the network core is held in force-off (every "
@@ -1007,32 +1006,33 @@ class JlinkProbe : public ProbeBackend {
     return status;
   }
 
-  Status NetTransfer(uint32_t address, std::vector<uint32_t>* words, bool write, const std::string& what) {
+  // Reads `count` words into `readInto`, or writes them from `writeFrom` (exactly one is non-null).
+  Status NetTransfer(uint32_t address, size_t count, uint32_t* readInto, const uint32_t* writeFrom, const std::string& what) {
     const uint8_t ap = family_->network.ahbAp;
     Status status = ApWrite(ap, kMemApCsw, cswBase_ | kCswWord32AutoIncrement);
-    for (size_t i = 0; status.ok && i < words->size(); i++) {
+    for (size_t i = 0; status.ok && i < count; i++) {
       uint32_t wordAddress = address + static_cast<uint32_t>(i * 4);
       if (i == 0 || wordAddress % kTarAutoIncrementSpan == 0) status = ApWrite(ap, kMemApTar, wordAddress);
-      if (status.ok) status = write ? ApWrite(ap, kMemApDrw, (*words)[i]) : ApRead(ap, kMemApDrw, &(*words)[i]);
+      if (status.ok) status = writeFrom ? ApWrite(ap, kMemApDrw, writeFrom[i]) : ApRead(ap, kMemApDrw, &readInto[i]);
     }
     if (!status.ok) return DiagnoseNetwork(status, what);
     return Status::Ok();
   }
 
   Status NetWriteWord(uint32_t address, uint32_t value, const std::string& what) {
-    std::vector<uint32_t> word{value};
-    return NetTransfer(address, &word, true, what);
+    return NetTransfer(address, 1, nullptr, &value, what);
   }
 
   // ---- either core ------------------------------------------------------------------------------
 
-  Status ReadWords(uint32_t address, std::vector<uint32_t>* words, const std::string& what) {
-    if (core_ == Core::Network) return NetTransfer(address, words, false, what);
+  Status ReadWords(uint32_t address, SecureWords* words, const std::string& what) {
+    if (core_ == Core::Network) return NetTransfer(address, words->size(), words->data(), nullptr, what);
     return AppReadWords(address, words, what);
   }
 
-  Status WriteWords(uint32_t address, std::vector<uint32_t> words, const std::string& what) {
-    if (core_ == Core::Network) return NetTransfer(address, &words, true, what);
+  // By reference: a by-value copy of the words (maybe a key) would be one more buffer to wipe.
+  Status WriteWords(uint32_t address, const SecureWords& words, const std::string& what) {
+    if (core_ == Core::Network) return NetTransfer(address, words.size(), nullptr, words.data(), what);
     return AppWriteWords(address, words, what);
   }
 
@@ -1056,7 +1056,7 @@ class JlinkProbe : public ProbeBackend {
   Status WaitNvmcReady(std::chrono::milliseconds timeout, bool sleepBetweenPolls, const std::string& what) {
     const uint32_t ready = Layout().nvmcBase + kNvmcReady;
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::vector<uint32_t> word(1);
+    SecureWords word(1);
     for (;;) {
       Status status = ReadWords(ready, &word, what + " (polling NVMC.READY)");
       if (!status.ok) return status;
@@ -1089,7 +1089,7 @@ class JlinkProbe : public ProbeBackend {
     return WriteWords(config, {kNvmcRen}, what + " (NVMC.CONFIG)");
   }
 
-  Status NvmcWrite(uint32_t address, const std::vector<uint32_t>& words, const std::string& what) {
+  Status NvmcWrite(uint32_t address, const SecureWords& words, const std::string& what) {
     Status status = RequireLayout();
     if (!status.ok) return status;
     return NvmcOperation(kNvmcWen, what, kWriteTimeout, false, [&]() { return WriteWords(address, words, what); });

@@ -192,8 +192,10 @@ void LogThunk(const char* logger, int32_t level, const char* message, nrfjprog_i
   }
   if (!sink) sink = t_openingSink;
   if (!sink || !*sink) return;
-  (*sink)(LevelName(level), std::string("nrfjprog") + (logger && *logger ? std::string("/") + logger : ""),
-          message ? message : "");
+  std::string text(message ? message : "");
+  (*sink)(LevelName(level), std::string("nrfjprog") + (logger && *logger ? std::string("/") + logger : ""), text);
+  // The line may be a data trace of a key-slot access that the sink has just suppressed.
+  platform::SecureZero(&text[0], text.size());
 }
 
 class NrfjprogProbe : public ProbeBackend {
@@ -263,7 +265,7 @@ class NrfjprogProbe : public ProbeBackend {
                      " core");
   }
 
-  Status Read(uint32_t address, uint32_t length, std::vector<uint8_t>* out) override {
+  Status Read(uint32_t address, uint32_t length, SecureBytes* out) override {
     out->assign(length, 0);
     if (length == 0) return Status::Ok();
     return Call("NRFJPROG_read_inst", [&] { return api_.read_inst(instance_, address, out->data(), length); },
@@ -272,7 +274,7 @@ class NrfjprogProbe : public ProbeBackend {
 
   // nvmc -> mem_control = true: nrfjprog drives the selected core's NVMC around the write (it does
   // not erase). Without it the write is a plain bus write, which flash and UICR ignore.
-  Status Write(uint32_t address, const std::vector<uint8_t>& data, bool nvmc) override {
+  Status Write(uint32_t address, const SecureBytes& data, bool nvmc) override {
     if (data.empty()) return Status::Ok();
     return Call("NRFJPROG_write_inst", [&] { return api_.write_inst(instance_, address, data.data(), static_cast<uint32_t>(data.size()), nvmc); }, "writing " + std::to_string(data.size()) + " bytes at " + Hex(address));
   }

@@ -169,6 +169,20 @@ void SetCurrentThreadName(const std::string& name) {
 
 #endif
 
+void SecureZero(void* data, size_t size) {
+  if (data == nullptr || size == 0) return;
+#if defined(_WIN32)
+  SecureZeroMemory(data, size);
+#elif defined(__GLIBC__) || defined(__FreeBSD__) || defined(__OpenBSD__)
+  explicit_bzero(data, size);  // glibc 2.25+
+#else
+  // macOS has memset_s, but only with __STDC_WANT_LIB_EXT1__ before the first include; a volatile
+  // store loop is portable and cannot be elided.
+  volatile unsigned char* bytes = static_cast<volatile unsigned char*>(data);
+  while (size--) *bytes++ = 0;
+#endif
+}
+
 std::string GetEnv(const char* name) {
   const char* value = std::getenv(name);
   return value ? std::string(value) : std::string();

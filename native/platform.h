@@ -3,6 +3,7 @@
 // platform.cc so that porting touches this pair of files and the list of install locations only.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ bool IsBareLibraryName(const std::string& pathOrName);
 // Install locations of libnrfjprogdll on this OS, most specific first; the last entry is the bare
 // file name for the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache).
 std::vector<std::string> NrfjprogStandardLocations();
+
+// Overwrites `size` bytes at `data` with zeros in a way the compiler may not drop as a dead store
+// (a plain memset right before free() may be removed by the optimiser). Used for every buffer that
+// carries target memory (keys) across the JS/native boundary; see secure_bytes.h.
+void SecureZero(void* data, size_t size);
 
 // Best effort; shows up in debuggers and `top -H`. Names longer than 15 bytes are cut on Linux.
 void SetCurrentThreadName(const std::string& name);

@@ -4,7 +4,10 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "key_window.h"
 #include "library.h"
+#include "platform.h"
+#include "secure_bytes.h"
 
 namespace tfm {
 
@@ -65,9 +68,11 @@ void NativeSession::OnLog(Napi::Env env, const LogEntry& entry) {
                                             Napi::String::New(env, entry.message)});
 }
 
-Napi::Value NativeSession::Run(Napi::Env env, CallJob::Execute_ execute, CallJob::Result result, bool final) {
+Napi::Value NativeSession::Run(Napi::Env env, CallJob::Execute_ execute, CallJob::Result result, bool final,
+                               bool keySlotAccess) {
   auto job = std::make_unique<CallJob>(env, std::move(execute), std::move(result));
   job->final = final;
+  job->keySlotAccess = keySlotAccess;
   Napi::Promise promise = job->Promise();
   if (!worker_->Submit(env, std::move(job))) {
     Napi::Promise::Deferred rejected = Napi::Promise::Deferred::New(env);
@@ -142,7 +147,8 @@ Napi::Value NativeSession::SelectCore(const Napi::CallbackInfo& info) {
 Napi::Value NativeSession::Read(const Napi::CallbackInfo& info) {
   uint32_t address = ArgU32(info, 0, "address");
   uint32_t length = ArgU32(info, 1, "length", kMaxTransfer);
-  auto out = std::make_shared<std::vector<uint8_t>>();
+  // Zeroed when the job is freed, right after the JS copy below (which is the caller's to wipe).
+  auto out = std::make_shared<SecureBytes>();
   return Run(
       info.Env(),
       [out, address, length](WorkerContext& context) {
@@ -154,7 +160,8 @@ Napi::Value NativeSession::Read(const Napi::CallbackInfo& info) {
         Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, out->size());
         if (!out->empty()) std::memcpy(buffer.Data(), out->data(), out->size());
         return Napi::Uint8Array::New(env, out->size(), buffer, 0);
-      });
+      },
+      false, TouchesKeySlotWindow(address, length));
 }
 
 // write(address, data: Uint8Array, nvmc: boolean)
@@ -166,14 +173,21 @@ Napi::Value NativeSession::Write(const Napi::CallbackInfo& info) {
   }
   Napi::Uint8Array array = info[1].As<Napi::Uint8Array>();
   if (array.ElementLength() > kMaxTransfer) ThrowInvalidArgument(env, "data is larger than 16 MiB");
-  // Copied now: the JS buffer may change or be collected before the worker runs.
-  auto data = std::make_shared<std::vector<uint8_t>>(array.Data(), array.Data() + array.ElementLength());
+  // Copied now: the JS buffer may change or be collected before the worker runs. The copy may be a
+  // key (MKEK, MEXT, identity key blob): SecureBytes zeroes it when the job is done with it.
+  auto data = std::make_shared<SecureBytes>(array.Data(), array.Data() + array.ElementLength());
   bool nvmc = info[2].ToBoolean().Value();
-  return Run(env, [data, address, nvmc](WorkerContext& context) {
-    Status status;
-    ProbeBackend* backend = OpenBackend(context, &status);
-    return backend ? backend->Write(address, *data, nvmc) : status;
-  });
+  const bool keySlotAccess = TouchesKeySlotWindow(address, data->size());
+  return Run(
+      env,
+      [data, address, nvmc](WorkerContext& context) {
+        Status status;
+        ProbeBackend* backend = OpenBackend(context, &status);
+        if (backend) status = backend->Write(address, *data, nvmc);
+        SecureBytes().swap(*data);  // wiped on the worker thread, as soon as the vendor call returned
+        return status;
+      },
+      nullptr, false, keySlotAccess);
 }
 
 Napi::Value NativeSession::ReadU32(const Napi::CallbackInfo& info) {
@@ -186,18 +200,28 @@ Napi::Value NativeSession::ReadU32(const Napi::CallbackInfo& info) {
         ProbeBackend* backend = OpenBackend(context, &status);
         return backend ? backend->ReadU32(address, out.get()) : status;
       },
-      [out](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, *out); });
+      [out](Napi::Env env) -> Napi::Value {
+        Napi::Number value = Napi::Number::New(env, *out);
+        platform::SecureZero(out.get(), sizeof *out);  // a word of a key slot is a quarter key
+        return value;
+      },
+      false, TouchesKeySlotWindow(address, 4));
 }
 
 Napi::Value NativeSession::WriteU32(const Napi::CallbackInfo& info) {
   uint32_t address = ArgU32(info, 0, "address");
   uint32_t value = ArgU32(info, 1, "value");
   bool nvmc = info[2].ToBoolean().Value();
-  return Run(info.Env(), [address, value, nvmc](WorkerContext& context) {
-    Status status;
-    ProbeBackend* backend = OpenBackend(context, &status);
-    return backend ? backend->WriteU32(address, value, nvmc) : status;
-  });
+  return Run(
+      info.Env(),
+      [address, value, nvmc](WorkerContext& context) mutable {
+        Status status;
+        ProbeBackend* backend = OpenBackend(context, &status);
+        if (backend) status = backend->WriteU32(address, value, nvmc);
+        platform::SecureZero(&value, sizeof value);  // the captured copy lives as long as the job
+        return status;
+      },
+      nullptr, false, TouchesKeySlotWindow(address, 4));
 }
 
 Napi::Value NativeSession::ErasePage(const Napi::CallbackInfo& info) {

@@ -45,7 +45,10 @@ class NativeSession : public Napi::ObjectWrap<NativeSession>, public WorkerOwner
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Queues a call on the probe's thread; a rejected promise when the session is closing.
-  Napi::Value Run(Napi::Env env, CallJob::Execute_ execute, CallJob::Result result = nullptr, bool final = false);
+  // `keySlotAccess`: the call touches the KMU key-value window (key_window.h), so vendor log lines
+  // are suppressed while it runs.
+  Napi::Value Run(Napi::Env env, CallJob::Execute_ execute, CallJob::Result result = nullptr, bool final = false,
+                  bool keySlotAccess = false);
 
   std::shared_ptr<Library> library_;
   Worker* worker_ = nullptr;

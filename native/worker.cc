@@ -62,6 +62,9 @@ struct WorkerCore {
   bool threadDone = false;
   // False once the TSFN may be gone: after the thread's last message, or when the env exits.
   bool canPost = true;
+  // Open while a keySlotAccess job runs; log lines arriving meanwhile are only counted.
+  bool keySlotWindowOpen = false;
+  uint64_t suppressedLogLines = 0;
   WorkerTsfn tsfn;
   WorkerContext context;
   std::string name;
@@ -88,9 +91,12 @@ Worker* Worker::Start(Napi::Env env, WorkerRegistry* registry, const std::string
   core->context.log = [weak](const std::string& level, const std::string& source, const std::string& text) {
     std::shared_ptr<WorkerCore> target = weak.lock();
     if (!target) return;
-    auto* message = new WorkerMessage{WorkerMessage::Kind::Log, nullptr, LogEntry{level, source, text}};
     std::lock_guard<std::mutex> lock(target->mutex);
-    target->PostLocked(message);
+    if (target->keySlotWindowOpen) {
+      target->suppressedLogLines++;  // not even copied: the line may print key bytes
+      return;
+    }
+    target->PostLocked(new WorkerMessage{WorkerMessage::Kind::Log, nullptr, LogEntry{level, source, text}});
   };
 
   core->tsfn = WorkerTsfn::New(env, "tfm-provision " + name, 0, 1, worker.get());
@@ -166,10 +172,29 @@ void Worker::Run(std::shared_ptr<WorkerCore> core) {
       core->queue.pop_front();
     }
     const bool final = job->final;
+    const bool keySlotAccess = job->keySlotAccess;
+    if (keySlotAccess) {
+      std::lock_guard<std::mutex> lock(core->mutex);
+      core->keySlotWindowOpen = true;
+      core->suppressedLogLines = 0;
+    }
     job->Execute(core->context);
     {
       auto* message = new WorkerMessage{WorkerMessage::Kind::JobDone, std::move(job), {}};
       std::lock_guard<std::mutex> lock(core->mutex);
+      if (keySlotAccess) {
+        core->keySlotWindowOpen = false;
+        // Posted before the call's result, so a listener sees it before the promise settles.
+        if (core->suppressedLogLines > 0) {
+          uint64_t n = core->suppressedLogLines;
+          core->PostLocked(new WorkerMessage{
+              WorkerMessage::Kind::Log, nullptr,
+              LogEntry{"debug", "tfm-provision",
+                       std::to_string(n) + (n == 1 ? " vendor log line" : " vendor log lines") +
+                           " suppressed during a key-slot access"}});
+        }
+        core->suppressedLogLines = 0;
+      }
       core->PostLocked(message);
     }
     if (final) break;

@@ -68,6 +68,12 @@ class Job {
   virtual bool KeepsLoopAlive() const { return true; }
   // After a final job the thread closes the backend and ends.
   bool final = false;
+  // The call reads or writes the KMU key-value window (key_window.h): while it runs, every log line
+  // reaching this worker's sink is dropped (vendor traces print the data they move), counted, and
+  // replaced by one summary line. The window is opened and closed by the worker thread around
+  // Execute(), and checked where lines arrive, so lines a vendor thread delivers during the call
+  // are dropped as well as those from the calling thread.
+  bool keySlotAccess = false;
 };
 
 struct LogEntry {
