@@ -135,7 +135,7 @@ export function parseImage(input: string | Uint8Array, options: ImageCheckOption
         'IMAGE_OUT_OF_RANGE',
         `${source} has data at ${hex8(first)} (record run ${hex8(address)}..${hex8(end - 1)}), in ${describeRegion(target, first)}. ` +
           `The ${role} image may only hold ${core}-core flash (${hex8(spec.flash.base)}..${hex8(flashEnd - 1)}); ` +
-          'rebuild it without UICR/FICR content (for example without a merged provision.hex) or pass the right image for this core. Nothing was written.',
+          'rebuild it without UICR/FICR content (for example without a merged provision.hex) or pass the right image for this core. Nothing was written to non-volatile memory.',
         { details: { source, role, core, address: first, runStart: address, runEnd: end - 1, flashBase: spec.flash.base, flashEnd: flashEnd - 1 } },
       );
     }

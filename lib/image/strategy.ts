@@ -102,6 +102,8 @@ export interface StrategyHost {
   warn(code: WarningCode, message: string): void;
   /** From now on the device may hold irreversible state (the image may have written UICR). */
   markAfterWrite(): void;
+  /** The network core's lock is begun: the run leaves RESET.NETWORK.FORCEOFF released. */
+  markNetworkCoreLock(): void;
   checkAbort(): void;
 }
 
@@ -220,7 +222,7 @@ export function debugWordsToOpen(p: Preflight, decision: Decision): DebugWordToO
     throw new TfmError(
       'DEBUG_LOCK_AT_RESET',
       `${name} holds ${hex32(value)}, not the open value ${hex32(open)}: the reset that starts the provisioning image would lock the debug port, ` +
-        'and the host could no longer follow, remove or verify the image. Nothing was written. Use the host strategy, or recover the device first (an erase-all, which also erases lifecycle and keys).',
+        'and the host could no longer follow, remove or verify the image. Nothing was written to non-volatile memory. Use the host strategy, or recover the device first (an erase-all, which also erases lifecycle and keys).',
       { details: { core, address: hex32(address), value: hex32(value) } },
     );
   };
@@ -470,6 +472,7 @@ async function runFlow(
         return;
       }
       host.checkAbort();
+      host.markNetworkCoreLock();
       if (images.network) {
         inFlash.add(images.network);
         control.detail = await runNetworkImage(host, options, settings, images.network);

@@ -64,13 +64,13 @@ export function decide(p: Preflight): Decision {
       const slots = p.slots.filter((s) => !s.empty).map((s) => s.index);
       if (foreign.length > 0) {
         return refuse(
-          new TfmError('KMU_SLOT_NOT_EMPTY', `KMU slot(s) ${slots.join(', ')} already hold keys with other permissions or destinations than provisioning writes (${foreign.join(', ')}). Nothing was written. ${recoveryHint(p)}`, {
+          new TfmError('KMU_SLOT_NOT_EMPTY', `KMU slot(s) ${slots.join(', ')} already hold keys with other permissions or destinations than provisioning writes (${foreign.join(', ')}). Nothing was written to non-volatile memory. ${recoveryHint(p)}`, {
             details: { ...details, slots, recovery: 'eraseAll' },
           }),
         );
       }
       return refuse(
-        new TfmError('PARTIALLY_PROVISIONED', `The lifecycle is still ASSEMBLY but KMU slot(s) ${slots.join(', ')} are written (present: ${present.join(', ') || 'none'}; missing: ${missing.join(', ')}). An earlier run was interrupted, or firmware wrote its own keys. Nothing was written. ${recoveryHint(p)}`, {
+        new TfmError('PARTIALLY_PROVISIONED', `The lifecycle is still ASSEMBLY but KMU slot(s) ${slots.join(', ')} are written (present: ${present.join(', ') || 'none'}; missing: ${missing.join(', ')}). An earlier run was interrupted, or firmware wrote its own keys. Nothing was written to non-volatile memory. ${recoveryHint(p)}`, {
           details: { ...details, slots, recovery: 'eraseAll' },
         }),
       );
@@ -100,7 +100,7 @@ export function decide(p: Preflight): Decision {
     );
   }
   return refuse(
-    new TfmError('PARTIALLY_PROVISIONED', `The lifecycle is PROVISIONING but provisioning is incomplete (present: ${present.join(', ') || 'none'}; missing: ${missing.join(', ')}). The keys of the interrupted run are gone, so it cannot be finished. Nothing was written. ${recoveryHint(p)}`, {
+    new TfmError('PARTIALLY_PROVISIONED', `The lifecycle is PROVISIONING but provisioning is incomplete (present: ${present.join(', ') || 'none'}; missing: ${missing.join(', ')}). The keys of the interrupted run are gone, so it cannot be finished. Nothing was written to non-volatile memory. ${recoveryHint(p)}`, {
       details: { ...details, recovery: 'eraseAll' },
     }),
   );

@@ -1,7 +1,7 @@
 /** provision/: the provisioning sequence (host strategy), verification and inspection. */
 export * from './types';
 export * from './events';
-export { preflight, preflightSlotIndices, type Preflight, type PreflightOptions, type PreflightWarning } from './preflight';
+export { preflight, preflightSlotIndices, restoreNetworkCoreHold, type Preflight, type PreflightOptions, type PreflightWarning } from './preflight';
 export { decide, type Decision, type DecisionAction } from './decide';
 export { buildPlan } from './plan';
 export { verify } from './verify';

@@ -6,7 +6,7 @@ import { hex32 } from '../device/hex';
 import { PSA_LIFECYCLE, type LifecycleState } from '../device/lifecycle';
 import type { KmuValueState } from '../device/kmu';
 import { decide } from './decide';
-import { preflight, type PreflightOptions, type PreflightWarning } from './preflight';
+import { preflight, restoreNetworkCoreHold, type PreflightOptions, type PreflightWarning } from './preflight';
 import type { ComponentName, ComponentState } from './types';
 import type { ErrorCode } from '../errors';
 
@@ -37,10 +37,14 @@ export interface DeviceReport {
 
 const half = (n: number): string => `0x${n.toString(16).toUpperCase().padStart(4, '0')}`;
 
-/** Read-only. Throws TfmError when the device cannot be identified or read. */
+/**
+ * Read-only (no non-volatile write). Throws TfmError when the device cannot be identified or read.
+ * On nRF5340 the network core is released to read it and held off again afterwards, as found.
+ */
 export async function inspect(session: ProbeSession, options: PreflightOptions = {}): Promise<DeviceReport> {
   const counting = countOperations(session);
   const p = await preflight(counting.session, options);
+  await restoreNetworkCoreHold(counting.session, p);
   const decision = decide(p);
   const { target } = p;
   const role = (index: number): DeviceReport['kmuSlots'][number]['role'] =>

@@ -1,7 +1,10 @@
 /**
- * Preflight: everything provisioning needs to know, read from the device and nothing written
- * (except releasing the nRF5340 network core's FORCEOFF, a volatile register, so AP1 answers).
- * Strategy-agnostic: the host strategy and the image strategy both decide from it.
+ * Preflight: everything provisioning needs to know, read from the device with no non-volatile
+ * write. Register writes it makes: KMU slot selection (to read the slots; deselected after each),
+ * and on nRF5340 releasing RESET.NETWORK.FORCEOFF so AP1 answers, with the network core halted in
+ * the very next transaction so its firmware cannot run. Whoever calls preflight() and does not go
+ * on to lock the network core puts FORCEOFF back with restoreNetworkCoreHold() (provision, inspect
+ * and verify do). Strategy-agnostic: the host strategy and the image strategy both decide from it.
  */
 import { ProbeError, TfmError } from '../errors';
 import type { BackendName, ProbeSession } from '../probe/types';
@@ -9,7 +12,7 @@ import { ERASED_WORD, defaultImplementationId, type ChipName, type KmuSlotSpec, 
 import { identifyChip, type ChipIdentity } from '../device/ficr';
 import { readKmuSlot, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleReading } from '../device/lifecycle';
-import { readNetworkCore, type NetworkCoreReading } from '../device/network-core';
+import { holdNetworkCore, readNetworkCore, type NetworkCoreReading } from '../device/network-core';
 import { compareImplementationId, readApplicationUicr, type ImplementationIdState, type ProtectionReading } from '../device/uicr';
 import { hex32, toHex } from '../device/hex';
 import type { WarningCode } from './events';
@@ -61,7 +64,7 @@ export function protectedDeviceError(error: unknown): TfmError | undefined {
   if ((error instanceof ProbeError || error instanceof TfmError) && error.code === 'DEVICE_PROTECTED') {
     return new TfmError(
       'DEVICE_PROTECTED',
-      'The debug port is protected (APPROTECT): the device cannot be read, and nothing was written. A device that TF-M has already secured is locked like this; otherwise recover it with an erase-all (which also erases the lifecycle and all KMU keys) and provision again.',
+      'The debug port is protected (APPROTECT): the device cannot be read, and nothing was written to non-volatile memory. A device that TF-M has already secured is locked like this; otherwise recover it with an erase-all (which also erases the lifecycle and all KMU keys) and provision again.',
       { cause: error, vendorCode: error.vendorCode, operation: error.operation },
     );
   }
@@ -149,7 +152,18 @@ export async function identify(session: ProbeSession, chip?: ChipName): Promise<
   }
 }
 
-/** Read-only preflight. Throws TfmError (UNKNOWN_DEVICE, CHIP_MISMATCH, DEVICE_PROTECTED, probe errors). */
+/**
+ * Puts RESET.NETWORK.FORCEOFF back to 1 when the reading released it (wasForcedOff): the network
+ * core is held off again, as it was found. No-op on nRF91 and when FORCEOFF was already released.
+ */
+export async function restoreNetworkCoreHold(session: ProbeSession, state: { target: Target; networkCore?: NetworkCoreReading }): Promise<void> {
+  if (state.target.network && state.networkCore?.wasForcedOff) await holdNetworkCore(session, state.target);
+}
+
+/**
+ * Preflight without non-volatile writes (see the file comment for the register writes). Throws
+ * TfmError (UNKNOWN_DEVICE, CHIP_MISMATCH, DEVICE_PROTECTED, probe errors).
+ */
 export async function preflight(session: ProbeSession, options: PreflightOptions = {}): Promise<Preflight> {
   const identity = await identify(session, options.chip);
   const { target } = identity;

@@ -18,7 +18,7 @@ import { countOperations, type CountingSession } from '../device/counting-sessio
 import { fromHex, toHex } from '../device/hex';
 import { KMU_VALUE_BYTES, writeKmuSlot } from '../device/kmu';
 import { describeLifecycle, readLifecycle, setLifecycleProvisioning, type LifecycleState } from '../device/lifecycle';
-import { lockNetworkCore } from '../device/network-core';
+import { holdNetworkCore, lockNetworkCore } from '../device/network-core';
 import { writeImplementationId } from '../device/uicr';
 import { generateHardwareUniqueKeys, slotValues, zeroHardwareUniqueKeys, type HardwareUniqueKeys } from '../keys/huk';
 import { generateIdentityPrivateKey, identityPublicKeyOf, type IdentityPublicKey } from '../keys/identity';
@@ -62,6 +62,8 @@ class ProvisioningRun {
   private readonly identityKey: 'generate' | 'skip';
   private readonly wrapper: IdentityKeyWrapper;
   private afterWrite = false;
+  /** The network core's lock was begun (host write or network-core image): FORCEOFF is left released. */
+  private networkCoreLockStarted = false;
   private abortReported = false;
   private preflightResult?: Preflight;
   private decision?: Decision;
@@ -118,7 +120,7 @@ class ProvisioningRun {
   /** Before the first write an abort stops the run; after it, the run finishes and says so. */
   private checkAbort(): void {
     if (!this.options.signal?.aborted) return;
-    if (!this.afterWrite) throw new TfmError('INTERRUPTED', 'Provisioning was aborted before the first write; nothing was written.');
+    if (!this.afterWrite) throw new TfmError('INTERRUPTED', 'Provisioning was aborted before the first write; nothing was written to non-volatile memory.');
     if (!this.abortReported) {
       this.abortReported = true;
       this.warn('ABORT_AFTER_FIRST_WRITE', 'Abort requested after the first irreversible write: finishing the sequence, since a device stopped half way needs an erase-all.');
@@ -163,48 +165,71 @@ class ProvisioningRun {
 
   async run(): Promise<ProvisionResult> {
     try {
-      this.checkOptions();
-      this.checkAbort();
-      const p = await this.step('preflight', async (control) => {
-        const result = await preflight(this.probe, { chip: this.options.chip, identityKey: this.identityKey, implementationId: this.implementationId });
-        control.detail = `${result.target.displayName} ${result.deviceId}, lifecycle ${result.lifecycle.state}`;
-        return result;
-      });
-      this.preflightResult = p;
-      for (const w of p.warnings) this.warn(w.code, w.message);
-      const decision = (this.decision = decide(p));
-      this.emit({ type: 'preflight', chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, decision: decision.action, present: decision.present, missing: decision.missing });
-      if (decision.error) throw decision.error;
-
-      if (decision.action === 'alreadyProvisioned') return await this.alreadyProvisioned(p);
-      if (this.options.strategy === 'image') return await this.runImage(p, decision);
-
-      this.plan = buildPlan(p.target, decision, { identityKey: this.identityKey, implementationId: this.implementationId });
-      this.emit({ type: 'plan', writes: this.plan });
-      if (!decision.writeImplementationId) this.warn('IMPLEMENTATION_ID_ALREADY_WRITTEN', 'The requested implementation ID is already on the device; it is not written again.');
-      if (p.target.network && !decision.writeNetworkCore) this.warn('NETWORK_CORE_ALREADY_LOCKED', "The network core's APPROTECT is already set; it is not written again.");
-      if (this.options.dryRun) return this.finish('dryRun');
-
-      this.checkAbort();
-      await this.step('generateKeys', async (control) => this.generateKeys(p, control));
-      if (this.options.beforeIrreversible) {
-        await this.options.beforeIrreversible({
-          chip: p.chip,
-          deviceId: p.deviceId,
-          lifecycle: p.lifecycle.state,
-          plan: this.plan,
-          identityPublicKey: this.publicKey && { hex: this.publicKey.hex, pem: this.publicKey.pem },
-          instanceId: this.publicKey?.instanceId,
-          implementationId: toHex(this.implementationId),
-        });
-      }
-      this.checkAbort();
-      await this.execute(p, decision);
-      return this.finish('provisioned');
+      const outcome = await this.sequence();
+      await this.restoreNetworkCore();
+      return this.finish(outcome);
     } catch (error) {
+      await this.restoreNetworkCore();
       return this.fail(error);
     } finally {
       this.keys.destroy();
+    }
+  }
+
+  private async sequence(): Promise<ProvisionOutcome> {
+    this.checkOptions();
+    this.checkAbort();
+    const p = await this.step('preflight', async (control) => {
+      const result = await preflight(this.probe, { chip: this.options.chip, identityKey: this.identityKey, implementationId: this.implementationId });
+      control.detail = `${result.target.displayName} ${result.deviceId}, lifecycle ${result.lifecycle.state}`;
+      return result;
+    });
+    this.preflightResult = p;
+    for (const w of p.warnings) this.warn(w.code, w.message);
+    const decision = (this.decision = decide(p));
+    this.emit({ type: 'preflight', chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, decision: decision.action, present: decision.present, missing: decision.missing });
+    if (decision.error) throw decision.error;
+
+    if (decision.action === 'alreadyProvisioned') return this.alreadyProvisioned(p);
+    if (this.options.strategy === 'image') return this.runImage(p, decision);
+
+    this.plan = buildPlan(p.target, decision, { identityKey: this.identityKey, implementationId: this.implementationId });
+    this.emit({ type: 'plan', writes: this.plan });
+    if (!decision.writeImplementationId) this.warn('IMPLEMENTATION_ID_ALREADY_WRITTEN', 'The requested implementation ID is already on the device; it is not written again.');
+    if (p.target.network && !decision.writeNetworkCore) this.warn('NETWORK_CORE_ALREADY_LOCKED', "The network core's APPROTECT is already set; it is not written again.");
+    if (this.options.dryRun) return 'dryRun';
+
+    this.checkAbort();
+    await this.step('generateKeys', async (control) => this.generateKeys(p, control));
+    if (this.options.beforeIrreversible) {
+      await this.options.beforeIrreversible({
+        chip: p.chip,
+        deviceId: p.deviceId,
+        lifecycle: p.lifecycle.state,
+        plan: this.plan,
+        identityPublicKey: this.publicKey && { hex: this.publicKey.hex, pem: this.publicKey.pem },
+        instanceId: this.publicKey?.instanceId,
+        implementationId: toHex(this.implementationId),
+      });
+    }
+    this.checkAbort();
+    await this.execute(p, decision);
+    return 'provisioned';
+  }
+
+  /**
+   * Preflight released RESET.NETWORK.FORCEOFF (and halted the network core) to read it. A run that
+   * did not go on to lock the network core holds it off again, as it was found: released, the core
+   * would boot whatever is in its flash at the next opportunity. Never throws: a failure to put it
+   * back is a warning (the core is released but halted).
+   */
+  private async restoreNetworkCore(): Promise<void> {
+    const p = this.preflightResult;
+    if (!p?.target.network || !p.networkCore?.wasForcedOff || this.networkCoreLockStarted) return;
+    try {
+      await holdNetworkCore(this.probe, p.target);
+    } catch {
+      this.warn('NETWORK_CORE_NOT_HELD', 'RESET.NETWORK.FORCEOFF could not be set back to 1: the network core is released (halted). A reset holds it off again.');
     }
   }
 
@@ -222,12 +247,12 @@ class ProvisioningRun {
       wrapped = await this.wrapper.wrap({ chip: p.chip, mkek: this.keys.huks.mkek, deviceId: p.deviceIdBytes, privateKey: this.keys.privateKey });
     } catch (error) {
       // The wrapper's own message is not repeated: user code may put anything in it.
-      throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" failed (see the error's cause); nothing was written.`, { cause: error });
+      throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" failed (see the error's cause); nothing was written to non-volatile memory.`, { cause: error });
     }
     const expected = KMU_VALUE_BYTES * p.target.identityKey.slots.length;
     if (!(wrapped instanceof Uint8Array) || wrapped.length !== expected) {
       if (wrapped instanceof Uint8Array) wrapped.fill(0);
-      throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" returned ${wrapped instanceof Uint8Array ? `${wrapped.length} bytes` : 'no bytes'}, not ${expected}; nothing was written.`);
+      throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" returned ${wrapped instanceof Uint8Array ? `${wrapped.length} bytes` : 'no bytes'}, not ${expected}; nothing was written to non-volatile memory.`);
     }
     this.keys.blob = wrapped;
     control.detail = `HUKs (${p.target.huk.size} bytes each), P-256 identity key, wrapped with ${this.wrapper.name}`;
@@ -252,7 +277,7 @@ class ProvisioningRun {
       // The sample's own check, right before the write: the device may have changed since preflight.
       const before = await readLifecycle(this.probe, target);
       if (before.state !== 'ASSEMBLY') {
-        throw new TfmError('LIFECYCLE_NOT_ASSEMBLY', `Lifecycle state is not ASSEMBLY as expected: ${describeLifecycle(before)}. Nothing was written.`, { details: { lifecycle: before.state } });
+        throw new TfmError('LIFECYCLE_NOT_ASSEMBLY', `Lifecycle state is not ASSEMBLY as expected: ${describeLifecycle(before)}. Nothing was written to non-volatile memory.`, { details: { lifecycle: before.state } });
       }
       this.emit({ type: 'message', text: SAMPLE_MESSAGES.lifecycleAssembly });
       this.afterWrite = true; // from here the device may have changed, even if the write call fails
@@ -302,6 +327,7 @@ class ProvisioningRun {
           return;
         }
         this.checkAbort();
+        this.networkCoreLockStarted = true;
         if (!(await lockNetworkCore(this.probe, target))) {
           throw new TfmError('VERIFY_FAILED', "The network core's UICR.APPROTECT did not read back as 0.", { afterWrite: true });
         }
@@ -333,7 +359,7 @@ class ProvisioningRun {
   }
 
   /** The image strategy (lib/image/strategy.ts) in place of generate + execute, inside this run. */
-  private async runImage(p: Preflight, decision: Decision): Promise<ProvisionResult> {
+  private async runImage(p: Preflight, decision: Decision): Promise<ProvisionOutcome> {
     const outcome = await runImageStrategy(
       {
         probe: this.probe,
@@ -349,20 +375,23 @@ class ProvisioningRun {
         markAfterWrite: () => {
           this.afterWrite = true;
         },
+        markNetworkCoreLock: () => {
+          this.networkCoreLockStarted = true;
+        },
         checkAbort: () => this.checkAbort(),
       },
       this.options,
     );
     this.plan = outcome.plan;
-    if (outcome.dryRun) return this.finish('dryRun');
+    if (outcome.dryRun) return 'dryRun';
     this.verification = outcome.verification;
     this.lifecycleAfter = outcome.lifecycleAfter;
     this.publicKey = outcome.identityPublicKey;
-    return this.finish('provisioned');
+    return 'provisioned';
   }
 
   /** A complete device: verified from the preflight readings (no second read) and the boot model. */
-  private async alreadyProvisioned(p: Preflight): Promise<ProvisionResult> {
+  private async alreadyProvisioned(p: Preflight): Promise<ProvisionOutcome> {
     await this.step('verify', async (c) => {
       const state: DeviceState = {
         lifecycle: p.lifecycle,
@@ -391,7 +420,7 @@ class ProvisioningRun {
       if (error) throw error;
     });
     this.lifecycleAfter = p.lifecycle.state;
-    return this.finish('alreadyProvisioned');
+    return 'alreadyProvisioned';
   }
 
   private base(): ProvisionResult {

@@ -14,7 +14,7 @@ import { hex32, toHex } from '../device/hex';
 import { KMU_VALUE_BYTES, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleState } from '../device/lifecycle';
 import { describePublicKey } from '../keys/identity';
-import { identify, protectedDeviceError, readDeviceState, type DeviceState } from './preflight';
+import { identify, protectedDeviceError, readDeviceState, restoreNetworkCoreHold, type DeviceState } from './preflight';
 import type { BootModel, TfmBootOutcome, VerifyCheck, VerifyOptions, VerifyResult } from './types';
 
 function slotCheck(name: string, reading: KmuSlotReading | undefined, dest: number | undefined, perm: number, value?: 'written' | 'matches'): VerifyCheck {
@@ -106,7 +106,8 @@ export function verificationError(checks: VerifyCheck[]): TfmError | undefined {
 
 /**
  * Reads the device back and checks it. Resolves for every outcome (ok false with errorCode and error
- * for mismatches and probe failures); nothing is written.
+ * for mismatches and probe failures); no non-volatile write (on nRF5340 the network core is released
+ * to read it and held off again afterwards).
  */
 export async function verify(session: ProbeSession, options: VerifyOptions = {}, internal: VerifyInternal = {}): Promise<VerifyResult> {
   const started = performance.now();
@@ -133,6 +134,8 @@ export async function verify(session: ProbeSession, options: VerifyOptions = {},
     } catch (error) {
       throw protectedDeviceError(error) ?? error;
     }
+    // The network core was released only to read it: held off again, as found.
+    await restoreNetworkCoreHold(probe, { target, networkCore: state.networkCore });
     result.lifecycle = state.lifecycle.state;
     result.checks = evaluateState(target, state, options);
     // TF-M's provisioning step requires the identity key: without it the boot model can only refuse.

@@ -206,6 +206,8 @@ export class SimSession implements ProbeSession {
         throw new ProbeError('PROBE_DISCONNECTED', `${this.disconnected} Reopen the probe.`);
       }
       const device = entry.device;
+      // A core this probe released from FORCEOFF boots with this transaction unless it halts it.
+      device.beforeProbeOperation(method, this.selected);
       if (this.binding.latencyUs > 0) {
         device.advanceTo(device.nowUs + this.binding.latencyUs);
         if (this.binding.realTime) await sleep(this.binding.latencyUs / 1000);

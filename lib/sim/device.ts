@@ -109,6 +109,12 @@ export class SimCore {
   unlockedByEraseAll = false;
   running = false;
   firmwareStarted = false;
+  /**
+   * Released from RESET.NETWORK.FORCEOFF by the debugger and not booted yet: the core's firmware
+   * starts with the debugger's next transaction to the chip, unless that transaction halts the core
+   * (or when virtual time passes without the debugger: runFor, runUntilIdle). See setForceOff.
+   */
+  bootPending = false;
   firmware?: FirmwareRun;
   bootTimeUs = 0;
   ctrlApReset = 0;
@@ -568,12 +574,14 @@ export class SimulatedDevice {
 
   /** Advances the virtual clock by `us`, letting running firmware models progress. */
   runFor(us: number): void {
+    this.bootPendingCores();
     this.advanceTo(this.nowUs + Math.max(0, us));
   }
 
   /** Runs every firmware model that is running to its end (bounded by `maxUs` of virtual time).
    *  Returns true when nothing is left running. */
   runUntilIdle(maxUs = 60_000_000): boolean {
+    this.bootPendingCores();
     const limit = this.nowUs + maxUs;
     for (;;) {
       const next = this.nextWake();
@@ -633,6 +641,30 @@ export class SimulatedDevice {
       // Firmware-initiated system reset (NVIC_SystemReset): nobody holds the CPU, it boots again.
       this.systemReset({ debuggerHalts: false });
     }
+  }
+
+  /**
+   * @internal Called by the binding before each probe operation (before its latency passes). A core
+   * the debugger released from FORCEOFF boots now, unless this operation is the halt that stops it
+   * first (selecting a core is the probe library's bookkeeping and reaches no core). So the
+   * simulator gives a debugger exactly one transaction to halt a core it released; on silicon the
+   * core starts within microseconds and the window is that transaction's latency
+   * (docs/provisioning.md).
+   */
+  beforeProbeOperation(method: string, selected: SimCoreName): void {
+    for (const core of this.coreList()) {
+      if (!core.bootPending || method === 'selectCore' || (method === 'halt' && selected === core.name)) continue;
+      this.bootNow(core);
+    }
+  }
+
+  private bootPendingCores(): void {
+    for (const core of this.coreList()) if (core.bootPending) this.bootNow(core);
+  }
+
+  private bootNow(core: SimCore): void {
+    core.bootPending = false;
+    if (core.running && !core.firmwareStarted) this.startFirmware(core);
   }
 
   private startFirmware(core: SimCore): void {
@@ -1033,7 +1065,7 @@ export class SimulatedDevice {
       if (address === k.eventsError) return void (this.kmuEvents.error = value & 1);
       if (address === k.status) return;
       if (t.network && address === t.network.forceOff) {
-        this.setForceOff((value & 1) === 1);
+        this.setForceOff((value & 1) === 1, by);
         return;
       }
       if (t.cryptocell.aesKeyAddresses.some((a) => address >= a && address < a + 16)) return;
@@ -1066,35 +1098,40 @@ export class SimulatedDevice {
     this.kmuEvents.pushed = 1;
   }
 
-  private setForceOff(on: boolean): void {
+  private setForceOff(on: boolean, by: By = 'firmware'): void {
     const net = this.cores.network;
     if (!net || on === this.forceOff) return;
     this.forceOff = on;
     if (on) {
       // Network core powered down: CPU, RAM, NVMC state gone; locks re-latch at the next release.
       net.running = false;
+      net.bootPending = false;
       net.firmware = undefined;
       net.volatile.clear();
       net.nvmcConfig = NVMC_REN;
       net.unlockedByEraseAll = false;
     } else {
-      // Released: the network core boots on its own (nobody holds it) and latches its lock.
-      this.resetCore(net, false);
+      // Released: the network core boots on its own (nobody holds it) and latches its lock. Released
+      // by the debugger, its firmware starts with the debugger's next transaction, which can be the
+      // halt that stops it first (beforeProbeOperation).
+      this.resetCore(net, false, by === 'probe');
     }
   }
 
   /** @internal Resets one core: volatile state lost, lock latched from UICR, CPU halted if the
    *  debugger can hold it (debuggerHalts) or booting its firmware otherwise. */
-  resetCore(core: SimCore, debuggerHalts: boolean): void {
+  resetCore(core: SimCore, debuggerHalts: boolean, deferBoot = false): void {
     core.firmware = undefined;
     core.firmwareStarted = false;
+    core.bootPending = false;
     core.volatile.clear();
     core.nvmcConfig = NVMC_REN;
     core.unlockedByEraseAll = false;
     core.ctrlApReset = 0;
     core.approtectOpenAtReset = this.approtectOpen(core);
     core.running = !(debuggerHalts && core.debugOpen);
-    if (core.running) this.startFirmware(core);
+    if (core.running && deferBoot) core.bootPending = true;
+    else if (core.running) this.startFirmware(core);
   }
 
   /** @internal System reset: both cores, KMU, CryptoCell; nRF5340 network core forced off again. */
@@ -1304,6 +1341,7 @@ export class SimulatedDevice {
     for (const c of core.name === 'network' ? this.coreList() : [core]) {
       c.firmware = undefined;
       c.running = false;
+      c.bootPending = false;
     }
     this.eraseAllNow(core, { ram: true, unlock: true });
     core.eraseAllBusyUntil = this.nowUs + this.target.timing.eraseAllUs;
@@ -1377,6 +1415,7 @@ export class SimulatedDevice {
   /** @internal */
   probeHalt(coreName: SimCoreName): void {
     const core = this.checkAccess(coreName);
+    core.bootPending = false; // halted before its first instruction: go() starts the firmware
     if (!core.running) return;
     core.running = false;
     if (core.firmware) core.firmware.remaining = Math.max(0, core.firmware.wakeAt - this.nowUs);

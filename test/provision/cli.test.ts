@@ -78,7 +78,7 @@ describe('tfm-provision provision', () => {
     const human = cli(['provision', '--sim', file]);
     expect(human.code).toBe(3);
     expect(human.stderr).toMatch(/^error PARTIALLY_PROVISIONED: .*erase-all/m);
-    expect(human.stdout).toMatch(/Refused: nRF5340 [0-9a-f]{16}\. Nothing was written\./);
+    expect(human.stdout).toMatch(/Refused: nRF5340 [0-9a-f]{16}\. No non-volatile writes \(register writes only: KMU slot select, FORCEOFF\)\./);
     expect(human.stdout).not.toMatch(/Success!/);
     const json = cli(['provision', '--sim', file, '--json']);
     expect(json.code).toBe(3);
@@ -93,7 +93,7 @@ describe('tfm-provision provision', () => {
     const before = SimulatedDevice.load(file).dump();
     const r = cli(['provision', '--sim', file, '--dry-run']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Dry run: nRF9160 [0-9a-f]{16}\. Nothing was written\./);
+    expect(r.stdout).toMatch(/Dry run: nRF9160 [0-9a-f]{16}\. No non-volatile writes \(register writes only: KMU slot select\)\./);
     expect(r.stdout).toMatch(/0x00FF8108\s+0xFFFF0000\s+NVMC/);
     expect(r.stdout).toMatch(/<MKEK\[0\.\.15\]>/);
     expect(r.stdout).not.toMatch(/Successfully/);

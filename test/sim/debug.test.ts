@@ -1,6 +1,6 @@
 /** Debug access: APPROTECT latched at reset, CTRL-AP registers, erase-all, ERASEPROTECT, nRF5340 FORCEOFF. */
 import { ERASED_WORD } from '../../lib/targets';
-import { SimulatedDevice } from '../../lib/testing';
+import { SimulatedDevice, syntheticImage } from '../../lib/testing';
 import { expectCode, kinds, probe } from './helpers';
 
 describe('APPROTECT', () => {
@@ -153,6 +153,37 @@ describe('nRF5340 network core', () => {
     expect(kinds(device)).toEqual(['WRITE_WITHOUT_WEN']);
     await session.writeU32(t.network!.nvmcBase + 0x504, 1);
     await session.writeU32(t.network!.approtect, 0);
+    expect(device.peekU32(t.network!.approtect, 'network')).toBe(0);
+  });
+
+  test('released by the debugger, the network core boots its firmware with the next transaction', async () => {
+    const device = SimulatedDevice.create({ chip: 'nrf5340', deviceId: '0123456789abcdef' });
+    const image = syntheticImage({ chip: 'nrf5340', kind: 'network' });
+    device.programFlash('network', image.address, image.data);
+    const { session, t } = await probe('nrf5340', { device });
+    await session.writeU32(t.network!.forceOff, 0);
+    expect(device.runningFirmware('network')).toBeUndefined();
+    await session.readU32(t.ficr.deviceId0); // any transaction but a halt of the network core
+    expect(device.runningFirmware('network')).toBe('network-image');
+    device.runUntilIdle();
+    expect(device.peekU32(t.network!.approtect, 'network')).toBe(0);
+  });
+
+  test('a halt as the very next transaction stops the released network core before its first instruction; go() starts it', async () => {
+    const device = SimulatedDevice.create({ chip: 'nrf5340', deviceId: '0123456789abcdef' });
+    const image = syntheticImage({ chip: 'nrf5340', kind: 'network' });
+    device.programFlash('network', image.address, image.data);
+    const { session, t } = await probe('nrf5340', { device, latencyMs: 50 });
+    await session.writeU32(t.network!.forceOff, 0);
+    await session.selectCore('network'); // the probe library's bookkeeping: no transaction to a core
+    await session.halt();
+    await session.readU32(t.network!.approtect);
+    device.runUntilIdle();
+    expect(device.isRunning('network')).toBe(false);
+    expect(device.peekU32(t.network!.approtect, 'network')).toBe(0x50fa50fa);
+    expect(device.console).toEqual([]);
+    await session.go();
+    device.runUntilIdle();
     expect(device.peekU32(t.network!.approtect, 'network')).toBe(0);
   });
 

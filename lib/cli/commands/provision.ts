@@ -67,12 +67,16 @@ function humanEvent(out: CommandOutput, event: ProvisionEvent): void {
 
 function printSummary(out: CommandOutput, result: ProvisionResult, opened: OpenedSession): void {
   const device = `${result.chip ? `${getTarget(result.chip).displayName} ` : ''}${result.deviceId ?? ''}`.trim() || opened.description;
+  // Reading a device takes register writes (KMU slot selection; on nRF5340 FORCEOFF, put back
+  // afterwards), so "nothing was written" would not be the whole truth.
+  const registers = `register writes only: KMU slot select${result.chip === undefined || getTarget(result.chip).network ? ', FORCEOFF' : ''}`;
+  const noWrites = `No non-volatile writes (${registers}).`;
   const headline: Record<ProvisionResult['outcome'], string> = {
     provisioned: `Provisioned and verified: ${device}`,
-    alreadyProvisioned: `Already provisioned (verified, nothing written): ${device}`,
-    dryRun: `Dry run: ${device}. Nothing was written.`,
-    refused: `Refused: ${device}. Nothing was written.`,
-    failed: result.afterWrite ? `FAILED after writing: ${device}. The device may be partly provisioned.` : `Failed: ${device}. Nothing was written.`,
+    alreadyProvisioned: `Already provisioned (verified): ${device}. ${noWrites}`,
+    dryRun: `Dry run: ${device}. ${noWrites}`,
+    refused: `Refused: ${device}. ${noWrites}`,
+    failed: result.afterWrite ? `FAILED after writing: ${device}. The device may be partly provisioned.` : `Failed: ${device}. ${noWrites}`,
   };
   out.line();
   out.line(headline[result.outcome]);
