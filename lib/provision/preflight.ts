@@ -1,10 +1,11 @@
 /**
  * Preflight: everything provisioning needs to know, read from the device with no non-volatile
- * write. Register writes it makes: KMU slot selection (to read the slots; deselected after each),
- * and on nRF5340 releasing RESET.NETWORK.FORCEOFF so AP1 answers, with the network core halted in
- * the very next transaction so its firmware cannot run. Whoever calls preflight() and does not go
- * on to lock the network core puts FORCEOFF back with restoreNetworkCoreHold() (provision, inspect
- * and verify do). Strategy-agnostic: the host strategy and the image strategy both decide from it.
+ * write. It halts the application core before reading anything running firmware could change
+ * (readDeviceState). Register writes it makes: KMU slot selection (to read the slots; deselected
+ * after each), and on nRF5340 releasing RESET.NETWORK.FORCEOFF so AP1 answers, with the network
+ * core halted in the very next transaction so its firmware cannot run. Whoever calls preflight()
+ * and does not go on to lock the network core puts FORCEOFF back with restoreNetworkCoreHold()
+ * (provision, inspect and verify do). Strategy-agnostic: both strategies decide from it.
  */
 import { ProbeError, TfmError } from '../errors';
 import type { BackendName, ProbeSession } from '../probe/types';
@@ -113,8 +114,15 @@ export interface DeviceState {
   networkCore?: NetworkCoreReading;
 }
 
-/** The reads shared by preflight and verify (the chip is already identified). */
+/**
+ * The reads shared by preflight and verify (the chip is already identified). The application core
+ * is halted first: running firmware shares SELECTKEYSLOT and NVMC.CONFIG with the debugger and can
+ * write the lifecycle and the KMU itself (the provisioning image does), so what is read must not
+ * change under the reader, and the CPU must be halted before the debugger drives the NVMC
+ * (device-facts 5.3). A halt is no non-volatile write; the core stays halted (a reset starts it).
+ */
 export async function readDeviceState(session: ProbeSession, target: Target, options: DeviceStateOptions = {}): Promise<DeviceState> {
+  await session.halt();
   const uicr = await readApplicationUicr(session, target);
   const slots: KmuSlotReading[] = [];
   for (const index of options.slotIndices ?? preflightSlotIndices(target)) {

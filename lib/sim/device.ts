@@ -313,9 +313,13 @@ export class SimulatedDevice {
     if (net && !this.forceOff) net.running = false;
   }
 
-  /** Deep copy. Refused while a firmware model is mid-run (call runUntilIdle() first). */
+  /**
+   * Deep copy. Refused while a firmware model is mid-run on a running core (call runUntilIdle()
+   * first). A model halted by the debugger mid-run is not copied: the copy's core is halted with
+   * nothing to resume (a reset, as bootTfm() does, starts its firmware from the beginning anyway).
+   */
   clone(): SimulatedDevice {
-    const busy = this.coreList().find((c) => c.firmware);
+    const busy = this.coreList().find((c) => c.firmware && c.running);
     if (busy) {
       throw new TfmError('INVALID_OPERATION', `A firmware model (${busy.firmware!.kind}) is running on the ${busy.name} core and cannot be copied; call runUntilIdle() before clone().`);
     }
