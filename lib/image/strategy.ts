@@ -479,6 +479,9 @@ async function runFlow(
         inFlash.delete(images.network);
         return;
       }
+      // The image's reset held the network core off again (the image may or may not have released
+      // it: SOC_NRF53_CPUNET_ENABLE); release it and halt it before the lock, as preflight does.
+      await releaseNetworkCore(probe, target);
       if (!(await lockNetworkCore(probe, target))) {
         throw new TfmError('VERIFY_FAILED', "The network core's UICR.APPROTECT did not read back as 0.", { afterWrite: true });
       }
@@ -542,8 +545,8 @@ async function runFlow(
 async function presentAfterRun(probe: ProbeSession, p: Preflight, implementationId: Uint8Array): Promise<{ lifecycle: string; present: ComponentName[]; missing: ComponentName[] }> {
   const target = p.target;
   const slotIndices = [...target.huk.mkek, ...target.huk.mext, ...target.identityKey.slots].map((s) => s.index);
-  const state = await readDeviceState(probe, target, { slotIndices });
-  const components = assessComponents(target, { ...state, networkCore: undefined }, compareImplementationId(state.implementationIdBytes, implementationId), 'generate');
+  const state = await readDeviceState(probe, target, { slotIndices, networkCore: false });
+  const components = assessComponents(target, state, compareImplementationId(state.implementationIdBytes, implementationId), 'generate');
   const wanted: ComponentName[] = ['lifecycle', 'mkek', 'mext', 'identityKey', 'implementationId'];
   return {
     lifecycle: state.lifecycle.state,

@@ -104,6 +104,8 @@ export interface DeviceStateOptions {
   /** Slots whose VALUE must equal these 16 bytes (verification). */
   expectedValues?: ReadonlyMap<number, Uint8Array>;
   slotIndices?: number[];
+  /** false: leave the nRF5340 network core alone (not released, not read). Default true. */
+  networkCore?: boolean;
 }
 
 export interface DeviceState {
@@ -128,7 +130,7 @@ export async function readDeviceState(session: ProbeSession, target: Target, opt
   for (const index of options.slotIndices ?? preflightSlotIndices(target)) {
     slots.push(await readKmuSlot(session, target, index, { expectedValue: options.expectedValues?.get(index) }));
   }
-  const networkCore = target.network ? await readNetworkCore(session, target) : undefined;
+  const networkCore = target.network && options.networkCore !== false ? await readNetworkCore(session, target) : undefined;
   return { lifecycle: uicr.lifecycle, protection: uicr.protection, implementationIdBytes: uicr.implementationId, slots, networkCore };
 }
 

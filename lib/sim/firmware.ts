@@ -53,6 +53,8 @@ export const TFM_IMAGE_MARKER = 'Booting TF-M';
 /** Simulator-only knobs for synthetic images: an image containing these strings configures the model. */
 export const SIM_MARKER_IDENTITY_KEY_DUMMY = 'TFM_PROVISION_SIM:CONFIG_IDENTITY_KEY_DUMMY=y';
 export const SIM_MARKER_IMPLEMENTATION_ID = 'TFM_PROVISION_SIM:IMPLEMENTATION_ID=';
+/** A build for a board without SOC_NRF53_CPUNET_ENABLE: the image leaves the network core held off. */
+export const SIM_MARKER_NO_CPUNET_ENABLE = 'TFM_PROVISION_SIM:CONFIG_SOC_NRF53_CPUNET_ENABLE=n';
 
 /** TF-M's tfm_initial_attestation_key.pem private scalar (device-facts 4): the "dummy" identity key. */
 export const DUMMY_IDENTITY_KEY_HEX = 'a9b454b26d6f90a4ea31193564cba91fec6f9a002a7dc0504b92a1937134585f';
@@ -253,6 +255,8 @@ export interface ProvisioningImageConfig {
   identityKeyDummy?: boolean;
   /** The image's implementation ID (default: the sample's AA..BB..CC..DD). */
   implementationId?: Uint8Array;
+  /** nRF5340: SOC_NRF53_CPUNET_ENABLE (default true, as on the nRF5340 DK): release FORCEOFF at boot. */
+  networkCoreEnable?: boolean;
 }
 
 export function* provisioningImageModel(dev: SimulatedDevice, config: ProvisioningImageConfig = {}): Model {
@@ -262,7 +266,7 @@ export function* provisioningImageModel(dev: SimulatedDevice, config: Provisioni
   yield* bootDelay(cpu, 20_000);
   cpu.printk('*** Booting nRF Connect SDK (tfm-provision simulator: provisioning image model) ***');
   // SOC_NRF53_CPUNET_ENABLE (the board configuration the sample uses on nRF5340): release the network core.
-  if (t.network) cpu.write(t.network.forceOff, 0);
+  if (t.network && config.networkCoreEnable !== false) cpu.write(t.network.forceOff, 0);
   yield 1_000;
   const inf = (text: string): void => cpu.log('provisioning_image', text);
 
@@ -499,7 +503,7 @@ export function detectFirmware(dev: SimulatedDevice, core: SimCoreName): { kind:
   const has = (s: string): boolean => runs.some((r) => r.includes(s, 0, 'latin1'));
   if (core === 'network') return has(NETWORK_IMAGE_MARKER) ? { kind: 'network-image', start: () => networkImageModel(dev) } : undefined;
   if (has(PROVISIONING_IMAGE_MARKER)) {
-    const config: ProvisioningImageConfig = { identityKeyDummy: has(SIM_MARKER_IDENTITY_KEY_DUMMY) };
+    const config: ProvisioningImageConfig = { identityKeyDummy: has(SIM_MARKER_IDENTITY_KEY_DUMMY), networkCoreEnable: !has(SIM_MARKER_NO_CPUNET_ENABLE) };
     for (const run of runs) {
       const at = run.indexOf(SIM_MARKER_IMPLEMENTATION_ID, 0, 'latin1');
       if (at >= 0) {

@@ -6,7 +6,7 @@ import MemoryMap from 'nrf-intel-hex';
 import { SerialPortMock } from 'serialport';
 import { provision } from '../../lib/provision';
 import type { ProvisionEvent } from '../../lib/provision/events';
-import { diffDumps } from '../../lib/sim';
+import { PROVISIONING_IMAGE_STRINGS, SIM_MARKER_NO_CPUNET_ENABLE, diffDumps } from '../../lib/sim';
 import { kmuPermAddress, KMU_PERM_IDENTITY, nrf5340, type ChipName } from '../../lib/targets';
 import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
 import { simImageDevice, tfmApplicationHex } from './support';
@@ -61,6 +61,22 @@ describe.each<ChipName>(['nrf5340', 'nrf9160', 'nrf9161'])('image strategy on %s
 });
 
 describe('image strategy, nRF5340 specifics', () => {
+  test('an image built without SOC_NRF53_CPUNET_ENABLE leaves the network core held off: the host releases and halts it itself before the lock', async () => {
+    const { device, session, binding, clock, bootModel } = await simImageDevice('nrf5340');
+    const noCpunet = { hex: syntheticHex({ strings: [...PROVISIONING_IMAGE_STRINGS, SIM_MARKER_NO_CPUNET_ENABLE] }), name: 'provisioning.hex' };
+    const result = await provision(session, { strategy: 'image', image: noCpunet, clock, bootModel });
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ ok: true, outcome: 'provisioned' });
+    expect(device.peekU32(nrf5340.network!.approtect, 'network')).toBe(0);
+    expect(device.isRunning('network')).toBe(false);
+    // In the networkCore step: FORCEOFF released, then the network core halted, then the NVMC write.
+    const ops = binding.operations(session.serialNumber);
+    const lock = ops.findIndex((o) => o.core === 'network' && o.address === nrf5340.network!.approtect && o.nvmc === true);
+    const release = ops.map((o, i) => (o.method === 'writeU32' && o.address === nrf5340.network!.forceOff && o.value === 0 ? i : -1)).filter((i) => i >= 0 && i < lock).pop()!;
+    expect(ops.slice(release + 1, lock).filter((o) => o.method === 'halt').map((o) => o.core)).toEqual(['network', 'network']);
+    expect(device.violations).toEqual([]);
+  });
+
   test('--net-image: the network-core sample locks the network core and is erased while its port is still open', async () => {
     const { device, session, clock, bootModel } = await simImageDevice('nrf5340');
     const { events, onEvent } = collect();
