@@ -4,6 +4,7 @@
  * cannot finish a run whose keys it no longer has.
  */
 import { TfmError } from '../errors';
+import { hex32 } from '../device/hex';
 import { describeLifecycle } from '../device/lifecycle';
 import type { Preflight } from './preflight';
 import type { ComponentName, ComponentState } from './types';
@@ -37,7 +38,21 @@ function recoveryHint(p: Preflight): string {
     : 'Recovery: an erase-all (for example `nrfjprog --recover`), which erases flash and UICR including the lifecycle and every KMU key, then provision again.';
 }
 
-export function decide(p: Preflight): Decision {
+export interface DecideOptions {
+  /** Provision a device with UICR.ERASEPROTECT set (whose interrupted run can never be recovered). */
+  allowEraseProtected?: boolean;
+}
+
+/** With ERASEPROTECT set, an interrupted run leaves a device no erase-all can recover: opt-in only. */
+function eraseProtectedError(p: Preflight, details: Record<string, unknown>): TfmError {
+  return new TfmError(
+    'ERASE_PROTECTED',
+    `UICR.ERASEPROTECT is set (${hex32(p.protection.eraseProtect)}): erase-all is blocked on this device, so a provisioning run interrupted half way (power, probe, cable) could never be recovered. Nothing was written to non-volatile memory. Provision it anyway only with allowEraseProtected (--allow-erase-protected), on a fixture you trust.`,
+    { details: { ...details, eraseProtect: hex32(p.protection.eraseProtect) } },
+  );
+}
+
+export function decide(p: Preflight, options: DecideOptions = {}): Decision {
   const { present, missing } = lists(p.components);
   const base = { present, missing, writeImplementationId: false, writeNetworkCore: false };
   const details = { lifecycle: p.lifecycle.state, components: p.components, present, missing };
@@ -82,6 +97,7 @@ export function decide(p: Preflight): Decision {
         }),
       );
     }
+    if (p.protection.eraseProtected && options.allowEraseProtected !== true) return refuse(eraseProtectedError(p, details));
     return { ...base, action: 'provision', writeImplementationId: c.implementationId === 'absent', writeNetworkCore: c.networkCoreApprotect === 'absent' };
   }
 

@@ -2,7 +2,7 @@
 export * from './types';
 export * from './events';
 export { preflight, preflightSlotIndices, restoreNetworkCoreHold, type Preflight, type PreflightOptions, type PreflightWarning } from './preflight';
-export { decide, type Decision, type DecisionAction } from './decide';
+export { decide, type Decision, type DecisionAction, type DecideOptions } from './decide';
 export { buildPlan } from './plan';
 export { verify } from './verify';
 export { inspect, type DeviceReport } from './inspect';

@@ -5,7 +5,7 @@ import { countOperations } from '../device/counting-session';
 import { hex32 } from '../device/hex';
 import { PSA_LIFECYCLE, type LifecycleState } from '../device/lifecycle';
 import type { KmuValueState } from '../device/kmu';
-import { decide } from './decide';
+import { decide, type DecideOptions } from './decide';
 import { preflight, restoreNetworkCoreHold, type PreflightOptions, type PreflightWarning } from './preflight';
 import type { ComponentName, ComponentState } from './types';
 import type { ErrorCode } from '../errors';
@@ -41,11 +41,11 @@ const half = (n: number): string => `0x${n.toString(16).toUpperCase().padStart(4
  * Read-only (no non-volatile write). Throws TfmError when the device cannot be identified or read.
  * On nRF5340 the network core is released to read it and held off again afterwards, as found.
  */
-export async function inspect(session: ProbeSession, options: PreflightOptions = {}): Promise<DeviceReport> {
+export async function inspect(session: ProbeSession, options: PreflightOptions & DecideOptions = {}): Promise<DeviceReport> {
   const counting = countOperations(session);
   const p = await preflight(counting.session, options);
   await restoreNetworkCoreHold(counting.session, p);
-  const decision = decide(p);
+  const decision = decide(p, options);
   const { target } = p;
   const role = (index: number): DeviceReport['kmuSlots'][number]['role'] =>
     target.huk.mkek.some((s) => s.index === index) ? 'mkek' : target.huk.mext.some((s) => s.index === index) ? 'mext' : target.identityKey.slots.some((s) => s.index === index) ? 'identityKey' : 'other';

@@ -186,7 +186,7 @@ class ProvisioningRun {
     });
     this.preflightResult = p;
     for (const w of p.warnings) this.warn(w.code, w.message);
-    const decision = (this.decision = decide(p));
+    const decision = (this.decision = decide(p, { allowEraseProtected: this.options.allowEraseProtected === true }));
     this.emit({ type: 'preflight', chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, decision: decision.action, present: decision.present, missing: decision.missing });
     if (decision.error) throw decision.error;
 

@@ -96,6 +96,9 @@ export interface ProvisionOptions extends ImageStrategyOptions {
   identityWrapper?: IdentityKeyWrapper;
   /** Accept a model wrapper on a non-simulated session (experiments on a dev kit: TF-M cannot decrypt it). */
   allowModelWrapper?: boolean;
+  /** Provision a device with UICR.ERASEPROTECT set. Refused (ERASE_PROTECTED) otherwise: erase-all,
+   *  the only recovery from an interrupted run, is blocked on such a device. */
+  allowEraseProtected?: boolean;
   /** 32 bytes; default the sample's AA..DD pattern. */
   implementationId?: Uint8Array;
   /** Preflight and plan only; nothing is written. */

@@ -87,6 +87,17 @@ describe('tfm-provision provision', () => {
     expect(cli(['verify', '--sim', file]).code).toBe(4);
   });
 
+  it('refuses an ERASEPROTECT device (exit 3) unless --allow-erase-protected', () => {
+    const file = path.join(dir, 'erase-protected.json');
+    expect(cli(['sim', 'create', file, '--chip', 'nrf9160', '--state', 'erase-protected']).code).toBe(0);
+    const refused = cli(['provision', '--sim', file]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^error ERASE_PROTECTED: .*--allow-erase-protected/m);
+    const allowed = cli(['provision', '--sim', file, '--allow-erase-protected']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toMatch(/warning: UICR.ERASEPROTECT is set/);
+  });
+
   it('--dry-run prints the plan with key placeholders and changes nothing', () => {
     const file = path.join(dir, 'dry.json');
     expect(cli(['sim', 'create', file, '--chip', 'nrf9160']).code).toBe(0);

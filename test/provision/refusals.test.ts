@@ -45,6 +45,7 @@ const CASES: Case[] = [
   { name: 'a different implementation ID in ASSEMBLY', code: 'IMPLEMENTATION_ID_CONFLICT', state: () => ({ implementationId: '11'.repeat(32) }) },
   { name: 'a half-written implementation ID', code: 'IMPLEMENTATION_ID_CONFLICT', state: () => ({ implementationId: 'aa'.repeat(8) + 'ff'.repeat(24) }) },
   { name: 'APPROTECT locked', code: 'DEVICE_PROTECTED', state: () => ({ approtect: true }) },
+  { name: 'ERASEPROTECT set (an interrupted run could never be recovered)', code: 'ERASE_PROTECTED', state: () => ({ eraseProtect: true }) },
 ];
 
 function expectUntouched(result: ProvisionResult): void {
@@ -124,6 +125,17 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
     expect(result.errorCode).toBe('SEEDED_RANDOM_REFUSED');
     expectUntouched(result);
     expect(device.dump()).toEqual(before);
+  });
+
+  it('provisions an ERASEPROTECT device only with allowEraseProtected, and warns', async () => {
+    const { device, session, bootModel } = await simDevice(chip, { eraseProtect: true });
+    const dry = await provision(session, { dryRun: true });
+    expect(dry).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'ERASE_PROTECTED' });
+    expect(dry.error?.message).toMatch(/--allow-erase-protected/);
+    const result = await provision(session, { random: seededRandom(5), bootModel, allowEraseProtected: true });
+    expect(result).toMatchObject({ ok: true, outcome: 'provisioned' });
+    expect(result.warnings.join('\n')).toMatch(/ERASEPROTECT is set/);
+    expect(device.violations).toEqual([]);
   });
 
   it('on a real probe, accepts the model wrapper only with allowModelWrapper, and says so', async () => {

@@ -25,6 +25,7 @@ interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions 
   dryRun?: boolean;
   exportPublicKey?: string;
   allowModelWrapper?: boolean;
+  allowEraseProtected?: boolean;
   identityWrapper?: string;
   implementationId?: string;
   skipIdentityKey?: boolean;
@@ -143,6 +144,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--export-public-key <file>', 'write the identity public key (PEM) to this file after success')
     .option('--identity-wrapper <module>', 'JavaScript module exporting an IdentityKeyWrapper (the real CryptoCell format)')
     .option('--allow-model-wrapper', 'on a real probe, accept the built-in wrapping model (TF-M on silicon cannot decrypt it)')
+    .option('--allow-erase-protected', 'provision a device with UICR.ERASEPROTECT set (an interrupted run could never be recovered)')
     .option('--skip-identity-key', 'provision everything but the identity key')
     .option('--implementation-id <hex>', '32-byte implementation ID (default: the sample\'s AA..BB..CC..DD)')
     .option('--seed <seed>', 'deterministic keys from this seed (simulated devices only)')
@@ -170,6 +172,7 @@ export function register(program: Command, io: CliIo): void {
           identityKey: options.skipIdentityKey ? 'skip' : 'generate',
           identityWrapper,
           allowModelWrapper: options.allowModelWrapper === true,
+          allowEraseProtected: options.allowEraseProtected === true,
           implementationId,
           dryRun: options.dryRun === true,
           signal: controller.signal,
