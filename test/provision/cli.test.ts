@@ -87,6 +87,22 @@ describe('tfm-provision provision', () => {
     expect(cli(['verify', '--sim', file]).code).toBe(4);
   });
 
+  it('--export-public-key into a missing directory (exit 5) or onto a directory (exit 2) is refused before the device is touched', () => {
+    const file = path.join(dir, 'export.json');
+    expect(cli(['sim', 'create', file, '--chip', 'nrf5340']).code).toBe(0);
+    const before = fs.readFileSync(file, 'utf8');
+    const missing = cli(['provision', '--sim', file, '--export-public-key', path.join(dir, 'no', 'such', 'key.pem')]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toMatch(/^error FILE_ERROR: .*does not exist/m);
+    const onDirectory = cli(['provision', '--sim', file, '--json', '--export-public-key', dir]);
+    expect(onDirectory.code).toBe(2);
+    expect(jsonLines(onDirectory.stdout).pop()).toMatchObject({ type: 'result', ok: false, errorCode: 'USAGE', afterWrite: false });
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    const ok = cli(['provision', '--sim', file, '--export-public-key', 'key.pem']);
+    expect(ok.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+
   it('refuses an ERASEPROTECT device (exit 3) unless --allow-erase-protected', () => {
     const file = path.join(dir, 'erase-protected.json');
     expect(cli(['sim', 'create', file, '--chip', 'nrf9160', '--state', 'erase-protected']).code).toBe(0);

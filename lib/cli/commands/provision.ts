@@ -3,7 +3,7 @@
  * and a summary for people, or JSON Lines for programs. Exit 0 only when provisioned and verified
  * (or already provisioned and verified, or a dry run that produced a plan).
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, statSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { TfmError, asTfmError } from '../../errors';
@@ -59,6 +59,34 @@ export function loadIdentityWrapper(modulePath: string, cwd: string): IdentityKe
     if (isIdentityKeyWrapper(candidate)) return candidate;
   }
   throw new TfmError('USAGE', `${resolved} does not export an identity key wrapper: an object with a string "name" and a "wrap(input)" function returning 32 bytes (as default, as "identityKeyWrapper", or as the module).`);
+}
+
+/**
+ * Checks, before the probe is even opened, that the public key can be written to `file` once the
+ * device is provisioned: a directory that does not exist (or cannot be written) would otherwise be
+ * noticed only after the irreversible writes. A path naming a directory is a usage error.
+ */
+export function checkExportPath(file: string): void {
+  let stats: Stats | undefined;
+  try {
+    stats = statSync(file);
+  } catch {
+    stats = undefined; // a new file: its directory decides
+  }
+  if (stats?.isDirectory()) throw new TfmError('USAGE', `--export-public-key ${file} is a directory; name the PEM file to write.`);
+  const directory = path.dirname(file);
+  let directoryStats: Stats;
+  try {
+    directoryStats = statSync(directory);
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `Cannot export the public key to ${file}: the directory ${directory} does not exist. Nothing was done to the device.`, { cause: error });
+  }
+  if (!directoryStats.isDirectory()) throw new TfmError('FILE_ERROR', `Cannot export the public key to ${file}: ${directory} is not a directory. Nothing was done to the device.`);
+  try {
+    accessSync(stats ? file : directory, fsConstants.W_OK);
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `Cannot export the public key to ${file}: ${stats ? 'the file' : `the directory ${directory}`} is not writable. Nothing was done to the device.`, { cause: error });
+  }
 }
 
 function humanEvent(out: CommandOutput, event: ProvisionEvent): void {
@@ -161,6 +189,7 @@ export function register(program: Command, io: CliIo): void {
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
         const imageStrategy = imageStrategyOptionsFrom(options, io.cwd);
+        if (options.exportPublicKey !== undefined) checkExportPath(path.resolve(io.cwd, options.exportPublicKey));
         opened = await openSession(sessionOptions);
         if (!opened.simulated) lock = await acquireProbeLock(opened.serialNumber, { backend: opened.backend, purpose: 'provision', env: io.env });
         const session = opened;
