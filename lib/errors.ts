@@ -89,6 +89,8 @@ export const ERROR_CODES = {
   VENDOR_CONFIG_ERROR: 'environment',
   VENDOR_INTERNAL_ERROR: 'environment',
   UNKNOWN_MEMORY: 'usage',
+  /** A RandomSource on a real device that is neither cryptoRandom nor vouched for (trustedRandomSource). */
+  RANDOM_SOURCE_UNTRUSTED: 'refused',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,7 +6,7 @@ export * from './random';
 export { NativeBinding, openBinding, type NativeBindingOptions, type NativeBackendName } from './probe/native';
 export * from './provision';
 export * from './image';
-export { modelIdentityKeyWrapper, wrapIdentityKeyModel, unwrapIdentityKeyModel, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './keys';
+export { modelIdentityKeyWrapper, isModelWrapper, wrapIdentityKeyModel, unwrapIdentityKeyModel, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './keys';
 export type { LifecycleState } from './device/lifecycle';
 export {
   runStation,

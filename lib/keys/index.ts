@@ -2,4 +2,4 @@
 export * from './wrapping-model';
 export * from './huk';
 export * from './identity';
-export { modelIdentityKeyWrapper, isIdentityKeyWrapper, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './wrapper';
+export { modelIdentityKeyWrapper, isIdentityKeyWrapper, isModelWrapper, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './wrapper';

@@ -20,19 +20,34 @@ export interface IdentityKeyWrapper {
   /** Shown in plans and reports, e.g. "model-v1". */
   readonly name: string;
   /**
-   * true when the format is not known to be what TF-M on silicon decrypts (the built-in model).
-   * Such a wrapper is refused on a real probe unless the caller sets allowModelWrapper.
+   * Set it to true when your format is not known to be what TF-M on silicon decrypts: such a
+   * wrapper is refused on a real probe unless the caller sets allowModelWrapper. The built-in model
+   * is recognised by identity (isModelWrapper), so setting this to false changes nothing for it.
    */
   readonly model?: boolean;
   /** Returns the 32 bytes for slots 6 (first 16) and 7 (last 16). The caller zeroes the result. */
   wrap(input: IdentityKeyWrapInput): Uint8Array | Promise<Uint8Array>;
 }
 
+const wrapWithModel = ({ mkek, deviceId, privateKey }: IdentityKeyWrapInput): Uint8Array => wrapIdentityKeyModel(mkek, deviceId, privateKey);
+
 export const modelIdentityKeyWrapper: IdentityKeyWrapper = Object.freeze({
   name: 'model-v1',
   model: true,
-  wrap: ({ mkek, deviceId, privateKey }: IdentityKeyWrapInput) => wrapIdentityKeyModel(mkek, deviceId, privateKey),
+  wrap: wrapWithModel,
 });
+
+/** The built-in model wrapper, known by identity: a copy with `model: false` is still the model. */
+const builtInModels = new WeakSet<object>([modelIdentityKeyWrapper]);
+
+/**
+ * Whether a wrapper writes the wrapping model rather than a format TF-M on silicon is known to
+ * decrypt: the built-in wrapper itself, any object whose wrap is the built-in's function (a spread
+ * copy), or a wrapper that declares `model: true`. Not decided by a flag the caller could clear.
+ */
+export function isModelWrapper(wrapper: IdentityKeyWrapper): boolean {
+  return builtInModels.has(wrapper) || wrapper.wrap === wrapWithModel || wrapper.model === true;
+}
 
 export { wrapIdentityKeyModel, unwrapIdentityKeyModel, WRAPPING_MODEL_LABEL };
 

@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { TfmError, asTfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
-import { cryptoRandom } from '../random';
+import { cryptoRandom, randomSourceOrigin } from '../random';
 import { defaultImplementationId, type KmuSlotSpec } from '../targets';
 import { countOperations, type CountingSession } from '../device/counting-session';
 import { fromHex, toHex } from '../device/hex';
@@ -22,7 +22,7 @@ import { holdNetworkCore, lockNetworkCore } from '../device/network-core';
 import { writeImplementationId } from '../device/uicr';
 import { generateHardwareUniqueKeys, slotValues, zeroHardwareUniqueKeys, type HardwareUniqueKeys } from '../keys/huk';
 import { generateIdentityPrivateKey, identityPublicKeyOf, type IdentityPublicKey } from '../keys/identity';
-import { modelIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
+import { isModelWrapper, modelIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
 import { SAMPLE_MESSAGES, ProvisionEvents, type ProvisionEvent, type WarningCode } from './events';
 import { decide, type Decision } from './decide';
 import { buildPlan } from './plan';
@@ -144,10 +144,18 @@ class ProvisioningRun {
       throw new TfmError('INVALID_PARAMETER', `The implementation ID must be 32 bytes (got ${this.implementationId.length}).`);
     }
     const simulated = this.probe.simulated;
-    if ((o.random ?? cryptoRandom).kind === 'seeded' && !simulated) {
+    // Judged by identity (lib/random.ts), not by the source's own `kind`, which any object can claim.
+    const origin = randomSourceOrigin(o.random ?? cryptoRandom);
+    if (!simulated && origin === 'seeded') {
       throw new TfmError('SEEDED_RANDOM_REFUSED', 'A seeded (deterministic) random source is only accepted on a simulated device; real devices get keys from the OS CSPRNG. Remove the seed.');
     }
-    if (this.identityKey === 'generate' && this.wrapper.model && !simulated) {
+    if (!simulated && origin === 'unknown') {
+      throw new TfmError(
+        'RANDOM_SOURCE_UNTRUSTED',
+        'On a device that is not simulated, keys come from the OS CSPRNG (leave `random` out, or pass cryptoRandom) or from a source you vouch for with trustedRandomSource(source). This source is neither.',
+      );
+    }
+    if (this.identityKey === 'generate' && isModelWrapper(this.wrapper) && !simulated) {
       if (!o.allowModelWrapper) {
         throw new TfmError(
           'IDENTITY_WRAPPER_UNVERIFIED',

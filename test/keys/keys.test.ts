@@ -1,7 +1,7 @@
 import { createPublicKey, createVerify, createSign, createPrivateKey, createHash } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
-import { describePublicKey, generateHardwareUniqueKeys, generateIdentityPrivateKey, identityPublicKeyOf, modelIdentityKeyWrapper, slotValues, unwrapIdentityKeyModel } from '../../lib/keys';
-import { seededRandom, type RandomSource } from '../../lib/random';
+import { describePublicKey, generateHardwareUniqueKeys, generateIdentityPrivateKey, identityPublicKeyOf, isModelWrapper, modelIdentityKeyWrapper, slotValues, unwrapIdentityKeyModel } from '../../lib/keys';
+import { cryptoRandom, randomSourceOrigin, seededRandom, trustedRandomSource, type RandomSource } from '../../lib/random';
 import { nrf5340, nrf9160 } from '../../lib/targets';
 
 describe('hardware unique keys', () => {
@@ -30,6 +30,22 @@ describe('hardware unique keys', () => {
   });
 });
 
+describe('random sources', () => {
+  it('are classified by identity: cryptoRandom, seededRandom, trustedRandomSource, anything else unknown', () => {
+    const seeded = seededRandom(1);
+    expect(randomSourceOrigin(cryptoRandom)).toBe('os');
+    expect(randomSourceOrigin(seeded)).toBe('seeded');
+    expect(randomSourceOrigin({ kind: 'csprng', fill: (t) => seeded.fill(t) })).toBe('unknown');
+    expect(randomSourceOrigin({ ...cryptoRandom })).toBe('unknown');
+    const trusted = trustedRandomSource({ kind: 'csprng', fill: (t) => cryptoRandom.fill(t) });
+    expect(randomSourceOrigin(trusted)).toBe('trusted');
+    expect(trusted.fill(new Uint8Array(8))).toHaveLength(8);
+    expect(trustedRandomSource(cryptoRandom)).toBe(cryptoRandom);
+    expect(() => trustedRandomSource(seeded)).toThrow(expect.objectContaining({ code: 'SEEDED_RANDOM_REFUSED' }));
+    expect(Object.isFrozen(seeded) && Object.isFrozen(cryptoRandom)).toBe(true);
+  });
+});
+
 describe('identity key', () => {
   it('rejects out-of-range scalars and redraws (0, and values >= n)', () => {
     const values = [new Uint8Array(32), new Uint8Array(32).fill(0xff), Uint8Array.from({ length: 32 }, (_, i) => i + 1)];
@@ -54,6 +70,14 @@ describe('identity key', () => {
     const signature = createSign('sha256').update('attest').sign(priv);
     expect(createVerify('sha256').update('attest').verify(pub.pem, signature)).toBe(true);
     expect(() => describePublicKey(pub.bytes.subarray(1))).toThrow(/65 bytes/);
+  });
+
+  it('recognises the model wrapper by identity, not by its flag', () => {
+    expect(isModelWrapper(modelIdentityKeyWrapper)).toBe(true);
+    expect(isModelWrapper({ ...modelIdentityKeyWrapper, model: false })).toBe(true);
+    expect(isModelWrapper({ name: 'mine', wrap: modelIdentityKeyWrapper.wrap })).toBe(true);
+    expect(isModelWrapper({ name: 'declared', model: true, wrap: () => new Uint8Array(32) })).toBe(true);
+    expect(isModelWrapper({ name: 'vendor', wrap: () => new Uint8Array(32) })).toBe(false);
   });
 
   it('the built-in wrapper is the model and round-trips', async () => {

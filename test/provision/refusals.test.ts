@@ -4,7 +4,8 @@
  */
 import { provision, type ProvisionResult } from '../../lib/provision';
 import type { ProbeSession } from '../../lib/probe/types';
-import { cryptoRandom, seededRandom } from '../../lib/random';
+import { cryptoRandom, seededRandom, trustedRandomSource, type RandomSource } from '../../lib/random';
+import { modelIdentityKeyWrapper } from '../../lib/keys';
 import type { SimDeviceState } from '../../lib/sim';
 import { KMU_PERM_HUK, KMU_PERM_IDENTITY, getTarget, type ChipName } from '../../lib/targets';
 import { CHIPS, asRealProbe, nvmcOperations, simDevice } from './helpers';
@@ -136,6 +137,44 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned' });
     expect(result.warnings.join('\n')).toMatch(/ERASEPROTECT is set/);
     expect(device.violations).toEqual([]);
+  });
+
+  it('judges the random source by identity: a seeded source dressed as a CSPRNG is refused on a real probe', async () => {
+    const { binding, device, session } = await simDevice(chip);
+    const before = device.dump();
+    const seeded = seededRandom(1);
+    const disguised: RandomSource[] = [
+      { kind: 'csprng', fill: (t) => seeded.fill(t) },
+      { ...seeded, kind: 'csprng' },
+      Object.create(cryptoRandom, { fill: { value: (t: Uint8Array) => seeded.fill(t) } }),
+    ];
+    for (const random of disguised) {
+      const result = await provision(asRealProbe(session), { random, identityKey: 'skip' });
+      expect(result.errorCode).toBe('RANDOM_SOURCE_UNTRUSTED');
+      expectUntouched(result);
+    }
+    expect(binding.operations(session.serialNumber)).toHaveLength(0);
+    expect(device.dump()).toEqual(before);
+    expect(() => trustedRandomSource(seeded)).toThrow(expect.objectContaining({ code: 'SEEDED_RANDOM_REFUSED' }));
+  });
+
+  it('accepts a source the caller vouches for with trustedRandomSource() on a real probe', async () => {
+    const { session } = await simDevice(chip);
+    const hsm: RandomSource = { kind: 'csprng', fill: jest.fn((t: Uint8Array) => cryptoRandom.fill(t)) };
+    const result = await provision(asRealProbe(session), { random: trustedRandomSource(hsm), identityKey: 'skip' });
+    expect(result).toMatchObject({ ok: true, outcome: 'provisioned', simulated: false });
+    expect(hsm.fill).toHaveBeenCalled();
+  });
+
+  it('knows the built-in model wrapper by identity: a copy that says model: false is still refused on a real probe', async () => {
+    const { device, session } = await simDevice(chip);
+    const before = device.dump();
+    for (const identityWrapper of [{ ...modelIdentityKeyWrapper, model: false }, { name: 'vendor-format', wrap: modelIdentityKeyWrapper.wrap }]) {
+      const result = await provision(asRealProbe(session), { random: cryptoRandom, identityWrapper });
+      expect(result.errorCode).toBe('IDENTITY_WRAPPER_UNVERIFIED');
+      expectUntouched(result);
+    }
+    expect(device.dump()).toEqual(before);
   });
 
   it('on a real probe, accepts the model wrapper only with allowModelWrapper, and says so', async () => {
