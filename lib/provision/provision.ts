@@ -258,11 +258,16 @@ class ProvisioningRun {
       throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" failed (see the error's cause); nothing was written to non-volatile memory.`, { cause: error });
     }
     const expected = KMU_VALUE_BYTES * p.target.identityKey.slots.length;
+    if (wrapped instanceof Uint8Array && wrapped.buffer === this.keys.privateKey.buffer) {
+      throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" returned the private key's own buffer instead of a wrapped copy; nothing was written to non-volatile memory.`);
+    }
     if (!(wrapped instanceof Uint8Array) || wrapped.length !== expected) {
       if (wrapped instanceof Uint8Array) wrapped.fill(0);
       throw new TfmError('INVALID_OPERATION', `The identity key wrapper "${this.wrapper.name}" returned ${wrapped instanceof Uint8Array ? `${wrapped.length} bytes` : 'no bytes'}, not ${expected}; nothing was written to non-volatile memory.`);
     }
     this.keys.blob = wrapped;
+    // d is not needed once it is wrapped and its public key known: zeroed now, not at the end.
+    this.keys.privateKey.fill(0);
     control.detail = `HUKs (${p.target.huk.size} bytes each), P-256 identity key, wrapped with ${this.wrapper.name}`;
   }
 

@@ -1,6 +1,6 @@
 import { createPublicKey, createVerify, createSign, createPrivateKey, createHash } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
-import { describePublicKey, generateHardwareUniqueKeys, generateIdentityPrivateKey, identityPublicKeyOf, isModelWrapper, modelIdentityKeyWrapper, slotValues, unwrapIdentityKeyModel } from '../../lib/keys';
+import { describePublicKey, generateHardwareUniqueKeys, generateIdentityPrivateKey, identityPublicKeyOf, isIdentityScalarInRange, isModelWrapper, modelIdentityKeyWrapper, slotValues, unwrapIdentityKeyModel } from '../../lib/keys';
 import { cryptoRandom, randomSourceOrigin, seededRandom, trustedRandomSource, type RandomSource } from '../../lib/random';
 import { nrf5340, nrf9160 } from '../../lib/targets';
 
@@ -54,6 +54,24 @@ describe('identity key', () => {
     const d = generateIdentityPrivateKey(random);
     expect(i).toBe(3);
     expect(d[0]).toBe(1);
+  });
+
+  it('checks 1 <= d < n on the bytes (no bigint), agreeing with noble at the edges', () => {
+    const n = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
+    const minus = (k: number): Uint8Array => {
+      const out = Uint8Array.from(n);
+      let i = 31;
+      out[i] -= k; // k < 0x51: no borrow
+      return out;
+    };
+    const edges = [new Uint8Array(32), Uint8Array.from(n), minus(1), Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 1 : 0)), new Uint8Array(32).fill(0xff), Uint8Array.from(Buffer.from('ffffffff00000001' + '00'.repeat(24), 'hex')), Uint8Array.from(Buffer.from('fffffffeff' + 'ff'.repeat(27), 'hex'))];
+    for (const d of edges) expect([Buffer.from(d).toString('hex'), isIdentityScalarInRange(d)]).toEqual([Buffer.from(d).toString('hex'), p256.utils.isValidSecretKey(d)]);
+    for (let i = 0; i < 200; i++) {
+      const d = seededRandom(`edge ${i}`).fill(new Uint8Array(32));
+      d[0] = 0xff; // near n, where the comparison matters
+      expect(isIdentityScalarInRange(d)).toBe(p256.utils.isValidSecretKey(d));
+    }
+    expect(isIdentityScalarInRange(new Uint8Array(31).fill(1))).toBe(false);
   });
 
   it('reports the uncompressed key, a PEM that node:crypto accepts, and instance ID 0x01 || SHA-256(key)', () => {

@@ -208,6 +208,29 @@ describe('stopping before the first write', () => {
     }
   });
 
+  it('the identity private key is zeroed as soon as it is wrapped, before the first write', async () => {
+    const { session, bootModel } = await simDevice('nrf5340');
+    const { wrapIdentityKeyModel } = await import('../../lib/keys/wrapping-model');
+    let seen: Uint8Array | undefined;
+    let zeroedBeforeWrites: boolean | undefined;
+    const result = await provision(session, {
+      random: seededRandom(9),
+      bootModel,
+      identityWrapper: { name: 'spy', wrap: ({ mkek, deviceId, privateKey }) => ((seen = privateKey), wrapIdentityKeyModel(mkek, deviceId, privateKey)) },
+      beforeIrreversible: () => void (zeroedBeforeWrites = seen!.every((b) => b === 0)),
+    });
+    expect(result.ok).toBe(true);
+    expect(zeroedBeforeWrites).toBe(true);
+  });
+
+  it('a wrapper that hands back the private key buffer itself is refused', async () => {
+    const { device, session } = await simDevice('nrf9160');
+    const before = device.dump();
+    const result = await provision(session, { random: seededRandom(9), identityWrapper: { name: 'echo', wrap: ({ privateKey }) => privateKey } });
+    expect(result).toMatchObject({ ok: false, afterWrite: false, errorCode: 'INVALID_OPERATION', writes: 0 });
+    expect(device.dump()).toEqual(before);
+  });
+
   it('beforeIrreversible sees the plan and the public key, and throwing from it writes nothing', async () => {
     const { device, session } = await simDevice('nrf9160');
     const before = device.dump();
