@@ -18,6 +18,7 @@ import type {
   ResetKind,
   WriteOptions,
 } from '../probe/types';
+import type { RunClock } from '../image/run';
 import { hex32 } from './bytes';
 import { PowerLossSignal, type SimulatedDevice } from './device';
 import type { SimCoreName, SimFault, SimOperation, SimOperationMethod } from './types';
@@ -164,6 +165,26 @@ export class SimSession implements ProbeSession {
   /** The core selected with selectCore (initially 'application'). */
   get core(): SimCoreName {
     return this.selected;
+  }
+
+  /**
+   * The device's virtual clock (VirtualClockSession in lib/image/run.ts): the image strategy picks
+   * it up by itself, so waiting for an image lets the firmware model run and a timeout costs no real
+   * time. Once the probe is detached it no longer advances (the next probe operation reports that).
+   */
+  get virtualClock(): RunClock {
+    const device = (): SimulatedDevice | undefined => this.binding.entryOf(this)?.device;
+    let last = 0;
+    return {
+      now: () => {
+        const d = device();
+        if (d) last = d.virtualTimeUs / 1000;
+        return last;
+      },
+      sleep: async (ms) => {
+        device()?.runFor(Math.max(0, ms) * 1000);
+      },
+    };
   }
 
   /** @internal */

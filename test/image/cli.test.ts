@@ -43,6 +43,27 @@ describe('provision --strategy image (CLI)', () => {
     expect(device.dump({ withFlash: true }).cores.application.flash).toEqual([]);
   });
 
+  test('on --sim the image is followed on the device\'s virtual clock: the sample\'s run takes its modelled time, not the wall clock\'s', async () => {
+    const state = path.join(dir, 'virtual.json');
+    const c = capture(dir);
+    expect(await runCli(['provision', '--sim', state, '--strategy', 'image', '--image', images.provisioning, '--json'], c.io)).toBe(0);
+    const result = JSON.parse(c.out().trim().split('\n').pop()!) as { steps: Array<{ name: string; detail?: string }> };
+    const run = result.steps.find((s) => s.name === 'runImage')!;
+    // The model runs ~50 ms of virtual time; one 100 ms poll sees it done. On the wall clock the
+    // CLI would instead wait out real polls and the 2 s grace for Success!.
+    const elapsed = Number(/after (\d+) ms/.exec(run.detail ?? '')?.[1]);
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  test('on --sim a hung image times out on virtual time (a 10-minute --image-timeout costs no real time)', async () => {
+    const state = path.join(dir, 'hung.json');
+    const c = capture(dir);
+    expect(await runCli(['provision', '--sim', state, '--strategy', 'image', '--image', images.notTheSample, '--image-timeout', '600'], c.io)).toBe(4);
+    expect(c.err()).toMatch(/error IMAGE_TIMEOUT: .*within 600 s/);
+    expect(SimulatedDevice.load(state).dump({ withFlash: true }).cores.application.flash).toEqual([]);
+  }, 30_000);
+
   test.each<[string, number, string, (i: ImageFixtures) => string[]]>([
     ['an image overlapping UICR', 3, 'IMAGE_OUT_OF_RANGE', (i) => ['--image', i.overlapsUicr]],
     ['an application image with UICR records', 3, 'IMAGE_OUT_OF_RANGE', (i) => ['--image', i.provisioning, '--app', i.appWithUicr]],
