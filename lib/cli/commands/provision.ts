@@ -16,9 +16,12 @@ import { seededRandom } from '../../random';
 import { getTarget } from '../../targets';
 import { confirmIrreversible } from '../confirm';
 import { createOutput, formatFields, formatMs, formatTable, type CommandOutput } from '../output';
+import { ProgressRenderer, type ProgressStream, type RowStatus } from '../progress';
+import { AttemptRecorder, RecordWriter } from '../../records';
+import { DEFAULT_RECORDS_FILE } from './station';
 import { acquireProbeLock, type ProbeLock } from '../probe-lock';
 import type { CliIo } from '../program';
-import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
+import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions } from '../../image/cli-options';
 
 interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions {
@@ -31,6 +34,8 @@ interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions 
   skipIdentityKey?: boolean;
   seed?: string;
   yes?: boolean;
+  /** A path, false for --no-records, undefined for the default file. */
+  records?: string | false;
 }
 
 export function parseImplementationId(text: string): Uint8Array {
@@ -94,7 +99,62 @@ function humanEvent(out: CommandOutput, event: ProvisionEvent): void {
   else if (event.type === 'warning') out.warn(event.message);
 }
 
-function printSummary(out: CommandOutput, result: ProvisionResult, opened: OpenedSession): void {
+const ROW_STATUS: Record<ProvisionResult['outcome'], RowStatus> = {
+  provisioned: 'passed',
+  alreadyProvisioned: 'already',
+  dryRun: 'skipped',
+  refused: 'refused',
+  failed: 'failed',
+};
+
+/**
+ * Human output on a terminal: a live task list (one line per step with its time), the sample's
+ * five lines and the warnings printed above it in order. Paused while the typed confirmation asks
+ * its question (a redraw would overwrite it), then continued below it. Not used with --json or
+ * when stdout is not a terminal: then the plain lines are printed as they come.
+ */
+class LiveProgress {
+  private renderer: ProgressRenderer;
+  private readonly key = 'device';
+
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly label: string,
+  ) {
+    this.renderer = this.start();
+  }
+
+  private start(): ProgressRenderer {
+    const renderer = new ProgressRenderer(this.stream, { layout: 'tasks', live: true });
+    renderer.addRow(this.key, this.label);
+    renderer.rowRunning(this.key);
+    return renderer;
+  }
+
+  onEvent(event: ProvisionEvent): void {
+    if (event.type === 'stepBegin') this.renderer.stepBegin(this.key, event.step);
+    else if (event.type === 'stepEnd') this.renderer.stepEnd(this.key, event.step, { ok: event.ok, skipped: event.skipped, durationMs: event.durationMs, note: event.detail });
+    else if (event.type === 'message') this.renderer.log(event.text);
+    else if (event.type === 'warning') this.renderer.log(`warning: ${event.message}`);
+  }
+
+  /** Stops redrawing (the last frame stays on screen) so a question can be asked below it. */
+  pause(): void {
+    this.renderer.stop();
+  }
+
+  /** Continues below whatever was printed since pause(), with the steps still to come. */
+  resume(): void {
+    this.renderer = this.start();
+  }
+
+  finish(outcome: ProvisionResult['outcome'] | undefined, note?: string): void {
+    this.renderer.rowDone(this.key, outcome === undefined ? 'failed' : ROW_STATUS[outcome], note);
+    this.renderer.stop();
+  }
+}
+
+function printSummary(out: CommandOutput, result: ProvisionResult, opened: OpenedSession, recordsFile?: string): void {
   const device = `${result.chip ? `${getTarget(result.chip).displayName} ` : ''}${result.deviceId ?? ''}`.trim() || opened.description;
   // Reading a device takes register writes (KMU slot selection; on nRF5340 FORCEOFF, put back
   // afterwards), so "nothing was written" would not be the whole truth.
@@ -124,6 +184,7 @@ function printSummary(out: CommandOutput, result: ProvisionResult, opened: Opene
       ['verification', checks && `${checks.filter((c) => c.ok).length}/${checks.length} checks passed${boot ? `; TF-M boot model: ${boot.ok ? String(boot.lifecycle).toUpperCase() : `refused${boot.errorCode ? ` (${boot.errorCode})` : ''}`}` : ''}`],
       ['steps', result.steps.filter((s) => s.name !== 'preflight' || result.steps.length > 1).map((s) => `${s.name}${s.skipped ? ' (skipped)' : s.ok ? '' : ' (FAILED)'}`).join(', ') || undefined],
       ['probe operations', `${result.operations} (${result.writes} non-volatile writes) in ${formatMs(result.durationMs)}`],
+      ['records', recordsFile],
     ]).join('\n'),
   );
   if (checks && checks.some((c) => !c.ok)) {
@@ -177,22 +238,50 @@ export function register(program: Command, io: CliIo): void {
     .option('--implementation-id <hex>', '32-byte implementation ID (default: the sample\'s AA..BB..CC..DD)')
     .option('--seed <seed>', 'deterministic keys from this seed (simulated devices only)')
     .option('-y, --yes', 'do not ask for typed confirmation before irreversible writes on a real probe')
+    .option('--records <file>', `append the attempt's intent and result records to this file (default ./${DEFAULT_RECORDS_FILE})`)
+    .option('--no-records', 'write no record file')
     .action(async (options: ProvisionCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       let opened: OpenedSession | undefined;
       let lock: ProbeLock | undefined;
+      let records: RecordWriter | undefined;
+      let recorder: AttemptRecorder | undefined;
+      let progress: LiveProgress | undefined;
       const controller = new AbortController();
       const onSigint = (): void => controller.abort();
       let result: ProvisionResult | undefined;
       try {
         const sessionOptions = sessionOptionsFrom(options, io.cwd);
+        // Usage errors come before the record file: they are no attempt on a device.
+        checkSelection(sessionOptions);
+        const simulatedRequest = sessionOptions.sim !== undefined && sessionOptions.sim !== false;
+        const probeSerial = simulatedRequest ? undefined : parseSerialNumber(sessionOptions.snr!);
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
         const imageStrategy = imageStrategyOptionsFrom(options, io.cwd);
         if (options.exportPublicKey !== undefined) checkExportPath(path.resolve(io.cwd, options.exportPublicKey));
+        if (options.records !== false) {
+          // Opened before the probe: a record file that cannot be written stops the run untouched.
+          records = await RecordWriter.open(path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE), {
+            onRepair: (info) => out.note(`record file: cut off ${info.removedBytes} bytes of an interrupted append`),
+          });
+        }
+        recorder = new AttemptRecorder(records, {
+          // The simulator's serial without loading the simulator (it is loaded only for --sim).
+          // eslint-disable-next-line @typescript-eslint/no-var-requires
+          probeSerial: probeSerial ?? (require('../../sim') as typeof import('../../sim')).DEFAULT_SIM_SERIAL,
+          backend: simulatedRequest ? 'sim' : (sessionOptions.backend ?? 'auto'),
+          simulated: simulatedRequest,
+          strategy: imageStrategy.strategy ?? 'host',
+        });
         opened = await openSession(sessionOptions);
+        Object.assign(recorder.facts, { probeSerial: opened.serialNumber, backend: opened.backend, simulated: opened.simulated });
         if (!opened.simulated) lock = await acquireProbeLock(opened.serialNumber, { backend: opened.backend, purpose: 'provision', env: io.env });
         const session = opened;
+        const attempt = recorder;
+        const stdout = io.stdout as NodeJS.WritableStream & ProgressStream;
+        if (!out.json && stdout.isTTY === true) progress = new LiveProgress(stdout, session.description);
+        const live = progress;
         process.once('SIGINT', onSigint);
         result = await provision(session.session, {
           ...imageStrategy,
@@ -206,15 +295,32 @@ export function register(program: Command, io: CliIo): void {
           dryRun: options.dryRun === true,
           signal: controller.signal,
           bootModel: session.bootModel,
-          onEvent: (event) => (out.json ? out.event(event) : humanEvent(out, event)),
-          beforeIrreversible: (context) =>
-            confirmIrreversible(io, {
-              action: `provision ${context.chip} ${context.deviceId} (lifecycle, keys${context.plan.some((w) => w.step === 'networkCore') ? ', network-core debug lock' : ''}: irreversible until an erase-all)`,
-              serialNumbers: [session.serialNumber],
-              yes: options.yes === true,
-              simulated: session.simulated,
-            }),
+          onEvent: (event) => {
+            attempt.observe(event);
+            if (out.json) out.event(event);
+            else if (live) live.onEvent(event);
+            else humanEvent(out, event);
+          },
+          beforeIrreversible: async (context) => {
+            const asks = !session.simulated && options.yes !== true;
+            if (asks) live?.pause();
+            try {
+              await confirmIrreversible(io, {
+                action: `provision ${context.chip} ${context.deviceId} (lifecycle, keys${context.plan.some((w) => w.step === 'networkCore') ? ', network-core debug lock' : ''}: irreversible until an erase-all)`,
+                serialNumbers: [session.serialNumber],
+                yes: options.yes === true,
+                simulated: session.simulated,
+              });
+            } finally {
+              if (asks) live?.resume();
+            }
+            // Durable before the first irreversible write; if it cannot be written, nothing is.
+            await attempt.intent(context);
+          },
         });
+        progress?.finish(result.outcome, result.errorCode);
+        progress = undefined;
+        await recordResult(out, () => attempt.result(result!));
         if (result.ok && options.exportPublicKey !== undefined && result.identityPublicKey) {
           const file = path.resolve(io.cwd, options.exportPublicKey);
           try {
@@ -226,19 +332,37 @@ export function register(program: Command, io: CliIo): void {
         }
       } catch (error) {
         const tfm = asTfmError(error);
+        progress?.finish(undefined, tfm.code);
         if (result) result = { ...result, ok: false, errorCode: tfm.code, error: tfm.toJSON() as ProvisionResult['error'] };
-        else out.result({ command: 'provision', ok: false, outcome: tfm.category === 'refused' || tfm.category === 'usage' ? 'refused' : 'failed', errorCode: tfm.code, error: tfm.toJSON(), afterWrite: false });
+        else {
+          // The attempt ended before provision() resolved (record file, probe, lock): recorded too.
+          if (recorder) await recordResult(out, () => recorder!.failure(tfm));
+          out.result({ command: 'provision', ok: false, outcome: tfm.category === 'refused' || tfm.category === 'usage' ? 'refused' : 'failed', errorCode: tfm.code, error: tfm.toJSON(), afterWrite: false, records: records?.path ?? null });
+        }
         if (!result) throw tfm;
       } finally {
         process.removeListener('SIGINT', onSigint);
         try {
           await opened?.close();
         } finally {
-          await lock?.release();
+          try {
+            await lock?.release();
+          } finally {
+            await records?.close();
+          }
         }
       }
-      if (!out.json && opened) printSummary(out, result, opened);
-      out.result(resultLine(result));
+      if (!out.json && opened) printSummary(out, result, opened, records?.path);
+      out.result({ ...resultLine(result), records: records?.path ?? null });
       if (!result.ok) throw errorOf(result);
     });
+}
+
+/** Appends a result record; a failure to append is a warning (the device outcome stands). */
+async function recordResult(out: CommandOutput, append: () => Promise<unknown>): Promise<void> {
+  try {
+    await append();
+  } catch (error) {
+    out.warn(`result record not written: ${(error as Error).message}`, 'RECORD_NOT_WRITTEN');
+  }
 }
