@@ -20,6 +20,12 @@ export interface Decision {
   /** On 'provision': parts already in place that the plan leaves out. */
   writeImplementationId: boolean;
   writeNetworkCore: boolean;
+  /**
+   * On 'provision': finish a run that stopped after its keys. The lifecycle is PROVISIONING and
+   * every key is in place as provisioning writes it; only steps that need no key are left (the
+   * implementation ID, the network-core lock), so they are written and nothing else.
+   */
+  finishOnly?: boolean;
 }
 
 const KEY_COMPONENTS: ComponentName[] = ['mkek', 'mext', 'identityKey'];
@@ -103,6 +109,14 @@ export function decide(p: Preflight, options: DecideOptions = {}): Decision {
 
   // PROVISIONING or SECURED: complete (and then nothing to do) or not.
   if (missing.length === 0) return { ...base, action: 'alreadyProvisioned' };
+  // PROVISIONING with every key in place: what is left needs no key (an interrupted run's last
+  // steps), so it is finished rather than sent to an erase-all.
+  const keysInPlace = c.lifecycle === 'present' && KEY_COMPONENTS.every((k) => c[k] === 'present' || c[k] === 'notApplicable');
+  const finishable = missing.every((m) => (m === 'implementationId' || m === 'networkCoreApprotect') && c[m] === 'absent');
+  if (state === 'PROVISIONING' && keysInPlace && finishable) {
+    if (p.protection.eraseProtected && options.allowEraseProtected !== true) return refuse(eraseProtectedError(p, details));
+    return { ...base, action: 'provision', finishOnly: true, writeImplementationId: c.implementationId === 'absent', writeNetworkCore: c.networkCoreApprotect === 'absent' };
+  }
   if (c.implementationId === 'foreign' && missing.length === 1) {
     return refuse(
       new TfmError('IMPLEMENTATION_ID_CONFLICT', `The device is provisioned with another implementation ID (${p.implementationId}) than the one requested.`, {

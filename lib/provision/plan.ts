@@ -27,12 +27,15 @@ function keySlots(target: Target, slots: readonly KmuSlotSpec[], key: string): P
 
 export function planSteps(target: Target, decision: Decision, options: PlanOptions): Array<{ step: StepName; writes: PlannedDeviceWrite[] }> {
   if (decision.action !== 'provision') return [];
-  const steps: Array<{ step: StepName; writes: PlannedDeviceWrite[] }> = [
-    { step: 'lifecycle', writes: planLifecycleProvisioning(target) },
-    { step: 'mkek', writes: keySlots(target, target.huk.mkek, 'MKEK') },
-    { step: 'mext', writes: keySlots(target, target.huk.mext, 'MEXT') },
-  ];
-  if (options.identityKey === 'generate') steps.push({ step: 'identityKey', writes: keySlots(target, target.identityKey.slots, 'IDENTITY_KEY_BLOB') });
+  const steps: Array<{ step: StepName; writes: PlannedDeviceWrite[] }> = [];
+  if (!decision.finishOnly) {
+    steps.push(
+      { step: 'lifecycle', writes: planLifecycleProvisioning(target) },
+      { step: 'mkek', writes: keySlots(target, target.huk.mkek, 'MKEK') },
+      { step: 'mext', writes: keySlots(target, target.huk.mext, 'MEXT') },
+    );
+    if (options.identityKey === 'generate') steps.push({ step: 'identityKey', writes: keySlots(target, target.identityKey.slots, 'IDENTITY_KEY_BLOB') });
+  }
   if (decision.writeImplementationId) steps.push({ step: 'implementationId', writes: planImplementationIdWrite(target, options.implementationId) });
   if (target.network && decision.writeNetworkCore) steps.push({ step: 'networkCore', writes: planNetworkCoreLock(target) });
   return steps;

@@ -199,7 +199,14 @@ class ProvisioningRun {
     if (decision.error) throw decision.error;
 
     if (decision.action === 'alreadyProvisioned') return this.alreadyProvisioned(p);
-    if (this.options.strategy === 'image') return this.runImage(p, decision);
+    if (this.options.strategy === 'image' && !decision.finishOnly) return this.runImage(p, decision);
+    if (decision.finishOnly) {
+      const left = [decision.writeImplementationId ? 'the implementation ID' : undefined, decision.writeNetworkCore ? 'the network-core lock' : undefined].filter(Boolean).join(' and ');
+      this.warn(
+        'FINISHING_EARLIER_RUN',
+        `The lifecycle is PROVISIONING and every key is in place (an earlier run stopped after its keys): only ${left} ${this.options.strategy === 'image' ? 'is written, by the host (no image is needed for that)' : 'is written'}.`,
+      );
+    }
 
     this.plan = buildPlan(p.target, decision, { identityKey: this.identityKey, implementationId: this.implementationId });
     this.emit({ type: 'plan', writes: this.plan });
@@ -208,7 +215,7 @@ class ProvisioningRun {
     if (this.options.dryRun) return 'dryRun';
 
     this.checkAbort();
-    await this.step('generateKeys', async (control) => this.generateKeys(p, control));
+    if (!decision.finishOnly) await this.step('generateKeys', async (control) => this.generateKeys(p, control));
     if (this.options.beforeIrreversible) {
       await this.options.beforeIrreversible({
         chip: p.chip,
@@ -284,6 +291,11 @@ class ProvisioningRun {
   }
 
   private async execute(p: Preflight, decision: Decision): Promise<void> {
+    if (!decision.finishOnly) await this.writeLifecycleAndKeys(p);
+    await this.writeKeylessSteps(p, decision);
+  }
+
+  private async writeLifecycleAndKeys(p: Preflight): Promise<void> {
     const { target } = p;
     const huks = this.keys.huks!;
     await this.step('lifecycle', async () => {
@@ -321,6 +333,11 @@ class ProvisioningRun {
       await this.writeSlots(target.identityKey.slots, this.keys.blob!);
       c.detail = `slot(s) ${target.identityKey.slots.map((s) => s.index).join(', ')}, wrapper ${this.wrapper.name}`;
     });
+  }
+
+  /** The steps that need no key (also all that is left when finishing an earlier run), then verify. */
+  private async writeKeylessSteps(p: Preflight, decision: Decision): Promise<void> {
+    const { target } = p;
     await this.step('implementationId', async (c) => {
       if (!decision.writeImplementationId) {
         c.skipped = true;
@@ -328,6 +345,7 @@ class ProvisioningRun {
         return;
       }
       this.checkAbort();
+      this.afterWrite = true; // the first write of a run that finishes an earlier one
       if (!(await writeImplementationId(this.probe, target, this.implementationId))) {
         throw new TfmError('VERIFY_FAILED', 'The implementation ID did not read back as written.', { afterWrite: true });
       }
@@ -340,6 +358,7 @@ class ProvisioningRun {
           return;
         }
         this.checkAbort();
+        this.afterWrite = true;
         this.networkCoreLockStarted = true;
         if (!(await lockNetworkCore(this.probe, target))) {
           throw new TfmError('VERIFY_FAILED', "The network core's UICR.APPROTECT did not read back as 0.", { afterWrite: true });
@@ -449,7 +468,7 @@ class ProvisioningRun {
       lifecycleBefore: p?.lifecycle.state,
       lifecycleAfter: this.lifecycleAfter ?? (this.afterWrite ? undefined : p?.lifecycle.state),
       implementationId: toHex(this.implementationId),
-      identityWrapper: this.identityKey === 'generate' && this.decision?.action === 'provision' && this.options.strategy !== 'image' ? this.wrapper.name : undefined,
+      identityWrapper: this.identityKey === 'generate' && this.decision?.action === 'provision' && !this.decision.finishOnly && this.options.strategy !== 'image' ? this.wrapper.name : undefined,
       simulated: this.probe.simulated,
       steps: this.steps,
       operations: count.operations,
