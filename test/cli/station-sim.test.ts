@@ -115,6 +115,25 @@ describe('station command on the simulator', () => {
     expect(await verifyRecordFile(records)).toMatchObject({ ok: true });
   });
 
+  it('refuses an ERASEPROTECT device unchanged, and provisions it with --allow-erase-protected', async () => {
+    const states = path.join(dir, 'states');
+    await fsp.mkdir(states);
+    const file = path.join(states, `${S1}.json`);
+    SimulatedDevice.create({ chip: 'nrf5340', deviceId: 'abcdef0000000003', state: { eraseProtect: true } }).save(file);
+    const before = SimulatedDevice.load(file).dump();
+    const refused = await runCliProcess(['station', '--sim-count', '1', '--sim-state-dir', states, '--records', path.join(dir, 'r.jsonl'), '--json'], { env, cwd: dir });
+    expect(refused.code).toBe(EXIT.REFUSED);
+    expect(jsonLines(refused.stdout).pop()).toMatchObject({ ok: false, errorCode: 'ERASE_PROTECTED', counts: { refused: 1 } });
+    expect(SimulatedDevice.load(file).dump()).toEqual(before);
+
+    const allowed = await runCliProcess(
+      ['station', '--sim-count', '1', '--sim-state-dir', states, '--records', path.join(dir, 'r.jsonl'), '--json', '--allow-erase-protected'],
+      { env, cwd: dir },
+    );
+    expect(allowed.code).toBe(EXIT.OK);
+    expect(jsonLines(allowed.stdout).pop()).toMatchObject({ ok: true, counts: { passed: 1 } });
+  });
+
   it('one process per probe: a second station on the same simulated devices gets PROBE_BUSY naming the first one\'s PID', async () => {
     // Simulated devices in a state directory are shared between processes, so they are locked;
     // devices that live only in one process's memory are not (nothing to share).

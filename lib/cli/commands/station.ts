@@ -65,6 +65,7 @@ interface StationCommandOptions {
   skipIdentityKey?: boolean;
   identityWrapper?: string;
   allowModelWrapper?: boolean;
+  allowEraseProtected?: boolean;
   seed?: string;
   yes?: boolean;
 }
@@ -158,6 +159,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--skip-identity-key', 'provision everything but the identity key')
     .option('--identity-wrapper <module>', 'JavaScript module exporting an IdentityKeyWrapper (the real CryptoCell format)')
     .option('--allow-model-wrapper', 'on real probes, accept the built-in wrapping model (TF-M on silicon cannot decrypt it)')
+    .option('--allow-erase-protected', 'provision devices with UICR.ERASEPROTECT set (an interrupted run could never be recovered)')
     .option('--seed <seed>', 'deterministic keys per device from this seed (simulated devices only)')
     .option('-y, --yes', 'do not ask for typed confirmation before provisioning real devices')
     .action(async (options: StationCommandOptions) => {
@@ -292,6 +294,7 @@ export function register(program: Command, io: CliIo): void {
               identityKey: options.skipIdentityKey === true ? 'skip' : 'generate',
               identityWrapper,
               allowModelWrapper: options.allowModelWrapper === true,
+              allowEraseProtected: options.allowEraseProtected === true,
               implementationId,
             },
             randomFor: options.seed !== undefined ? (serial) => seededRandom(`${options.seed}:${serial}`) : undefined,
