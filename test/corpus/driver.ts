@@ -40,7 +40,12 @@ export function caseProblems(c: CorpusCase): string[] {
   return problems;
 }
 
-/** The exit code the CLI documents for an error code (lib/cli/exit-codes.ts), nothing written. */
+/**
+ * The exit code the CLI documents for an error code (lib/cli/exit-codes.ts, README), nothing written.
+ * Deliberately a second, independent copy of the table rather than a call to exitCodeFor: the corpus
+ * is the oracle for the CLI's exit codes, and an oracle that reused the code under test would agree
+ * with any mistake in it (e.g. a category mapped to the wrong code). Keep it in step with the docs.
+ */
 export function documentedExit(code: ErrorCode, afterWrite: boolean): number {
   if (afterWrite) return EXIT.FAILED_AFTER_WRITE;
   switch (ERROR_CODES[code]) {
