@@ -11,6 +11,7 @@ import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import { ERASED_WORD, KMU_PERM_READ, KMU_UNREACHABLE, kmuDestAddress, kmuPermAddress, kmuValueAddress, type KmuSlotSpec, type Target } from '../targets';
 import { bytesEqual, hex32, isErased, wordAt } from './hex';
+import { scoped } from './scoped';
 import type { PlannedDeviceWrite } from './types';
 
 export const KMU_VALUE_BYTES = 16;
@@ -43,21 +44,8 @@ async function deselect(session: ProbeSession, target: Target): Promise<void> {
 }
 
 /** Deselects even when the slot access failed, without hiding the original error. */
-async function withSlotSelected<T>(session: ProbeSession, target: Target, index: number, body: () => Promise<T>): Promise<T> {
-  await select(session, target, index);
-  let failed = false;
-  try {
-    return await body();
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    try {
-      await deselect(session, target);
-    } catch (deselectError) {
-      if (!failed) throw deselectError;
-    }
-  }
+function withSlotSelected<T>(session: ProbeSession, target: Target, index: number, body: () => Promise<T>): Promise<T> {
+  return scoped(() => select(session, target, index), body, () => deselect(session, target));
 }
 
 function checkIndex(target: Target, index: number): void {

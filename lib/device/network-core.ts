@@ -13,6 +13,7 @@ import { ProbeError, TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
 import { hex32 } from './hex';
+import { scoped } from './scoped';
 import type { PlannedDeviceWrite } from './types';
 
 export interface NetworkCoreReading {
@@ -41,21 +42,9 @@ async function releaseForceOff(session: ProbeSession, target: Target): Promise<b
   return held;
 }
 
-async function onNetworkCore<T>(session: ProbeSession, body: () => Promise<T>): Promise<T> {
-  await session.selectCore('network');
-  let failed = false;
-  try {
-    return await body();
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    try {
-      await session.selectCore('application');
-    } catch (selectError) {
-      if (!failed) throw selectError;
-    }
-  }
+/** Back on the application core afterwards, even when the step failed, without hiding its error. */
+function onNetworkCore<T>(session: ProbeSession, body: () => Promise<T>): Promise<T> {
+  return scoped(() => session.selectCore('network'), body, () => session.selectCore('application'));
 }
 
 function isProtected(error: unknown): boolean {
