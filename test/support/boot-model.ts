@@ -7,15 +7,10 @@
  * moves the lifecycle to SECURED and locks APPROTECT, which would make any later re-run meaningless).
  */
 
-/** What the simulator's TF-M first-boot model reports (lib/sim, issue 3). */
-export interface TfmBootOutcome {
-  ok: boolean;
-  lifecycle: string;
-  identityPublicKey?: string;
-  instanceId?: string;
-  errorCode?: string;
-  message?: string;
-}
+import type { TfmBootOutcome } from '../../lib/provision/types';
+
+/** What the simulator's TF-M first-boot model reports (lib/sim, issue 3); the library's own type. */
+export type { TfmBootOutcome };
 
 /** The part of a simulated device the classifier needs. */
 export interface BootableDevice {
