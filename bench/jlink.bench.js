@@ -12,9 +12,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { root, fromDist, logOf, parallelThroughput, round, runWhenMain } = require('./common');
 
-const root = path.resolve(__dirname, '..');
-const { NativeBinding } = require(path.join(root, 'dist', 'probe', 'native'));
+const { NativeBinding } = fromDist('probe', 'native');
 const { buildJlinkFakes, fakeJlinkLibraryPath } = require(path.join(root, 'scripts', 'build-fakes.js'));
 
 const LATENCY_US = 1000;
@@ -26,15 +26,11 @@ async function measure(binding, serials) {
   const sessions = await Promise.all(serials.map((serial) => binding.open(serial, { family: 'NRF53' })));
   try {
     await Promise.all(sessions.map((s) => s.readU32(0x00ff020c))); // warm: threads and copies ready
-    const started = process.hrtime.bigint();
-    await Promise.all(
-      sessions.map(async (session) => {
-        for (let i = 0; i < OPERATIONS_PER_PROBE; i++) await session.readU32(0x20000000 + 4 * (i % 256));
-      }),
-    );
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const operations = OPERATIONS_PER_PROBE * sessions.length;
-    return { probes: sessions.length, operations, seconds: Math.round(seconds * 1000) / 1000, operationsPerSecond: Math.round(operations / seconds) };
+    const { perSecond, ...counts } = await parallelThroughput(sessions, async (session) => {
+      for (let i = 0; i < OPERATIONS_PER_PROBE; i++) await session.readU32(0x20000000 + 4 * (i % 256));
+      return OPERATIONS_PER_PROBE;
+    });
+    return { ...counts, operationsPerSecond: perSecond };
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
   }
@@ -52,7 +48,7 @@ async function run(ctx = {}) {
     const binding = new NativeBinding({ backend: 'jlink', library: fakeJlinkLibraryPath() });
     const one = await measure(binding, serials.slice(0, 1));
     const many = await measure(binding, serials);
-    const ratio = Math.round((many.operationsPerSecond / one.operationsPerSecond) * 10) / 10;
+    const ratio = round(many.operationsPerSecond / one.operationsPerSecond);
     const figures = {
       name: 'jlink backend: probe-parallel readU32 throughput',
       model: `fake libjlinkarm, ${LATENCY_US} us per library call, ${OPERATIONS_PER_PROBE} readU32 per probe`,
@@ -62,9 +58,7 @@ async function run(ctx = {}) {
       expectation: `16 probes at least ${TARGET_RATIO}x one probe`,
       expectationMet: ratio >= TARGET_RATIO,
     };
-    if (typeof ctx.log === 'function') {
-      ctx.log(`jlink: 1 probe ${one.operationsPerSecond} ops/s, 16 probes ${many.operationsPerSecond} ops/s: ${ratio}x (target ${TARGET_RATIO}x)`);
-    }
+    logOf(ctx)(`jlink: 1 probe ${one.operationsPerSecond} ops/s, 16 probes ${many.operationsPerSecond} ops/s: ${ratio}x (target ${TARGET_RATIO}x)`);
     return figures;
   } finally {
     if (previous === undefined) delete process.env.FAKE_JLINK_CONFIG;
@@ -75,12 +69,4 @@ async function run(ctx = {}) {
 
 module.exports = { run };
 
-if (require.main === module) {
-  run({ log: (line) => console.error(line) }).then(
-    (figures) => console.log(JSON.stringify(figures, null, 2)),
-    (error) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenMain(module, run, { log: (line) => console.error(line) });

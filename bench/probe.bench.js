@@ -8,11 +8,7 @@
  * Run by bench/run.js (`npm run bench`, which builds dist/ and the fakes first); or alone:
  * node bench/probe.bench.js
  */
-const path = require('node:path');
-
-const root = path.resolve(__dirname, '..');
-const { NativeBinding } = require(path.join(root, 'dist', 'probe', 'native'));
-const { buildFakes, fakeLibraryPath, writeFakeConfig } = require(path.join(root, 'scripts', 'build-fakes.js'));
+const { fakeNrfjprogBinding, logOf, parallelThroughput, round, runWhenMain } = require('./common');
 
 const LATENCY_US = 1000;
 const PROBES = 16;
@@ -23,34 +19,27 @@ const RAM = 0x20000000;
 /** Sequential readU32 calls on each session (each awaits its previous call) for DURATION_MS. */
 async function throughput(sessions) {
   const until = Date.now() + DURATION_MS;
-  const started = process.hrtime.bigint();
-  const counts = await Promise.all(
-    sessions.map(async (session) => {
-      let done = 0;
-      while (Date.now() < until) {
-        await session.readU32(RAM);
-        done++;
-      }
-      return done;
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const operations = counts.reduce((a, b) => a + b, 0);
-  return { probes: sessions.length, operations, seconds: Math.round(seconds * 1000) / 1000, opsPerSecond: Math.round(operations / seconds) };
+  const { perSecond, ...counts } = await parallelThroughput(sessions, async (session) => {
+    let done = 0;
+    while (Date.now() < until) {
+      await session.readU32(RAM);
+      done++;
+    }
+    return done;
+  });
+  return { ...counts, opsPerSecond: perSecond };
 }
 
 async function run(ctx = {}) {
-  buildFakes({ quiet: true });
   const serials = Array.from({ length: PROBES }, (_, i) => 9000 + i);
-  writeFakeConfig({ latencyUs: LATENCY_US, probes: serials.map((serialNumber) => ({ serialNumber })) });
-  const binding = new NativeBinding({ backend: 'nrfjprog', library: fakeLibraryPath('full') });
+  const binding = fakeNrfjprogBinding({ latencyUs: LATENCY_US, serialNumbers: serials });
   const sessions = [];
   try {
     for (const serial of serials) sessions.push(await binding.open(serial));
     await throughput(sessions.slice(0, 1)); // warm-up
     const single = await throughput(sessions.slice(0, 1));
     const parallel = await throughput(sessions);
-    const ratio = Math.round((parallel.opsPerSecond / single.opsPerSecond) * 10) / 10;
+    const ratio = round(parallel.opsPerSecond / single.opsPerSecond);
     const figures = {
       name: 'probe calls through the native addon (fake nrfjprog library)',
       latencyUsPerCall: LATENCY_US,
@@ -62,9 +51,7 @@ async function run(ctx = {}) {
       target: `16 probes >= ${TARGET_RATIO}x one probe`,
       targetMet: ratio >= TARGET_RATIO,
     };
-    if (typeof ctx.log === 'function') {
-      ctx.log(`1 probe ${single.opsPerSecond} ops/s, 16 probes ${parallel.opsPerSecond} ops/s: ${ratio}x (target ${TARGET_RATIO}x)`);
-    }
+    logOf(ctx)(`1 probe ${single.opsPerSecond} ops/s, 16 probes ${parallel.opsPerSecond} ops/s: ${ratio}x (target ${TARGET_RATIO}x)`);
     return figures;
   } finally {
     await Promise.all(sessions.map((session) => session.close()));
@@ -73,12 +60,4 @@ async function run(ctx = {}) {
 
 module.exports = { run };
 
-if (require.main === module) {
-  run().then(
-    (figures) => console.log(JSON.stringify(figures, null, 2)),
-    (error) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenMain(module, run);

@@ -15,9 +15,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-
-const root = path.resolve(__dirname, '..');
-const dist = path.join(root, 'dist');
+const { fakeNrfjprogBinding, fromDist, logOf, round, runWhenMain } = require('./common');
 
 const LATENCY_US = 1000;
 const PROBES = 16;
@@ -33,25 +31,15 @@ function perMinute(devices, ms) {
   return ms > 0 ? (devices * 60000) / ms : 0;
 }
 
-const round = (value, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-
 async function run(ctx = {}) {
-  const log = ctx && typeof ctx.log === 'function' ? ctx.log : () => undefined;
-  const { buildFakes, fakeLibraryPath, writeFakeConfig } = require(path.join(root, 'scripts', 'build-fakes.js'));
-  buildFakes({ quiet: true });
-  const { NativeBinding } = require(path.join(dist, 'probe', 'native'));
-  const { runStation } = require(path.join(dist, 'station'));
+  const log = logOf(ctx);
+  const { runStation } = fromDist('station');
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-station-bench-'));
   const stationRounds = Array.from({ length: STATION_RUNS }, (_, r) => Array.from({ length: PROBES }, (_, i) => FIRST_STATION_SERIAL + 100 * r + i));
   const singleSerials = Array.from({ length: SINGLE_RUNS }, (_, i) => FIRST_SINGLE_SERIAL + i);
-  // Plain Node: the fake library reads FAKE_NRFJPROG_CONFIG (set by writeFakeConfig) when a probe opens.
-  writeFakeConfig({
-    latencyUs: LATENCY_US,
-    probes: [WARMUP_SERIAL, ...singleSerials, ...stationRounds.flat()].map((serialNumber) => ({ serialNumber, chip: 'nrf5340' })),
-  });
+  const binding = fakeNrfjprogBinding({ latencyUs: LATENCY_US, serialNumbers: [WARMUP_SERIAL, ...singleSerials, ...stationRounds.flat()], chip: 'nrf5340' });
   const env = { ...process.env, TFM_PROVISION_LOCK_DIR: path.join(work, 'locks') };
-  const binding = new NativeBinding({ backend: 'nrfjprog', library: fakeLibraryPath('full') });
 
   try {
     // Warm-up (JIT, curve tables) so the single-probe figure is not charged for it.
@@ -110,12 +98,4 @@ async function run(ctx = {}) {
 
 module.exports = { run };
 
-if (require.main === module) {
-  run({ log: (line) => console.error(line) }).then(
-    (figures) => console.log(JSON.stringify(figures, null, 2)),
-    (error) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenMain(module, run, { log: (line) => console.error(line) });

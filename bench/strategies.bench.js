@@ -11,13 +11,12 @@
  *
  * Run by bench/run.js (`npm run bench`), which builds dist/ first; or alone: node bench/strategies.bench.js
  */
-const path = require('node:path');
+const { fromDist, logOf, round, runWhenMain } = require('./common');
 
-const dist = path.resolve(__dirname, '..', 'dist');
-const { provision } = require(path.join(dist, 'provision'));
-const { createSimProbe } = require(path.join(dist, 'sim'));
-const { seededRandom } = require(path.join(dist, 'random'));
-const { syntheticProvisioningImage } = require(path.join(dist, 'image', 'synthetic'));
+const { provision } = fromDist('provision');
+const { createSimProbe } = fromDist('sim');
+const { seededRandom } = fromDist('random');
+const { syntheticProvisioningImage } = fromDist('image', 'synthetic');
 
 const CHIP = 'nrf5340';
 const IMAGE_BYTES = 40 * 1024;
@@ -114,7 +113,7 @@ async function measure(strategy) {
 async function run(ctx = {}) {
   const host = await measure('host');
   const image = await measure('image');
-  const ratio = Math.round((image.perDeviceMs / host.perDeviceMs) * 10) / 10;
+  const ratio = round(image.perDeviceMs / host.perDeviceMs);
   const figures = {
     name: 'provisioning strategies (modelled time per device, nRF5340)',
     model: '1 ms per probe operation + simulator NVMC timings (43 us/word, 87.5 ms/page erase); 40 KiB provisioning image; 1 s on-chip run',
@@ -124,20 +123,10 @@ async function run(ctx = {}) {
     expectation: 'host at least 8x faster',
     expectationMet: ratio >= 8,
   };
-  if (ctx && typeof ctx.log === 'function') {
-    ctx.log(`host ${host.perDeviceMs} ms/device, image ${image.perDeviceMs} ms/device: host is ${ratio}x faster`);
-  }
+  logOf(ctx)(`host ${host.perDeviceMs} ms/device, image ${image.perDeviceMs} ms/device: host is ${ratio}x faster`);
   return figures;
 }
 
 module.exports = { run };
 
-if (require.main === module) {
-  run().then(
-    (figures) => console.log(JSON.stringify(figures, null, 2)),
-    (error) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+runWhenMain(module, run);
