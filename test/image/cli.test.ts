@@ -2,21 +2,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { runCli } from '../../lib/cli/program';
 import { imageStrategyOptionsFrom } from '../../lib/image/cli-options';
 import { diffDumps, SimulatedDevice } from '../../lib/sim';
 import { writeImageFixtures, type ImageFixtures } from '../fixtures/images';
+import { captureIo } from '../cli/support/io';
 
+/** The CLI's streams in memory, run from `cwd` with an empty environment. */
 function capture(cwd: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
-  return { io: { stdout, stderr, stdin, env: {}, cwd }, out: () => out, err: () => err };
+  const c = captureIo({ cwd, env: {} });
+  return { io: c.io, out: c.stdout, err: c.stderr };
 }
 
 describe('provision --strategy image (CLI)', () => {

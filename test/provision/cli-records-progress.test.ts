@@ -6,26 +6,17 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { runCli } from '../../lib/cli/program';
 import { SAMPLE_MESSAGES } from '../../lib/provision/events';
 import { verifyRecordFile } from '../../lib/records';
+import { captureIo } from '../cli/support/io';
 
 const FIVE_LINES = Object.values(SAMPLE_MESSAGES);
 
+/** The CLI's streams in memory, run from `cwd` with an empty environment; stdout a terminal when `tty`. */
 function capture(cwd: string, options: { tty?: boolean } = {}) {
-  const stdout = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
-  const stderr = new PassThrough();
-  if (options.tty) {
-    stdout.isTTY = true;
-    stdout.columns = 120;
-  }
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
-  return { io: { stdout, stderr, stdin, env: {}, cwd }, out: () => out, err: () => err };
+  const c = captureIo({ cwd, env: {}, stdoutTTY: options.tty });
+  return { io: c.io, out: c.stdout, err: c.stderr };
 }
 
 const records = (file: string): Array<Record<string, any>> =>
