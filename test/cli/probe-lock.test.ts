@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireProbeLock, probeLockPath } from '../../lib/cli/probe-lock';
 import { TfmError } from '../../lib/errors';
+import { rejection } from '../support/rejection';
 
 const root = path.resolve(__dirname, '../..');
 let lockDir: string;
@@ -19,14 +20,7 @@ afterEach(async () => {
   await fsp.rm(lockDir, { recursive: true, force: true });
 });
 
-async function busyError(promise: Promise<unknown>): Promise<TfmError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as TfmError;
-  }
-  throw new Error('expected PROBE_BUSY');
-}
+const busyError = (promise: Promise<unknown>): Promise<TfmError> => rejection(promise, 'PROBE_BUSY');
 
 /** A second process that takes the lock through the built package and holds it until killed. */
 function holdInChild(serial: number): Promise<ChildProcess> {

@@ -3,9 +3,9 @@
  * value in `vendorCode` and the function in `operation`. Failures are injected into the fake: the
  * k-th call of a function (counted from the session's JLINKARM_OpenEx) returns a given code.
  */
-import type { TfmError } from '../../lib/errors';
 import type { ProbeSession } from '../../lib/probe/types';
 import { fakeJlinkBinding, setNativeEnv, setupFakeJlink, type FakeJlinkFailure, type FakeJlinkSetup } from '../support/fake-jlink';
+import { rejection } from '../support/rejection';
 
 const SERIAL = 6001;
 let fake: FakeJlinkSetup | undefined;
@@ -22,15 +22,6 @@ async function openWith(failures: FakeJlinkFailure[], probe: { locked?: boolean;
   fake = await setupFakeJlink({ probes: [{ serial: SERIAL, chip: 'nrf5340', ...probe }], failures, busyPolls });
   session = await fakeJlinkBinding().open(SERIAL);
   return session;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TfmError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as TfmError;
-  }
-  throw new Error('expected a rejection');
 }
 
 // Opening an nRF5340 reads FICR INFO.PART once: the first read after opening is ReadMemEx call 2.

@@ -4,7 +4,6 @@
  * fake's call trace, and their effects from the fake's device model.
  */
 import type { OpenOptions, ProbeLogEntry, ProbeSession } from '../../lib/probe/types';
-import type { TfmError } from '../../lib/errors';
 import { getTarget } from '../../lib/targets';
 import {
   apAccesses,
@@ -16,6 +15,7 @@ import {
   type FakeJlinkSetup,
   type TraceLine,
 } from '../support/fake-jlink';
+import { rejection } from '../support/rejection';
 
 const NRF5340 = 3001;
 const NRF9160 = 3002;
@@ -74,15 +74,6 @@ function memoryOps(serial: number): string[] {
 
 function hex(value: number): string {
   return `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TfmError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as TfmError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('opening', () => {
