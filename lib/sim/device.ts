@@ -144,6 +144,18 @@ export class SimCore {
     const { base, pageSize } = this.spec.flash;
     return base + Math.floor((address - base) / pageSize) * pageSize;
   }
+  /** The words and write counts of the flash page at `page`, created erased when not held yet. */
+  flashPage(page: number): { words: Uint32Array; counts: Uint8Array } {
+    let words = this.flash.get(page);
+    let counts = this.flashWrites.get(page);
+    if (!words || !counts) {
+      words = new Uint32Array(this.spec.flash.pageSize / 4).fill(ERASED_WORD);
+      counts = new Uint8Array(this.spec.flash.pageSize / 4);
+      this.flash.set(page, words);
+      this.flashWrites.set(page, counts);
+    }
+    return { words, counts };
+  }
   flashWord(address: number): number {
     const page = this.flash.get(this.pageOf(address));
     return page ? page[(address - this.pageOf(address)) >>> 2]! : ERASED_WORD;
@@ -531,14 +543,7 @@ export class SimulatedDevice {
     for (let i = 0; i < data.length; i++) {
       const a = address + i;
       const page = c.pageOf(a);
-      let words = c.flash.get(page);
-      let counts = c.flashWrites.get(page);
-      if (!words || !counts) {
-        words = new Uint32Array(c.spec.flash.pageSize / 4).fill(ERASED_WORD);
-        counts = new Uint8Array(c.spec.flash.pageSize / 4);
-        c.flash.set(page, words);
-        c.flashWrites.set(page, counts);
-      }
+      const { words, counts } = c.flashPage(page);
       const w = (a - page) >>> 2;
       const shift = 8 * (a & 3);
       words[w] = ((words[w]! & ~(0xff << shift)) | (data[i]! << shift)) >>> 0;
@@ -968,16 +973,7 @@ export class SimulatedDevice {
       index = (address - core.spec.uicrBase) >>> 2;
     } else {
       const page = core.pageOf(address);
-      let pageWords = core.flash.get(page);
-      let pageCounts = core.flashWrites.get(page);
-      if (!pageWords || !pageCounts) {
-        pageWords = new Uint32Array(core.spec.flash.pageSize / 4).fill(ERASED_WORD);
-        pageCounts = new Uint8Array(core.spec.flash.pageSize / 4);
-        core.flash.set(page, pageWords);
-        core.flashWrites.set(page, pageCounts);
-      }
-      words = pageWords;
-      counts = pageCounts;
+      ({ words, counts } = core.flashPage(page));
       index = (address - page) >>> 2;
     }
     const old = words[index]!;
