@@ -2,7 +2,7 @@
 import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import { TARGETS, targetFromPart, type ChipName, type Target } from '../targets';
-import { toHex, wordAt } from './hex';
+import { toHex, wordAt } from '../bytes';
 
 export interface ChipIdentity {
   target: Target;

@@ -10,7 +10,7 @@
 import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import { ERASED_WORD, KMU_PERM_READ, KMU_UNREACHABLE, kmuDestAddress, kmuPermAddress, kmuValueAddress, type KmuSlotSpec, type Target } from '../targets';
-import { bytesEqual, hex32, isErased, wordAt } from './hex';
+import { bytesEqual, hex32, isErased, wordAt } from '../bytes';
 import { scoped } from './scoped';
 import type { PlannedDeviceWrite } from './types';
 

@@ -4,19 +4,14 @@
  * ignored), each 0xFFFF (not entered) or 0x0000 (entered), in one of four valid patterns.
  */
 import type { ProbeSession } from '../probe/types';
-import { STATE_ENTERED, STATE_NOT_ENTERED, type Target } from '../targets';
-import { halfwordAt, hex32 } from './hex';
+import type { Target } from '../targets';
+import { LIFECYCLE_BYTES, LIFECYCLE_HALFWORDS, LIFECYCLE_ORDER, LIFECYCLE_PROVISIONING_WORD, type LifecycleState } from '../targets/lifecycle';
+import { halfwordAt, hex32 } from '../bytes';
 import type { PlannedDeviceWrite } from './types';
 
-export type LifecycleState = 'ASSEMBLY' | 'PROVISIONING' | 'SECURED' | 'DECOMMISSIONED' | 'INVALID';
-
-/** TF-M's view (tfm_attest_hal.h TFM_SLC_*), as attest_hal.c maps the bl_storage states. */
-export const PSA_LIFECYCLE: Readonly<Record<Exclude<LifecycleState, 'INVALID'>, number>> = {
-  ASSEMBLY: 0x1000,
-  PROVISIONING: 0x2000,
-  SECURED: 0x3000,
-  DECOMMISSIONED: 0x6000,
-};
+// The encoding facts live in lib/targets/lifecycle.ts (shared with the simulator); re-exported
+// here for the device layer's existing importers.
+export { LIFECYCLE_BYTES, LIFECYCLE_PROVISIONING_WORD, PSA_LIFECYCLE, type LifecycleState } from '../targets/lifecycle';
 
 export interface LifecycleReading {
   state: LifecycleState;
@@ -26,29 +21,15 @@ export interface LifecycleReading {
   decommissioned: number;
 }
 
-/** Bytes of bl_storage_data.lcs: 4 halfwords. */
-export const LIFECYCLE_BYTES = 8;
-/**
- * ASSEMBLY -> PROVISIONING as the debugger must write it: nrfx_nvmc_halfword_write() is a word write
- * with the target half 0x0000 and the other half 0xFFFF (partial_word_create).
- */
-export const LIFECYCLE_PROVISIONING_WORD = ((STATE_NOT_ENTERED << 16) | STATE_ENTERED) >>> 0;
-
 /** Decodes the 8 bytes at the OTP base (bl_storage_data.lcs). */
 export function decodeLifecycle(lcs: Uint8Array): LifecycleReading {
   const provisioning = halfwordAt(lcs, 0);
   const secure = halfwordAt(lcs, 2);
   const reserved = halfwordAt(lcs, 4);
   const decommissioned = halfwordAt(lcs, 6);
-  const entered = (h: number): boolean | undefined => (h === STATE_ENTERED ? true : h === STATE_NOT_ENTERED ? false : undefined);
-  const p = entered(provisioning);
-  const s = entered(secure);
-  const d = entered(decommissioned);
-  let state: LifecycleState = 'INVALID';
-  if (p === false && s === false && d === false) state = 'ASSEMBLY';
-  else if (p === true && s === false && d === false) state = 'PROVISIONING';
-  else if (p === true && s === true && d === false) state = 'SECURED';
-  else if (p === true && s === true && d === true) state = 'DECOMMISSIONED';
+  const pattern = (h: { provisioning: number; secure: number; decommissioned: number }): boolean =>
+    h.provisioning === provisioning && h.secure === secure && h.decommissioned === decommissioned;
+  const state: LifecycleState = LIFECYCLE_ORDER.find((s) => pattern(LIFECYCLE_HALFWORDS[s])) ?? 'INVALID';
   return { state, provisioning, secure, reserved, decommissioned };
 }
 

@@ -12,7 +12,7 @@
 import { ProbeError, TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
-import { hex32 } from './hex';
+import { hex32 } from '../bytes';
 import { scoped } from './scoped';
 import type { PlannedDeviceWrite } from './types';
 

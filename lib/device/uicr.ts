@@ -5,7 +5,7 @@
  */
 import type { ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
-import { bytesEqual, hex32, isErased, toHex, wordAt } from './hex';
+import { bytesEqual, hex32, isErased, toHex, wordAt } from '../bytes';
 import { decodeLifecycle, type LifecycleReading } from './lifecycle';
 import type { PlannedDeviceWrite } from './types';
 

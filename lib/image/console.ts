@@ -6,6 +6,7 @@
  * with ANSI colours; printk output (the network-core sample) is the bare text. `classifyLine`
  * strips the decoration so the flow can match the sample's messages exactly.
  */
+import { NETWORK_SAMPLE_FAILURE_PREFIX, SAMPLE_FAILURE_PREFIX, SAMPLE_MESSAGES } from '../targets/provisioning-sample';
 
 export type ConsoleKind = 'rtt' | 'serial';
 
@@ -75,8 +76,8 @@ export interface ClassifiedLine {
  */
 export function classifyLine(line: string): ClassifiedLine {
   const message = line.replace(LOG_PREFIX, '').trim();
-  if (message === 'Success!') return { kind: 'success', message };
-  if (message.startsWith('Failure:') || message.startsWith('Cannot write to the UICR->APPROTECT register')) return { kind: 'failure', message };
+  if (message === SAMPLE_MESSAGES.success) return { kind: 'success', message };
+  if (message.startsWith(SAMPLE_FAILURE_PREFIX) || message.startsWith(NETWORK_SAMPLE_FAILURE_PREFIX)) return { kind: 'failure', message };
   return { kind: 'info', message };
 }
 

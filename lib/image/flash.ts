@@ -10,7 +10,7 @@
 import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import type { CoreSpec, Target } from '../targets';
-import { expectedPages, type FirmwareImage } from './hex';
+import { expectedPages, type FirmwareImage } from './intel-hex';
 
 /** A contiguous, word-aligned run of bytes written with one probe write. */
 export interface ProgramBlock {

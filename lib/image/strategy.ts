@@ -21,13 +21,14 @@
 import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import { ERASED_WORD, type Target } from '../targets';
-import { hex32 } from '../device/hex';
+import { hex32 } from '../bytes';
 import { lockNetworkCore, releaseNetworkCore } from '../device/network-core';
 import { readApplicationUicr } from '../device/uicr';
 import type { LifecycleState } from '../device/lifecycle';
 import { describePublicKey, type IdentityPublicKey } from '../keys/identity';
 import type { Decision } from '../provision/decide';
-import { SAMPLE_MESSAGES, type ProvisionEvent, type WarningCode } from '../provision/events';
+import type { ProvisionEvent, WarningCode } from '../provision/events';
+import { SAMPLE_MESSAGES, type SampleMessage } from '../targets/provisioning-sample';
 import { buildPlan } from '../provision/plan';
 import { assessComponents, readDeviceState, type Preflight } from '../provision/preflight';
 import type { BootModel, ComponentName, IrreversibleContext, PlannedWrite, StepName, VerifyResult } from '../provision/types';
@@ -44,7 +45,7 @@ import {
   programImageBlocks,
   type ProgramBlock,
 } from './flash';
-import { loadImage, parseImage, type FirmwareImage, type ImageRole } from './hex';
+import { loadImage, parseImage, type FirmwareImage, type ImageRole } from './intel-hex';
 import { RttConsole, scrubRttControlBlocks } from './rtt';
 import {
   DEFAULT_POLL_INTERVAL_MS,
@@ -598,7 +599,7 @@ async function runApplicationImage(host: StrategyHost, options: ImageStrategyOpt
         return { lifecycle: uicr.lifecycle.state, implementationIdWritten: idWritten, complete: uicr.lifecycle.state === 'PROVISIONING' && idWritten };
       },
       onLine: (message) => {
-        if (SAMPLE_LINES.has(message)) host.emit({ type: 'message', text: message as (typeof SAMPLE_MESSAGES)[keyof typeof SAMPLE_MESSAGES] });
+        if (SAMPLE_LINES.has(message)) host.emit({ type: 'message', text: message as SampleMessage });
         else host.emit({ type: 'console', core: 'application', text: message });
       },
       onProgress: (progress) =>

@@ -4,7 +4,7 @@
  * cannot finish a run whose keys it no longer has.
  */
 import { TfmError } from '../errors';
-import { hex32 } from '../device/hex';
+import { hex32 } from '../bytes';
 import { describeLifecycle } from '../device/lifecycle';
 import type { Preflight } from './preflight';
 import type { ComponentName, ComponentState } from './types';

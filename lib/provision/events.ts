@@ -6,15 +6,11 @@ import type { ChipName } from '../targets';
 import type { LifecycleState } from '../device/lifecycle';
 import type { ComponentName, PlannedWrite, StepName } from './types';
 
-/** The provisioning sample's LOG_INF lines (samples/tfm/provisioning_image/src/main.c), in order. */
-export const SAMPLE_MESSAGES = {
-  lifecycleAssembly: 'Successfully verified PSA lifecycle state ASSEMBLY!',
-  lifecycleProvisioning: 'Successfully switched to PSA lifecycle state PROVISIONING!',
-  generatingHuks: 'Generating random HUK keys (including MKEK)',
-  writingIdentityKey: 'Writing the identity key to KMU',
-  success: 'Success!',
-} as const;
-export type SampleMessage = (typeof SAMPLE_MESSAGES)[keyof typeof SAMPLE_MESSAGES];
+import type { SampleMessage } from '../targets/provisioning-sample';
+
+// The sample's lines are target facts (lib/targets/provisioning-sample.ts); re-exported for the
+// public API, which has always offered them beside the events that carry them.
+export { SAMPLE_MESSAGES, type SampleMessage } from '../targets/provisioning-sample';
 
 export type WarningCode =
   | 'MODEL_WRAPPER_ON_HARDWARE'

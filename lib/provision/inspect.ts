@@ -2,7 +2,7 @@
 import type { ProbeSession } from '../probe/types';
 import type { ChipName } from '../targets';
 import { countOperations } from '../device/counting-session';
-import { hex32 } from '../device/hex';
+import { hex32 } from '../bytes';
 import { PSA_LIFECYCLE, type LifecycleState } from '../device/lifecycle';
 import type { KmuValueState } from '../device/kmu';
 import { decide, type DecideOptions } from './decide';

@@ -2,7 +2,7 @@
  * The plan: every write the host strategy will make, in order, with key bytes as placeholders. The
  * executor performs the same device/ operations these plans describe (a test holds them together).
  */
-import { hex32 } from '../device/hex';
+import { hex32 } from '../bytes';
 import { planKmuSlotWrite } from '../device/kmu';
 import { planLifecycleProvisioning } from '../device/lifecycle';
 import { planNetworkCoreLock } from '../device/network-core';

@@ -15,7 +15,7 @@ import { readKmuSlot, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleReading } from '../device/lifecycle';
 import { holdNetworkCore, readNetworkCore, type NetworkCoreReading } from '../device/network-core';
 import { compareImplementationId, readApplicationUicr, type ImplementationIdState, type ProtectionReading } from '../device/uicr';
-import { hex32, toHex } from '../device/hex';
+import { hex32, toHex } from '../bytes';
 import type { WarningCode } from './events';
 import type { ComponentName, ComponentState } from './types';
 

@@ -15,7 +15,7 @@ import type { ProbeSession } from '../probe/types';
 import { cryptoRandom, randomSourceOrigin } from '../random';
 import { defaultImplementationId, type KmuSlotSpec } from '../targets';
 import { countOperations, type CountingSession } from '../device/counting-session';
-import { fromHex, toHex } from '../device/hex';
+import { fromHex, toHex } from '../bytes';
 import { KMU_VALUE_BYTES, writeKmuSlot } from '../device/kmu';
 import { describeLifecycle, readLifecycle, setLifecycleProvisioning, type LifecycleState } from '../device/lifecycle';
 import { holdNetworkCore, lockNetworkCore } from '../device/network-core';

@@ -10,7 +10,7 @@ import type { ProbeSession } from '../probe/types';
 import { ERASED_WORD, defaultImplementationId, type Target } from '../targets';
 import { countOperations } from '../device/counting-session';
 import type { ChipIdentity } from '../device/ficr';
-import { hex32, toHex } from '../device/hex';
+import { hex32, toHex } from '../bytes';
 import { KMU_VALUE_BYTES, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleState } from '../device/lifecycle';
 import { describePublicKey } from '../keys/identity';

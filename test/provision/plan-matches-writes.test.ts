@@ -4,7 +4,7 @@
  */
 import { provision } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
-import { hex32 } from '../../lib/device/hex';
+import { hex32 } from '../../lib/bytes';
 import { nrf5340, nrf9160, nrf9161 } from '../../lib/targets';
 import { FakeSession } from '../device/fake-session';
 

@@ -1,7 +1,8 @@
 import MemoryMap from 'nrf-intel-hex';
 import { TfmError } from '../../lib/errors';
 import { nrf5340, nrf9160 } from '../../lib/targets';
-import { expectedPages, parseImage, PROVISIONING_IMAGE_MARKERS } from '../../lib/image/hex';
+import { expectedPages, parseImage } from '../../lib/image/intel-hex';
+import { PROVISIONING_IMAGE_MARKERS } from '../../lib/targets/provisioning-sample';
 import { planProgramBlocks } from '../../lib/image/flash';
 import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
 

@@ -10,7 +10,10 @@
 import { readFile } from 'node:fs/promises';
 import MemoryMap from 'nrf-intel-hex';
 import { TfmError } from '../errors';
+import { hex32 } from '../bytes';
 import type { CoreSpec, Target } from '../targets';
+// The strings that identify each image are target facts (the sample's log lines).
+import { NETWORK_IMAGE_MARKERS, PROVISIONING_IMAGE_MARKERS } from '../targets/provisioning-sample';
 
 /** What an image is for in the flow; decides its core and the log strings that identify it. */
 export type ImageRole = 'provisioning' | 'network' | 'application';
@@ -39,20 +42,6 @@ export interface FirmwareImage {
   missingMarkers: string[];
 }
 
-/**
- * Log strings that a build of the stock sample carries in its read-only data (Zephyr keeps LOG_INF
- * and printk format strings in flash unless dictionary logging is on). Distinctive ones only: a
- * generic "Success!" proves nothing. Sources: device-facts.md sections 1.1 and 1.2.
- */
-export const PROVISIONING_IMAGE_MARKERS: readonly string[] = [
-  'Successfully verified PSA lifecycle state ASSEMBLY!',
-  'Generating random HUK keys (including MKEK)',
-  'Writing the identity key to KMU',
-];
-export const NETWORK_IMAGE_MARKERS: readonly string[] = [
-  'The UICR->APPROTECT register is now configured to deny debugging access for the network core!',
-];
-
 export interface ImageCheckOptions {
   target: Target;
   role: ImageRole;
@@ -74,8 +63,6 @@ function coreSpec(target: Target, core: ImageCore): CoreSpec {
   }
   return target.application;
 }
-
-const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0').toUpperCase()}`;
 
 /** Names the memory that [address, end) falls into, for an operator-readable refusal. */
 function describeRegion(target: Target, address: number): string {
@@ -133,8 +120,8 @@ export function parseImage(input: string | Uint8Array, options: ImageCheckOption
       const first = address < spec.flash.base || address >= flashEnd ? address : flashEnd;
       throw new TfmError(
         'IMAGE_OUT_OF_RANGE',
-        `${source} has data at ${hex8(first)} (record run ${hex8(address)}..${hex8(end - 1)}), in ${describeRegion(target, first)}. ` +
-          `The ${role} image may only hold ${core}-core flash (${hex8(spec.flash.base)}..${hex8(flashEnd - 1)}); ` +
+        `${source} has data at ${hex32(first)} (record run ${hex32(address)}..${hex32(end - 1)}), in ${describeRegion(target, first)}. ` +
+          `The ${role} image may only hold ${core}-core flash (${hex32(spec.flash.base)}..${hex32(flashEnd - 1)}); ` +
           'rebuild it without UICR/FICR content (for example without a merged provision.hex) or pass the right image for this core. Nothing was written to non-volatile memory.',
         { details: { source, role, core, address: first, runStart: address, runEnd: end - 1, flashBase: spec.flash.base, flashEnd: flashEnd - 1 } },
       );
