@@ -12,7 +12,12 @@
         "native/platform.cc",
         "native/nrfjprog_backend.cc",
         "native/nrfjprog_errors.cc",
-        "native/jlink_backend.cc"
+        "native/jlink_backend.cc",
+        "native/jlink_layout.cc",
+        "native/jlink_library.cc",
+        "native/jlink_sdk.cc",
+        "native/jlink_sequences.cc",
+        "native/jlink_transport.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

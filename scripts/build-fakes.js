@@ -87,6 +87,36 @@ function buildJlinkFakes({ quiet = false } = {}) {
   return paths;
 }
 
+// The test driver of the J-Link backend's debug-port sequences (test/jlink/native/sequences_test.cc):
+// native/jlink_sequences.cc and jlink_layout.cc built on their own, without node or a vendor library.
+const SEQUENCES_TEST_SOURCES = [
+  path.join(root, 'test', 'jlink', 'native', 'sequences_test.cc'),
+  path.join(root, 'native', 'jlink_sequences.cc'),
+  path.join(root, 'native', 'jlink_layout.cc'),
+  path.join(root, 'native', 'platform.cc'),
+];
+const SEQUENCES_TEST_HEADERS = ['jlink_sequences.h', 'jlink_layout.h', 'backend.h', 'secure_bytes.h', 'platform.h'].map((h) =>
+  path.join(root, 'native', h),
+);
+
+function sequencesTestPath() {
+  return path.join(outputDir, 'jlink-sequences-test');
+}
+
+function buildSequencesTest({ quiet = false } = {}) {
+  const output = sequencesTestPath();
+  if (isUpToDate(output, [...SEQUENCES_TEST_SOURCES, ...SEQUENCES_TEST_HEADERS, __filename])) return output;
+  fs.mkdirSync(outputDir, { recursive: true });
+  const compiler = process.env.CXX || 'c++';
+  const partial = `${output}.${process.pid}.tmp`;
+  const args = ['-std=c++17', '-O1', '-g', '-Wall', '-Wextra', '-Wno-unused-parameter', '-I', path.join(root, 'native'), '-o', partial, ...SEQUENCES_TEST_SOURCES];
+  if (process.platform === 'linux') args.push('-ldl', '-lpthread');
+  if (!quiet) console.log(`build-fakes: ${compiler} test/jlink/native/sequences_test.cc -> ${path.relative(root, output)}`);
+  execFileSync(compiler, args, { stdio: quiet ? 'pipe' : 'inherit' });
+  fs.renameSync(partial, output);
+  return output;
+}
+
 // ---- configuration of the fake nrfjprog library ----
 
 let counter = 0;
@@ -190,6 +220,8 @@ module.exports = {
   buildJlinkFakes,
   fakeJlinkLibraryPath,
   JLINK_FAKES,
+  buildSequencesTest,
+  sequencesTestPath,
   formatFakeConfig,
   writeFakeConfig,
   processConfigPath,
@@ -199,6 +231,7 @@ if (require.main === module) {
   try {
     buildFakes();
     buildJlinkFakes();
+    buildSequencesTest();
   } catch (error) {
     console.error(`build-fakes: ${error.message}`);
     process.exit(1);
