@@ -11,6 +11,10 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const sourceDir = path.join(root, 'test', 'fixtures', 'fake-nrfjprog');
+// The nRF memory model both C fakes are built on (test/fixtures/nrf-model/nrf_model.h).
+const MODEL_DIR = path.join(root, 'test', 'fixtures', 'nrf-model');
+const MODEL_SOURCES = [path.join(MODEL_DIR, 'nrf_model.c')];
+const MODEL_INPUTS = [...MODEL_SOURCES, path.join(MODEL_DIR, 'nrf_model.h')];
 const outputDir = path.join(root, 'test', '.tmp', 'fakes');
 const extension = process.platform === 'darwin' ? '.dylib' : '.so';
 
@@ -20,6 +24,8 @@ const FAKES = {
   'no-inst': 'fake_nrfjprog_noinst.c',
   highlevel: 'fake_highlevel.c',
 };
+/** Variants built on the shared model. */
+const USES_MODEL = new Set(['full']);
 
 function fakeLibraryPath(variant = 'full') {
   const source = FAKES[variant];
@@ -43,11 +49,13 @@ function buildFakes({ quiet = false } = {}) {
     const input = path.join(sourceDir, source);
     const output = fakeLibraryPath(variant);
     paths[variant] = output;
-    if (isUpToDate(output, [input, __filename])) continue;
+    const model = USES_MODEL.has(variant);
+    if (isUpToDate(output, [input, __filename, ...(model ? MODEL_INPUTS : [])])) continue;
     // Built to a temporary name and renamed: a process that already loaded the old file keeps its
     // mapping, and a concurrent reader never sees a half-written library.
     const partial = `${output}.${process.pid}.tmp`;
     const args = ['-std=c11', '-O2', '-g', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', '-o', partial, input];
+    if (model) args.push(`-I${MODEL_DIR}`, ...MODEL_SOURCES);
     if (process.platform === 'linux') args.push('-lpthread');
     if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, input)} -> ${path.relative(root, output)}`);
     execFileSync(compiler, args, { stdio: quiet ? 'pipe' : 'inherit' });
@@ -76,10 +84,10 @@ function buildJlinkFakes({ quiet = false } = {}) {
   for (const [variant, defines] of Object.entries(JLINK_FAKES)) {
     const output = fakeJlinkLibraryPath(variant);
     paths[variant] = output;
-    if (isUpToDate(output, [JLINK_SOURCE, __filename])) continue;
+    if (isUpToDate(output, [JLINK_SOURCE, __filename, ...MODEL_INPUTS])) continue;
     fs.mkdirSync(path.dirname(output), { recursive: true });
     const partial = `${output}.${process.pid}.tmp`;
-    const args = ['-std=c11', '-O2', '-g', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', ...defines, '-o', partial, JLINK_SOURCE];
+    const args = ['-std=c11', '-O2', '-g', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', ...defines, '-o', partial, JLINK_SOURCE, `-I${MODEL_DIR}`, ...MODEL_SOURCES];
     if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, JLINK_SOURCE)} -> ${path.relative(root, output)}`);
     execFileSync(compiler, args, { stdio: quiet ? 'pipe' : 'inherit' });
     fs.renameSync(partial, output);
@@ -117,6 +125,24 @@ function buildSequencesTest({ quiet = false } = {}) {
   return output;
 }
 
+// The model's chip table as a program that prints it (test/native/chip-layout.test.ts).
+function modelLayoutPath() {
+  return path.join(outputDir, 'nrf_model_layout');
+}
+
+function buildModelLayout({ quiet = false } = {}) {
+  const output = modelLayoutPath();
+  const main = path.join(MODEL_DIR, 'layout_main.c');
+  if (isUpToDate(output, [main, __filename, ...MODEL_INPUTS])) return output;
+  fs.mkdirSync(outputDir, { recursive: true });
+  const compiler = process.env.CC || 'cc';
+  const partial = `${output}.${process.pid}.tmp`;
+  if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, main)} -> ${path.relative(root, output)}`);
+  execFileSync(compiler, ['-std=c11', '-O1', '-Wall', '-Wextra', `-I${MODEL_DIR}`, '-o', partial, main, ...MODEL_SOURCES], { stdio: quiet ? 'pipe' : 'inherit' });
+  fs.renameSync(partial, output);
+  return output;
+}
+
 // ---- configuration of the fake nrfjprog library ----
 
 let counter = 0;
@@ -134,6 +160,8 @@ function formatFakeConfig(options = {}) {
   if (options.logMessages !== undefined) lines.push(`log_messages ${integer(options.logMessages, 'logMessages')}`);
   if (options.logIntervalUs !== undefined) lines.push(`log_interval_us ${integer(options.logIntervalUs, 'logIntervalUs')}`);
   if (options.recoverWritesApprotect !== undefined) lines.push(`recover_writes_approtect ${options.recoverWritesApprotect ? 1 : 0}`);
+  if (options.busyPolls !== undefined) lines.push(`busy_polls ${integer(options.busyPolls, 'busyPolls')}`);
+  if (options.chipOffView) lines.push('chip_off_view 1');
   if (options.tracePath) lines.push(`trace ${options.tracePath}`);
   if (options.barrier) {
     const b = options.barrier;
@@ -219,6 +247,11 @@ module.exports = {
   outputDir,
   buildJlinkFakes,
   fakeJlinkLibraryPath,
+  MODEL_DIR,
+  MODEL_SOURCES,
+  MODEL_INPUTS,
+  buildModelLayout,
+  modelLayoutPath,
   JLINK_FAKES,
   buildSequencesTest,
   sequencesTestPath,
@@ -232,6 +265,7 @@ if (require.main === module) {
     buildFakes();
     buildJlinkFakes();
     buildSequencesTest();
+    buildModelLayout();
   } catch (error) {
     console.error(`build-fakes: ${error.message}`);
     process.exit(1);

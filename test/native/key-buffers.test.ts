@@ -54,7 +54,13 @@ const onGlibc = process.platform === 'linux' && Boolean((process.report?.getRepo
   it('nrfjprog backend: the written key and the key read back leave no freed copy', () => {
     const serial = 7101;
     const fake = fakeNrfjprog({
-      probes: [{ serialNumber: serial, memory: keyWords().map((value, i) => ({ address: 0x00ff8840 + 4 * i, value })) }],
+      probes: [
+        {
+          serialNumber: serial,
+          // KEYSLOT.CONFIG[4].PERM readable and active, so that the value reads back while slot 4 is selected.
+          memory: [{ address: 0x00ff8424, value: 0xfffffffa }, ...keyWords().map((value, i) => ({ address: 0x00ff8840 + 4 * i, value }))],
+        },
+      ],
     });
     const result = runUnderFreeScan('nrfjprog', {
       FAKE_NRFJPROG_CONFIG: fake.configPath,

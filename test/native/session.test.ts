@@ -104,11 +104,14 @@ describe('native session on the fake nrfjprog library', () => {
     const binding = fake.binding();
     session = await binding.open(520);
     const netUicr = TARGETS.nrf5340.network!.uicrBase;
+    await session.writeU32(TARGETS.nrf5340.network!.forceOff, 0); // the network core is held off after reset
     await session.selectCore('network');
     await session.writeU32(netUicr, 0, { nvmc: true });
     expect(await session.readU32(netUicr)).toBe(0);
-    expect(await session.readU32(RAM)).toBe(0);
-    await session.writeU32(RAM, 7);
+    const netRam = TARGETS.nrf5340.network!.ram!.base;
+    expect(await session.readU32(netRam)).toBe(0);
+    await session.writeU32(netRam, 7);
+    expect(await session.readU32(netRam)).toBe(7);
     await session.selectCore('application');
     expect(await session.readU32(RAM)).toBe(0); // the application core's RAM is another space
     await expectProbeError(session.selectCore('modem'), 'INVALID_DEVICE_FOR_OPERATION');
@@ -133,6 +136,7 @@ describe('native session on the fake nrfjprog library', () => {
     expect(await session.readU32(0x00ff8100)).toBe(0xffffffff);
     expect(await session.readU32(RAM)).toBe(0);
     expect(await session.readU32(TARGETS.nrf5340.uicr.approtect)).toBe(TARGETS.nrf5340.uicr.approtectUnprotected);
+    await session.writeU32(TARGETS.nrf5340.network!.forceOff, 0); // recover ends in a reset: network core held again
     await session.selectCore('network');
     expect(await session.readU32(TARGETS.nrf5340.network!.approtect)).toBe(0x50fa50fa);
     expect(lines).toContain('warning recover: device erased, UICR.APPROTECT written open');
@@ -145,7 +149,8 @@ describe('native session on the fake nrfjprog library', () => {
     await session.writeAccessPort(0, 0x04, 0x23000052);
     expect(await session.readAccessPort(0, 0x04)).toBe(0x23000052);
     await session.writeAccessPort(application.ctrlAp, ctrlAp.eraseAll, 1);
-    expect(await session.readAccessPort(application.ctrlAp, ctrlAp.eraseAllStatus)).toBe(0);
+    let polls = 0; // ERASEALLSTATUS reads busy (1) until the erase is done
+    while ((await session.readAccessPort(application.ctrlAp, ctrlAp.eraseAllStatus)) !== 0) expect(++polls).toBeLessThan(100);
     expect(await session.readU32(0x3000)).toBe(0xffffffff);
     await expectProbeError(session.readAccessPort(256, 0), 'INVALID_PARAMETER');
   });

@@ -30,7 +30,7 @@ describe.each(['nrf5340', 'nrf9160', 'nrf9161'] as ChipName[])('%s', (chip) => {
     expect(simResult).toMatchObject({ ok: true, outcome: 'provisioned' });
     const dump = sim.device.dump();
 
-    const fake = fakeNrfjprog({ probes: [{ serialNumber: 1001, chip, deviceId: FAKE_DEVICE_ID }] });
+    const fake = fakeNrfjprog({ probes: [{ serialNumber: 1001, chip, deviceId: FAKE_DEVICE_ID }], chipOffView: true });
     await exportToNativeEnvironment('FAKE_NRFJPROG_CONFIG', fake.configPath);
     const session = await fake.binding().open(1001);
     try {
@@ -40,7 +40,7 @@ describe.each(['nrf5340', 'nrf9160', 'nrf9161'] as ChipName[])('%s', (chip) => {
       expect(nativeResult).toMatchObject({ ok: true, outcome: 'provisioned', deviceId: DEVICE_ID, writes: simResult.writes });
       expect(nativeResult.identityPublicKey?.hex).toBe(simResult.identityPublicKey?.hex);
 
-      // The fake reads KMU words without selection gating: a chip-off view, like the simulator's dump.
+      // chipOffView: the fake reads KMU words without selection gating, like the simulator's dump.
       const uicrAfter = await session.read(target.application.uicrBase, target.application.uicrSize);
       const simUicr = dump.cores.application.uicr;
       expect(simUicr.address).toBe(target.application.uicrBase);

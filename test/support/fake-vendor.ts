@@ -74,6 +74,10 @@ export interface FakeNrfjprogOptions {
   /** Whether recover leaves UICR.APPROTECT open, as nrfjprog's default configuration does. Default true. */
   recoverWritesApprotect?: boolean;
   trace?: boolean;
+  /** NVMC READY reads busy this many times after each bus-driven write or erase (default 0). */
+  busyPolls?: number;
+  /** KMU key values read back whatever the selection and permissions: a chip-off view, for comparing with a simulator dump. */
+  chipOffView?: boolean;
   /**
    * The first call of `function` on each vendor instance waits until `count` instances wait at
    * once, then all go on; if that never happens within `timeoutMs` (default 10000) the call fails

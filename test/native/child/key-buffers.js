@@ -47,6 +47,7 @@ async function sleep(ms) {
   let readBack = true;
   if (backend === 'nrfjprog') {
     // The fake was given the key as the initial words of slot 4 (kept in a hash map, not in a row).
+    await session.writeU32(0x50039500, 5); // KMU.SELECTKEYSLOT = slot 4 (ids count from 1): its value reads back only then
     const read = await session.read(SLOT_4, 16);
     const expected = keyFromHex(process.env.KEY_HEX);
     readBack = read.length === expected.length && read.every((b, i) => b === expected[i]);
