@@ -14,13 +14,11 @@ export {
   stationError,
   selectProbe,
   selectProbes,
-  recoverDevice,
   type StationOptions,
   type StationSummary,
   type StationEvent,
   type DeviceOutcome,
   type WatchOptions,
-  type RecoverReport,
-  type RecoverCoreChoice,
 } from './station';
+export { recoverDevice, type RecoverReport, type RecoverCoreChoice } from './device/recover';
 export { RecordWriter, AttemptRecorder, verifyRecordFile, readRecords, registryRows, toCsv, type ProvisioningRecord, type IntentRecord, type ResultRecord, type VerifyReport } from './records';

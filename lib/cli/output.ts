@@ -6,7 +6,8 @@
  * Byte arrays never reach the output: the serializer replaces them with a marker, so a mistake
  * upstream cannot print key material.
  */
-import type { CliIo } from './program';
+import { TfmError, asTfmError } from '../errors';
+import type { CliIo } from './io';
 
 export interface CommandOutput {
   readonly json: boolean;
@@ -82,4 +83,27 @@ export function formatMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   if (ms >= 10) return `${ms.toFixed(0)} ms`;
   return `${ms.toFixed(1)} ms`;
+}
+
+/** A failed result's error as the TfmError the command exits with (its code picks the exit code). */
+export function errorOf(result: { error?: { code: string; message: string; details?: Record<string, unknown> }; afterWrite?: boolean }): TfmError {
+  const e = result.error;
+  return new TfmError((e?.code as TfmError['code']) ?? 'INTERNAL_ERROR', e?.message ?? 'failed', { afterWrite: result.afterWrite ?? false, details: e?.details });
+}
+
+/**
+ * Runs a command body so that with --json the last stdout line is always a {"type":"result"}
+ * line, also when the command fails before it could write its own (usage, probe selection, lock).
+ */
+export async function withResultLine(out: CommandOutput, command: string, body: (done: () => void) => Promise<void>): Promise<void> {
+  let written = false;
+  try {
+    await body(() => {
+      written = true;
+    });
+  } catch (error) {
+    const e = asTfmError(error);
+    if (!written) out.result({ command, ok: false, errorCode: e.code, error: e.toJSON() });
+    throw e;
+  }
 }

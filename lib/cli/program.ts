@@ -1,19 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { TfmError } from '../errors';
-import { EXIT, EXIT_CODE_HELP, exitCodeFor } from './exit-codes';
+import { EXIT, EXIT_CODE_HELP, exitCodeFor } from '../exit-codes';
 import { registerCommands } from './commands';
-
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
-
-export function defaultIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
-}
+import { defaultIo, type CliIo } from './io';
 
 function packageVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -2,5 +2,4 @@
 export { runStation, stationExitCode, stationError } from './station';
 export type { StationOptions, StationSummary, StationEvent, DeviceOutcome, DeviceOutcomeKind, WatchOptions, ProvisionFunction } from './station';
 export { selectProbe, selectProbes, parseSerialList, parseSerialNumber } from './probes';
-export { recoverDevice, recoverOrder, RECOVER_WARNING, type RecoverReport, type RecoverCoreChoice, type CoreProtectionReport, type ApprotectState } from './recover';
 export { createSimFleet, SIM_FLEET_FIRST_SERIAL, type SimFleet, type SimFleetOptions } from './sim-fleet';

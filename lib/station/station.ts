@@ -14,9 +14,9 @@
  *    irreversible write), so no device is left between two writes of one slot.
  */
 import { randomUUID } from 'node:crypto';
-import { acquireProbeLock, type ProbeLock } from '../cli/probe-lock';
+import { acquireProbeLock, type ProbeLock } from './probe-lock';
 import { identifyChip } from '../device/ficr';
-import { EXIT, exitCodeFor } from '../cli/exit-codes';
+import { EXIT, exitCodeFor } from '../exit-codes';
 import { type ErrorCode, TfmError, asTfmError } from '../errors';
 import type { ProbeBinding, ProbeSession } from '../probe/types';
 import { provision as provisionDevice } from '../provision';
@@ -467,7 +467,7 @@ class Station {
   }
 }
 
-/** Exit code for a station summary: the worst among its devices (see lib/cli/exit-codes.ts). */
+/** Exit code for a station summary: the worst among its devices (see lib/exit-codes.ts). */
 export function stationExitCode(summary: StationSummary): number {
   const error = stationError(summary);
   return error === undefined ? EXIT.OK : exitCodeFor(error);

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EXIT } from '../../lib/cli/exit-codes';
+import { EXIT } from '../../lib/exit-codes';
 import { runCli } from '../../lib/cli/program';
 import { RecordWriter } from '../../lib/records';
 import { captureIo } from './support/io';

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EXIT } from '../../lib/cli/exit-codes';
+import { EXIT } from '../../lib/exit-codes';
 import { runCli } from '../../lib/cli/program';
 import { readRecords, verifyRecordFile } from '../../lib/records';
 import { SimulatedDevice } from '../../lib/sim';

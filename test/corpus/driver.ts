@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_CODES, type ErrorCode, isErrorCode } from '../../lib/errors';
-import { EXIT } from '../../lib/cli/exit-codes';
+import { EXIT } from '../../lib/exit-codes';
 import { getTarget, type Target } from '../../lib/targets';
 import type { CorpusCase, FileSpec } from './case-format';
 import { corruptHex, corruptJson, corruptRecords, intelHex, provisioningImageBytes, recordChain } from './generators';
@@ -41,7 +41,7 @@ export function caseProblems(c: CorpusCase): string[] {
 }
 
 /**
- * The exit code the CLI documents for an error code (lib/cli/exit-codes.ts, README), nothing written.
+ * The exit code the CLI documents for an error code (lib/exit-codes.ts, README), nothing written.
  * Deliberately a second, independent copy of the table rather than a call to exitCodeFor: the corpus
  * is the oracle for the CLI's exit codes, and an oracle that reused the code under test would agree
  * with any mistake in it (e.g. a category mapped to the wrong code). Keep it in step with the docs.

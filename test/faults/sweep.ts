@@ -18,7 +18,7 @@ import type { ProbeSession } from '../../lib/probe/types';
 import { provision, verify, type ProvisionOptions, type ProvisionResult } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { SimBinding, SimulatedDevice, syntheticImageHex, type SimFault, type SimOperation } from '../../lib/sim';
-import { recoverDevice } from '../../lib/station/recover';
+import { recoverDevice } from '../../lib/device/recover';
 import type { ChipName } from '../../lib/targets';
 import { classifyBoot, type BootVerdict } from '../support/boot-model';
 

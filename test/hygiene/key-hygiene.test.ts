@@ -15,7 +15,7 @@ import type { IdentityKeyWrapper } from '../../lib/keys/wrapper';
 import { seededRandom } from '../../lib/random';
 import { SimBinding, SimulatedDevice, createPresetDevice, syntheticImageHex, type SimFaultKind } from '../../lib/sim';
 import type { ProbeSession } from '../../lib/probe/types';
-import { recoverDevice } from '../../lib/station/recover';
+import { recoverDevice } from '../../lib/device/recover';
 import type { ChipName } from '../../lib/targets';
 import { fakeNrfjprog } from '../support/fake-vendor';
 import { Capture, deviceSecrets, publicKeyHex } from './capture';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../lib/cli/program';
-import { imageStrategyOptionsFrom } from '../../lib/image/cli-options';
+import { imageStrategyOptionsFrom } from '../../lib/cli/image-options';
 import { diffDumps, SimulatedDevice } from '../../lib/sim';
 import { writeImageFixtures, type ImageFixtures } from '../fixtures/images';
 import { captureIo } from '../cli/support/io';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIo } from '../program';
+import type { CliIo } from '../io';
 import { register as registerRecords } from './records';
 import { register as registerStation } from './station';
 import { register as registerList } from './list';

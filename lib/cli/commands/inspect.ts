@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { asTfmError } from '../../errors';
 import { inspect, type DeviceReport } from '../../provision';
 import { createOutput, formatFields, formatTable, type CommandOutput } from '../output';
-import type { CliIo } from '../program';
+import type { CliIo } from '../io';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
-import { parseImplementationId } from './provision';
+import { parseImplementationId } from '../options';
 
 interface InspectCommandOptions extends DeviceCommandOptions {
   implementationId?: string;

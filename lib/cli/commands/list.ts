@@ -8,10 +8,9 @@ import { identifyChip } from '../../device/ficr';
 import { asTfmError } from '../../errors';
 import type { ProbeBinding, ProbeInfo } from '../../probe/types';
 import { createBinding, parseBackend, parseCount } from '../../station/bindings';
-import { createOutput, formatTable } from '../output';
-import { acquireProbeLock, type ProbeLock } from '../probe-lock';
-import type { CliIo } from '../program';
-import { withResultLine } from './station';
+import { createOutput, formatTable, withResultLine } from '../output';
+import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
+import type { CliIo } from '../io';
 
 export interface ListedProbe {
   serialNumber: number;

@@ -7,22 +7,20 @@ import { accessSync, constants as fsConstants, statSync, writeFileSync, type Sta
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { TfmError, asTfmError } from '../../errors';
-import { fromHex } from '../../device/hex';
-import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../../keys/wrapper';
 import { provision } from '../../provision';
 import type { ProvisionEvent } from '../../provision/events';
 import type { ProvisionResult } from '../../provision/types';
 import { seededRandom } from '../../random';
 import { getTarget } from '../../targets';
 import { confirmIrreversible } from '../confirm';
-import { createOutput, formatFields, formatMs, formatTable, type CommandOutput } from '../output';
+import { createOutput, errorOf, formatFields, formatMs, formatTable, type CommandOutput } from '../output';
 import { ProgressRenderer, type ProgressStream, type RowStatus } from '../progress';
 import { AttemptRecorder, RecordWriter } from '../../records';
-import { DEFAULT_RECORDS_FILE } from './station';
-import { acquireProbeLock, type ProbeLock } from '../probe-lock';
-import type { CliIo } from '../program';
+import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId } from '../options';
+import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
+import type { CliIo } from '../io';
 import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
-import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions } from '../../image/cli-options';
+import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions } from '../image-options';
 
 interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions {
   dryRun?: boolean;
@@ -36,34 +34,6 @@ interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions 
   yes?: boolean;
   /** A path, false for --no-records, undefined for the default file. */
   records?: string | false;
-}
-
-export function parseImplementationId(text: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = fromHex(text);
-  } catch {
-    throw new TfmError('USAGE', '--implementation-id must be 64 hexadecimal digits (32 bytes).');
-  }
-  if (bytes.length !== 32) throw new TfmError('USAGE', `--implementation-id must be 32 bytes (got ${bytes.length}).`);
-  return bytes;
-}
-
-/** Loads a user's IdentityKeyWrapper: the module's default export, `identityKeyWrapper`, or the module itself. */
-export function loadIdentityWrapper(modulePath: string, cwd: string): IdentityKeyWrapper {
-  const resolved = path.resolve(cwd, modulePath);
-  let loaded: unknown;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    loaded = require(resolved);
-  } catch (error) {
-    throw new TfmError('USAGE', `Cannot load the identity key wrapper module ${resolved}: ${(error as Error).message}`, { cause: error });
-  }
-  const m = loaded as Record<string, unknown>;
-  for (const candidate of [m?.default, m?.identityKeyWrapper, loaded]) {
-    if (isIdentityKeyWrapper(candidate)) return candidate;
-  }
-  throw new TfmError('USAGE', `${resolved} does not export an identity key wrapper: an object with a string "name" and a "wrap(input)" function returning 32 bytes (as default, as "identityKeyWrapper", or as the module).`);
 }
 
 /**
@@ -213,11 +183,6 @@ export function resultLine(result: ProvisionResult): Record<string, unknown> {
     errorCode: result.errorCode ?? null,
     ...rest,
   };
-}
-
-export function errorOf(result: { error?: { code: string; message: string; details?: Record<string, unknown> }; afterWrite?: boolean }): TfmError {
-  const e = result.error;
-  return new TfmError((e?.code as TfmError['code']) ?? 'INTERNAL_ERROR', e?.message ?? 'failed', { afterWrite: result.afterWrite ?? false, details: e?.details });
 }
 
 export function register(program: Command, io: CliIo): void {

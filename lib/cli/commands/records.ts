@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { readRecords, registryRows, toCsv, verifyRecordFile, type VerifyReport } from '../../records';
-import type { CliIo } from '../program';
+import type { CliIo } from '../io';
 
 async function ensureReadable(file: string): Promise<void> {
   try {

@@ -8,12 +8,11 @@ import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { parseSerialNumber, selectProbe } from '../../station';
 import { createBinding, isSimulatedBinding, parseBackend, parseCount } from '../../station/bindings';
-import { RECOVER_WARNING, recoverDevice, type RecoverCoreChoice } from '../../station/recover';
+import { RECOVER_WARNING, recoverDevice, type RecoverCoreChoice } from '../../device/recover';
 import { confirmIrreversible } from '../confirm';
-import { createOutput, formatFields } from '../output';
-import { acquireProbeLock, type ProbeLock } from '../probe-lock';
-import type { CliIo } from '../program';
-import { withResultLine } from './station';
+import { createOutput, formatFields, withResultLine } from '../output';
+import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
+import type { CliIo } from '../io';
 
 interface RecoverCommandOptions {
   snr?: string;

@@ -8,7 +8,7 @@ import { type Command, Option } from 'commander';
 import { TfmError } from '../../errors';
 import { createPresetDevice, isSimPreset, SIM_PRESETS, type SimPreset } from '../../sim/presets';
 import { SimulatedDevice } from '../../sim/device';
-import type { CliIo } from '../program';
+import type { CliIo } from '../io';
 
 const CLI_CHIPS = ['nrf5340', 'nrf9160', 'nrf9161', 'nrf9151'] as const;
 type CliChip = (typeof CLI_CHIPS)[number];

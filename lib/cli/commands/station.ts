@@ -21,29 +21,10 @@ import { createNativeBinding, isSimulatedBinding, parseBackend, parseCount, pars
 import { createSimFleet } from '../../station/sim-fleet';
 import { getTarget, type ChipName } from '../../targets';
 import { confirmIrreversible } from '../confirm';
-import { createOutput, formatFields, type CommandOutput } from '../output';
-import type { CliIo } from '../program';
+import { createOutput, formatFields, withResultLine, type CommandOutput } from '../output';
+import type { CliIo } from '../io';
 import { ProgressRenderer, formatDuration, type RowStatus } from '../progress';
-import { loadIdentityWrapper, parseImplementationId } from './provision';
-
-export const DEFAULT_RECORDS_FILE = 'tfm-provision-records.jsonl';
-
-/**
- * Runs a command body so that with --json the last stdout line is always a {"type":"result"}
- * line, also when the command fails before it could write its own (usage, probe selection, lock).
- */
-export async function withResultLine(out: CommandOutput, command: string, body: (done: () => void) => Promise<void>): Promise<void> {
-  let written = false;
-  try {
-    await body(() => {
-      written = true;
-    });
-  } catch (error) {
-    const e = asTfmError(error);
-    if (!written) out.result({ command, ok: false, errorCode: e.code, error: e.toJSON() });
-    throw e;
-  }
-}
+import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId } from '../options';
 
 interface StationCommandOptions {
   snr?: string;

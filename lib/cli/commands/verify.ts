@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { asTfmError } from '../../errors';
 import { verify } from '../../provision';
-import { createOutput, formatFields, formatMs } from '../output';
-import type { CliIo } from '../program';
+import { createOutput, errorOf, formatFields, formatMs } from '../output';
+import type { CliIo } from '../io';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
-import { errorOf, parseImplementationId } from './provision';
+import { parseImplementationId } from '../options';
 
 interface VerifyCommandOptions extends DeviceCommandOptions {
   implementationId?: string;

@@ -1,6 +1,6 @@
 /** An in-memory CliIo for running commands in-process. */
 import { PassThrough } from 'node:stream';
-import type { CliIo } from '../../../lib/cli/program';
+import type { CliIo } from '../../../lib/cli/io';
 
 export interface CapturedIo {
   io: CliIo;

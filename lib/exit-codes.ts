@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode, TfmError } from '../errors';
+import { ERROR_CODES, type ErrorCode, TfmError } from './errors';
 
 /**
  * Process exit codes. Documented in `--help` and the README; scripts branch on them.

@@ -14,10 +14,10 @@
  * reset, exactly as after a plain CTRL-AP erase, instead of open for good. `leaveOpen` keeps the
  * open value for an operator who wants it. Either way the state left is read back and reported.
  */
-import { identifyChip } from '../device/ficr';
-import { hex32 } from '../device/hex';
-import { lockNetworkCore, readNetworkCore } from '../device/network-core';
-import { readApplicationUicr } from '../device/uicr';
+import { identifyChip } from './ficr';
+import { hex32 } from './hex';
+import { lockNetworkCore, readNetworkCore } from './network-core';
+import { readApplicationUicr } from './uicr';
 import { TfmError, asTfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import type { ChipName, Target } from '../targets';

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../errors';
 import type { ProvisionStrategy } from '../provision/types';
-import { DEFAULT_IMAGE_TIMEOUT_MS } from './run';
-import type { ImageStrategyOptions } from './strategy';
+import { DEFAULT_IMAGE_TIMEOUT_MS } from '../image/run';
+import type { ImageStrategyOptions } from '../image/strategy';
 
 export interface ImageCliOptions {
   strategy?: string;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acquireProbeLock, probeLockPath } from '../../lib/cli/probe-lock';
+import { acquireProbeLock, probeLockPath } from '../../lib/station/probe-lock';
 import { TfmError } from '../../lib/errors';
 import { rejection } from '../support/rejection';
 
@@ -25,7 +25,7 @@ const busyError = (promise: Promise<unknown>): Promise<TfmError> => rejection(pr
 /** A second process that takes the lock through the built package and holds it until killed. */
 function holdInChild(serial: number): Promise<ChildProcess> {
   const script = `
-    const { acquireProbeLock } = require(${JSON.stringify(path.join(root, 'dist/cli/probe-lock.js'))});
+    const { acquireProbeLock } = require(${JSON.stringify(path.join(root, 'dist/station/probe-lock.js'))});
     acquireProbeLock(${serial}, { backend: 'sim', purpose: 'test holder' }).then(
       () => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); },
       (e) => { process.stdout.write('error ' + e.code + '\\n'); process.exit(3); });`;

@@ -1,0 +1,38 @@
+/**
+ * Option parsing the commands share: the implementation ID, a user's identity key wrapper module,
+ * the default record file. Commands import these from here, never from each other.
+ */
+import * as path from 'node:path';
+import { TfmError } from '../errors';
+import { fromHex } from '../device/hex';
+import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
+
+export const DEFAULT_RECORDS_FILE = 'tfm-provision-records.jsonl';
+
+export function parseImplementationId(text: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromHex(text);
+  } catch {
+    throw new TfmError('USAGE', '--implementation-id must be 64 hexadecimal digits (32 bytes).');
+  }
+  if (bytes.length !== 32) throw new TfmError('USAGE', `--implementation-id must be 32 bytes (got ${bytes.length}).`);
+  return bytes;
+}
+
+/** Loads a user's IdentityKeyWrapper: the module's default export, `identityKeyWrapper`, or the module itself. */
+export function loadIdentityWrapper(modulePath: string, cwd: string): IdentityKeyWrapper {
+  const resolved = path.resolve(cwd, modulePath);
+  let loaded: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    loaded = require(resolved);
+  } catch (error) {
+    throw new TfmError('USAGE', `Cannot load the identity key wrapper module ${resolved}: ${(error as Error).message}`, { cause: error });
+  }
+  const m = loaded as Record<string, unknown>;
+  for (const candidate of [m?.default, m?.identityKeyWrapper, loaded]) {
+    if (isIdentityKeyWrapper(candidate)) return candidate;
+  }
+  throw new TfmError('USAGE', `${resolved} does not export an identity key wrapper: an object with a string "name" and a "wrap(input)" function returning 32 bytes (as default, as "identityKeyWrapper", or as the module).`);
+}
