@@ -1,7 +1,7 @@
 /**
  * Recover: CTRL-AP ERASEALL per core, then a report of the debug-port state the device is left in.
  *
- * Order on nRF5340: network core first. An ERASEALL through the network core's CTRL-AP erases the
+ * Order: the target's recoveryOrder (lib/targets). On nRF5340 network core first. An ERASEALL through the network core's CTRL-AP erases the
  * application core too (nRF5340 PS; device-facts 5.5), so doing the network core first and the
  * application core second leaves both erased and both debug ports reachable; the other order
  * would erase the application core twice and still need the network step.
@@ -20,7 +20,7 @@ import { lockNetworkCore, readNetworkCore } from './network-core';
 import { readApplicationUicr } from './uicr';
 import { TfmError, asTfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
-import type { ChipName, Target } from '../targets';
+import { TARGETS, type ChipName, type Target } from '../targets';
 
 export type RecoverCoreChoice = 'application' | 'network' | 'all';
 export type RecoverCore = 'application' | 'network';
@@ -59,14 +59,18 @@ export interface RecoverReport {
 export const RECOVER_WARNING =
   'recover erases all flash and UICR: the PSA lifecycle, the hardware unique keys, the identity key and the implementation ID are destroyed. A provisioned device must be provisioned again.';
 
-/** The cores to erase, in the order the hardware needs. */
+/**
+ * The cores to erase, in the order the hardware needs (the target's recoveryOrder). Chosen by the
+ * probe's family, not FICR: a protected device's FICR cannot be read before the erase. The parts
+ * of one family share their recovery order.
+ */
 export function recoverOrder(family: 'NRF53' | 'NRF91' | 'UNKNOWN', choice: RecoverCoreChoice): RecoverCore[] {
-  if (family === 'NRF91') {
-    if (choice === 'network') throw new TfmError('USAGE', 'nRF91 devices have no network core; use --core application (or all).');
-    return ['application'];
+  const target = Object.values(TARGETS).find((t) => t.family === family);
+  if (target === undefined) throw new TfmError('UNKNOWN_DEVICE', 'The probe did not identify an nRF53 or nRF91 device; not recovering an unknown chip.');
+  if (choice === 'all') return [...target.recoveryOrder];
+  if (!target.recoveryOrder.includes(choice)) {
+    throw new TfmError('USAGE', `${family.replace(/^NRF/, 'nRF')} devices have no ${choice} core; use --core ${target.recoveryOrder.join(' or ')} (or all).`);
   }
-  if (family !== 'NRF53') throw new TfmError('UNKNOWN_DEVICE', 'The probe did not identify an nRF53 or nRF91 device; not recovering an unknown chip.');
-  if (choice === 'all') return ['network', 'application'];
   return [choice];
 }
 

@@ -22,6 +22,9 @@ export const nrf5340: Target = {
     nvmcBase: 0x50039000,
     approtect: 0x00ff8000,
   },
+  // Network core first: its CTRL-AP ERASEALL erases the application core too (nRF5340 PS;
+  // device-facts 5.5), so the application erase after it leaves both erased and both ports reachable.
+  recoveryOrder: ['network', 'application'],
   network: {
     name: 'network',
     ahbAp: 1,

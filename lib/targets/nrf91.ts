@@ -7,6 +7,7 @@ const AES_ADDR = 0x50841400; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR on nRF91 (CC310,
 function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | 'uicr'> {
   return {
     family: 'NRF91',
+    recoveryOrder: ['application'], // one core, one CTRL-AP
     application: {
       name: 'application',
       ahbAp: 0,

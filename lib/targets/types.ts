@@ -54,6 +54,8 @@ export interface Target {
     sipPartNo?: number;
   };
   application: CoreSpec;
+  /** Cores a full recover erases through CTRL-AP, in the order the hardware needs (device-facts 5.5). */
+  recoveryOrder: readonly CoreSpec['name'][];
   network?: CoreSpec & {
     /** RESET.NETWORK.FORCEOFF (secure alias): 1 holds the network core off, 0 releases it. */
     forceOff: number;
