@@ -17,105 +17,13 @@ import { randomUUID } from 'node:crypto';
 import { acquireProbeLock, type ProbeLock } from './probe-lock';
 import { identifyChip } from '../device/ficr';
 import { EXIT, exitCodeFor } from '../exit-codes';
-import { type ErrorCode, TfmError, asTfmError } from '../errors';
-import type { ProbeBinding, ProbeSession } from '../probe/types';
+import { TfmError, asTfmError } from '../errors';
+import type { ProbeSession } from '../probe/types';
 import { provision as provisionDevice } from '../provision';
 import type { ProvisionEvent } from '../provision/events';
-import type { IrreversibleContext, ProvisionOptions, ProvisionResult } from '../provision/types';
-import type { RandomSource } from '../random';
+import type { IrreversibleContext, ProvisionResult } from '../provision/types';
 import { AttemptRecorder, RecordWriter } from '../records';
-
-export type DeviceOutcomeKind = 'provisioned' | 'alreadyProvisioned' | 'refused' | 'failed' | 'interrupted' | 'dryRun';
-
-export interface DeviceOutcome {
-  attempt: string;
-  probeSerial: number;
-  outcome: DeviceOutcomeKind;
-  ok: boolean;
-  /** False for a probe the station never started on (stopped first): no attempt, no record. */
-  started: boolean;
-  chip?: string;
-  deviceId?: string;
-  lifecycleBefore?: string;
-  lifecycleAfter?: string;
-  identityPublicKey?: string;
-  instanceId?: string;
-  errorCode?: ErrorCode;
-  error?: string;
-  /** Whether anything irreversible had been written when the attempt ended. */
-  afterWrite: boolean;
-  /** Error category of errorCode (usage, refused, environment, device, internal). */
-  category?: string;
-  durationMs: number;
-  startedAt: string;
-}
-
-export interface StationSummary {
-  ok: boolean;
-  /** The run was stopped by its signal (Ctrl-C) before everything was done. */
-  interrupted: boolean;
-  counts: { passed: number; alreadyProvisioned: number; refused: number; failed: number; interrupted: number };
-  devices: DeviceOutcome[];
-  durationMs: number;
-  /** Devices that passed or were found provisioned, per minute of station time. */
-  devicesPerMinute: number;
-  records?: string;
-  /** Record appends that failed (the device outcome stands; the audit trail is incomplete). */
-  recordErrors: string[];
-}
-
-export type StationEvent =
-  | { type: 'stationStart'; probes: number[]; parallel: number; watch: boolean; records?: string }
-  | { type: 'deviceStart'; probe: number; attempt: string }
-  | { type: 'deviceIdentified'; probe: number; attempt: string; chip: string; deviceId: string }
-  | { type: 'provision'; probe: number; attempt: string; event: ProvisionEvent }
-  | { type: 'intentRecorded'; probe: number; attempt: string }
-  | { type: 'deviceEnd'; probe: number; device: DeviceOutcome }
-  | { type: 'waitingForDevice'; probe: number }
-  | { type: 'waitingForRemoval'; probe: number; deviceId: string }
-  | { type: 'stopping'; reason: 'signal' | 'maxDevices' | 'duration' }
-  | { type: 'notice'; probe?: number; message: string };
-
-export type ProvisionFunction = (session: ProbeSession, options: ProvisionOptions) => Promise<ProvisionResult>;
-
-export interface WatchOptions {
-  /** Stop after this many devices have been started (in-flight ones finish). */
-  maxDevices?: number;
-  /** Stop waiting for new devices after this long (in-flight ones finish). */
-  durationMs?: number;
-  /** How often an idle probe looks for a device (default 500 ms). */
-  pollMs?: number;
-}
-
-export interface StationOptions {
-  binding: ProbeBinding;
-  /** Probes to work on (already selected: see selectProbes). Default: every listed probe. */
-  serialNumbers?: number[];
-  /** Workers at a time (default: one per probe). */
-  parallel?: number;
-  /** Record file path or writer; false for none (library use only: the CLI always records). */
-  records?: string | RecordWriter | false;
-  /** Options for every device's provision() (signal, hooks and events are the station's). */
-  provision?: Omit<ProvisionOptions, 'signal' | 'beforeIrreversible' | 'onEvent' | 'events' | 'random'>;
-  /** Random source per device (e.g. a seeded source per simulated device). Default: OS CSPRNG. */
-  randomFor?: (probeSerial: number) => RandomSource | undefined;
-  /** Extra options per device (e.g. the simulator's TF-M boot model for that device). */
-  deviceOptions?: (probeSerial: number) => Partial<ProvisionOptions> | undefined;
-  /** Stops the station: no new devices; runs that have begun writing finish. */
-  signal?: AbortSignal;
-  watch?: WatchOptions | false;
-  /** Take the per-probe lock (default true). */
-  lockProbes?: boolean;
-  /** Lock namespace within the backend (simulated devices in a shared state directory). */
-  lockScope?: string;
-  /** Environment for the lock directory (TFM_PROVISION_LOCK_DIR). */
-  env?: NodeJS.ProcessEnv;
-  onEvent?: (event: StationEvent) => void;
-  toolVersion?: string;
-  /** The provisioning sequence; injectable for tests of the station itself. */
-  provisionFn?: ProvisionFunction;
-}
-
+import type { DeviceOutcome, StationSummary, StationEvent, ProvisionFunction, WatchOptions, StationOptions } from './types';
 
 function packageVersion(): string {
   try {
