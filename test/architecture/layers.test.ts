@@ -14,7 +14,19 @@ const lib = path.resolve(__dirname, '../../lib');
  * test fails on any edge not listed here, and also on a listed edge that is gone (so the list
  * cannot outlive the edges it excuses).
  */
-const KNOWN_UNTIL_LANDED: readonly { from: string; to: string; who: string }[] = [];
+const KNOWN_UNTIL_LANDED: readonly { from: string; to: string; who: string }[] = [
+  // The image strategy still builds on provision/ (and provision/types on it: the circle).
+  ...['decide', 'events', 'plan', 'preflight', 'types', 'verify'].map((m) => ({ from: 'image/strategy.ts', to: `provision/${m}.ts`, who: 'H1 (strategy beside the host strategy)' })),
+  { from: 'image/synthetic.ts', to: 'sim/firmware.ts', who: 'H1 (sample strings from lib/targets)' },
+  // A type-only circle inside provision/: events.ts names StepName from types.ts, types.ts names ProvisionEvent.
+  { from: 'provision/types.ts', to: 'provision/events.ts', who: 'H1 (provision owns one run: one home for its types)' },
+  // The simulator's parts reach back into device.ts (the circle), and its binding into image/.
+  { from: 'sim/firmware.ts', to: 'sim/device.ts', who: 'H2 (simulator in parts, snapshots)' },
+  { from: 'sim/state-file.ts', to: 'sim/device.ts', who: 'H2 (simulator in parts, snapshots)' },
+  { from: 'sim/binding.ts', to: 'image/run.ts', who: 'H2 (simulator imports no image/)' },
+  // In no helper's brief: the simulated firmware runs the key-wrap model from keys/.
+  { from: 'sim/firmware.ts', to: 'keys/wrapping-model.ts', who: 'lead (move the wrap model below sim, or decide an explicit rule)' },
+];
 
 const graph = importGraph(lib);
 const known = (from: string, to: string): boolean => KNOWN_UNTIL_LANDED.some((k) => k.from === from && k.to === to);
@@ -47,14 +59,17 @@ describe('lib/ keeps the layers of the README Layout', () => {
     expect(stale).toEqual([]);
   });
 
-  test('the README Layout names every layer folder', () => {
+  test('the README Layout matches the tree: it names every folder and file of lib/, and only those', () => {
     const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
-    const layout = readme.slice(readme.indexOf('## Layout'), readme.indexOf('\n## ', readme.indexOf('## Layout') + 1));
-    for (const layer of LAYERS) {
-      for (const module of layer) {
-        const name = fs.existsSync(path.join(lib, module)) ? `lib/${module}/` : `lib/${module}.ts`;
-        if (fs.existsSync(path.join(lib, module)) || fs.existsSync(path.join(lib, `${module}.ts`))) expect(layout).toContain(name);
-      }
+    const start = readme.indexOf('## Layout');
+    const layout = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const entries = fs.readdirSync(lib, { withFileTypes: true }).map((e) => (e.isDirectory() ? `lib/${e.name}/` : `lib/${e.name}`));
+    expect(entries.filter((name) => !layout.includes(name))).toEqual([]);
+    const named = [...layout.matchAll(/lib\/[\w.-]+\/?/g)].map((m) => m[0]);
+    expect(named.filter((name) => !fs.existsSync(path.resolve(lib, '..', name)))).toEqual([]);
+    // Each layer's modules that exist are in the Layout too (the order is the test's LAYERS).
+    for (const module of LAYERS.flat()) {
+      if (fs.existsSync(path.join(lib, module))) expect(layout).toContain(`lib/${module}/`);
     }
   });
 });
