@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { TfmError } from '../errors';
-import { fromHex } from '../device/hex';
+import { fromHex } from '../bytes';
 import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
 
 export const DEFAULT_RECORDS_FILE = 'tfm-provision-records.jsonl';

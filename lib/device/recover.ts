@@ -15,7 +15,7 @@
  * open value for an operator who wants it. Either way the state left is read back and reported.
  */
 import { identifyChip } from './ficr';
-import { hex32 } from './hex';
+import { hex32 } from '../bytes';
 import { lockNetworkCore, readNetworkCore } from './network-core';
 import { readApplicationUicr } from './uicr';
 import { TfmError, asTfmError } from '../errors';
