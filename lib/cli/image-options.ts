@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { TfmError } from '../errors';
 import type { ProvisionStrategy } from '../provision/types';
 import { DEFAULT_IMAGE_TIMEOUT_MS } from '../image/run';
-import type { ImageStrategyOptions } from '../image/strategy';
+import type { ImageStrategyOptions } from '../image/inputs';
 
 export interface ImageCliOptions {
   strategy?: string;

@@ -10,7 +10,7 @@
 import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import type { CoreSpec, Target } from '../targets';
-import { expectedPages, type FirmwareImage } from './intel-hex';
+import { expectedPages, imageName, type FirmwareImage } from './intel-hex';
 
 /** A contiguous, word-aligned run of bytes written with one probe write. */
 export interface ProgramBlock {
@@ -125,4 +125,30 @@ export async function findNonErasedPage(session: ProbeSession, image: FirmwareIm
 
 export function describeMismatch(m: PageMismatch): string {
   return `byte 0x${m.address.toString(16).padStart(8, '0')} reads 0x${m.actual.toString(16).padStart(2, '0')}, expected 0x${m.expected.toString(16).padStart(2, '0')}`;
+}
+
+/** Halts the selected core, erases the image's pages, programs it and verifies the pages. */
+export async function programAndVerify(probe: ProbeSession, target: Target, image: FirmwareImage, blockSize: number): Promise<{ blocks: ProgramBlock[] }> {
+  // The CPU must not run while the debugger drives the NVMC (nRF52 PS; assumed for nRF53/nRF91).
+  await probe.halt();
+  await eraseImagePages(probe, target, image);
+  const blocks = planProgramBlocks(image, blockSize);
+  await programImageBlocks(probe, target, image, blocks);
+  const mismatch = await findPageMismatch(probe, image);
+  if (mismatch) {
+    throw new TfmError('VERIFY_FAILED', `The ${imageName(image)} did not read back as programmed: ${describeMismatch(mismatch)}. Check the probe connection and supply voltage.`, {
+      details: { image: image.source, ...mismatch },
+    });
+  }
+  return { blocks };
+}
+
+/** Erases the image's pages and checks they read erased. */
+export async function removeImage(probe: ProbeSession, target: Target, image: FirmwareImage): Promise<void> {
+  await probe.halt();
+  await eraseImagePages(probe, target, image);
+  const left = await findNonErasedPage(probe, image);
+  if (left) {
+    throw new TfmError('VERIFY_FAILED', `The ${imageName(image)} is still in flash after erasing its pages: ${describeMismatch(left)}.`, { afterWrite: true, details: { image: image.source, ...left } });
+  }
 }

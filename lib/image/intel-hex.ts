@@ -42,6 +42,11 @@ export interface FirmwareImage {
   missingMarkers: string[];
 }
 
+/** How messages name an image of each role. */
+export function imageName(image: Pick<FirmwareImage, 'role'>): string {
+  return image.role === 'provisioning' ? 'provisioning image' : image.role === 'network' ? 'network-core image' : 'application image';
+}
+
 export interface ImageCheckOptions {
   target: Target;
   role: ImageRole;

@@ -143,3 +143,24 @@ export function checkTimeout(timeoutMs: number | undefined, fallback = DEFAULT_I
   }
   return value;
 }
+
+/** The error an image run that did not succeed ends with (undefined for success or chip-complete). */
+export function outcomeError(report: ImageRunReport, image: { source: string }, timeoutMs: number, what: string): TfmError | undefined {
+  const details = { image: image.source, lines: report.lines, progress: report.progress, elapsedMs: Math.round(report.elapsedMs) };
+  if (report.outcome === 'failure') {
+    return new TfmError('IMAGE_FAILED', `The ${what} reported a failure: "${report.failureLine}". Nothing more was written by the host; see the details for what the chip holds.`, {
+      afterWrite: true,
+      details: { ...details, failureLine: report.failureLine },
+    });
+  }
+  if (report.outcome === 'timeout') {
+    const seen = report.progress.lifecycle ? ` (lifecycle ${report.progress.lifecycle}${report.progress.implementationIdWritten ? ', implementation ID written' : ''})` : '';
+    return new TfmError(
+      'IMAGE_TIMEOUT',
+      `The ${what} did not finish within ${Math.round(timeoutMs / 1000)} s${seen}${report.lines.length === 0 ? ' and printed nothing that could be read' : ''}. ` +
+        'Check that it is a build of the sample for this board, or raise the timeout (--image-timeout).',
+      { afterWrite: true, details },
+    );
+  }
+  return undefined;
+}

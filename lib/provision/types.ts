@@ -5,7 +5,7 @@ import type { IdentityKeyWrapper } from '../keys/wrapper';
 import type { RandomSource } from '../random';
 import type { ChipName } from '../targets';
 import type { ProvisionEvent, ProvisionEvents } from './events';
-import type { ImageStrategyOptions } from '../image/strategy';
+import type { ImageStrategyOptions } from '../image/inputs';
 
 export type StepName =
   | 'preflight'
@@ -17,7 +17,7 @@ export type StepName =
   | 'implementationId'
   | 'networkCore'
   | 'verify'
-  // image strategy (lib/image/strategy.ts)
+  // image strategy (lib/provision/strategies/image.ts)
   | 'checkImages'
   | 'programImage'
   | 'runImage'

@@ -10,11 +10,11 @@ import type { ProbeSession } from '../probe/types';
 import { ERASED_WORD, defaultImplementationId, type Target } from '../targets';
 import { countOperations } from '../device/counting-session';
 import type { ChipIdentity } from '../device/ficr';
-import { hex32, toHex } from '../bytes';
+import { fromHex, hex32, toHex } from '../bytes';
 import { KMU_VALUE_BYTES, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleState } from '../device/lifecycle';
 import { describePublicKey } from '../keys/identity';
-import { identify, protectedDeviceError, readDeviceState, restoreNetworkCoreHold, type DeviceState } from './preflight';
+import { identify, protectedDeviceError, readDeviceState, restoreNetworkCoreHold, type DeviceState, type Preflight } from './preflight';
 import type { BootModel, TfmBootOutcome, VerifyCheck, VerifyOptions, VerifyResult } from './types';
 
 function slotCheck(name: string, reading: KmuSlotReading | undefined, dest: number | undefined, perm: number, value?: 'written' | 'matches'): VerifyCheck {
@@ -162,4 +162,34 @@ export async function verify(session: ProbeSession, options: VerifyOptions = {},
     result.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
   }
   return result;
+}
+
+/**
+ * Verification of a device found complete, from the preflight readings (no second read), plus the
+ * boot model when there is one. The result has the shape verify() gives.
+ */
+export async function verifyFromReadings(p: Preflight, options: Pick<VerifyOptions, 'identityKey' | 'implementationId' | 'bootModel'>): Promise<VerifyResult> {
+  const state: DeviceState = {
+    lifecycle: p.lifecycle,
+    protection: p.protection,
+    implementationIdBytes: fromHex(p.implementationId),
+    slots: p.slots,
+    networkCore: p.networkCore,
+  };
+  const checks = evaluateState(p.target, state, { identityKey: options.identityKey, implementationId: options.implementationId });
+  const verification: VerifyResult = { ok: false, chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, checks, operations: 0, durationMs: 0 };
+  if (options.bootModel && options.identityKey === 'generate') {
+    const boot = await runBootCheck(options.bootModel, { identityKey: options.identityKey });
+    checks.push(boot.check);
+    verification.boot = boot.boot;
+    verification.identityPublicKey = boot.identityPublicKey;
+    verification.instanceId = boot.instanceId;
+  }
+  const error = verificationError(checks);
+  verification.ok = !error;
+  if (error) {
+    verification.errorCode = error.code;
+    verification.error = error.toJSON() as VerifyResult['error'];
+  }
+  return verification;
 }

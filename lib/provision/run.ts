@@ -1,0 +1,320 @@
+/**
+ * One provisioning run, whichever strategy does the writing:
+ *
+ *   options -> preflight -> decide -> [already provisioned: verify from the readings]
+ *   -> strategy.plan -> plan event -> [dry run: stop] -> strategy.prepare (host: keys)
+ *   -> beforeIrreversible -> strategy.execute (each write read back) -> verify -> Success! -> result
+ *
+ * Safety rules, in order of importance:
+ * - Nothing is written unless every check passed; a dry run writes nothing.
+ * - Once the first irreversible write is made, the sequence runs to its end (an abort signal is then
+ *   only reported): a device stopped half way needs an erase-all, a finished one does not.
+ * - The strategy's secrets are zeroed in `finally`, on every path. Events, errors and the result
+ *   carry no key bytes.
+ */
+import { performance } from 'node:perf_hooks';
+import { TfmError, asTfmError } from '../errors';
+import type { ProbeSession } from '../probe/types';
+import { defaultImplementationId } from '../targets';
+import type { LifecycleState } from '../targets/lifecycle';
+import { SAMPLE_MESSAGES } from '../targets/provisioning-sample';
+import { countOperations, type CountingSession } from '../device/counting-session';
+import { toHex } from '../bytes';
+import { holdNetworkCore } from '../device/network-core';
+import type { IdentityPublicKey } from '../keys/identity';
+import { ProvisionEvents, type ProvisionEvent, type WarningCode } from './events';
+import { decide, type Decision } from './decide';
+import { preflight, protectedDeviceError, type Preflight } from './preflight';
+import type { ProvisioningStrategy, RunContext, StepControl } from './strategy';
+import { HostStrategy } from './strategies/host';
+import { ImageStrategy } from './strategies/image';
+import type { ProvisionOptions, ProvisionOutcome, ProvisionResult, StepName, StepReport, TfmErrorJson, VerifyResult } from './types';
+import { verify, verifyFromReadings } from './verify';
+
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+export class ProvisioningRun {
+  private readonly counting: CountingSession;
+  private readonly probe: ProbeSession;
+  private readonly events = new ProvisionEvents();
+  private readonly steps: StepReport[] = [];
+  private readonly warnings: string[] = [];
+  private readonly started = performance.now();
+  private readonly implementationId: Uint8Array;
+  private readonly identityKey: 'generate' | 'skip';
+  /** The strategy asked for; the host strategy also finishes an earlier run that stopped after its keys. */
+  private readonly requested: ProvisioningStrategy;
+  private readonly host: HostStrategy;
+  /** The strategy that writes this run (set after the decision). */
+  private writer?: ProvisioningStrategy;
+  private context?: RunContext;
+  private afterWrite = false;
+  /** The network core's lock was begun (host write or network-core image): FORCEOFF is left released. */
+  private networkCoreLockStarted = false;
+  private abortReported = false;
+  private preflightResult?: Preflight;
+  private decision?: Decision;
+  private publicKey?: IdentityPublicKey;
+  private lifecycleAfter?: LifecycleState;
+  private verification?: VerifyResult;
+  private plan?: ProvisionResult['plan'];
+
+  constructor(
+    session: ProbeSession,
+    private readonly options: ProvisionOptions,
+  ) {
+    this.counting = countOperations(session);
+    this.probe = this.counting.session;
+    if (options.events) this.events.onAny((e) => options.events!.emit(e));
+    if (options.onEvent) this.events.onAny(options.onEvent);
+    this.implementationId = options.implementationId ? Uint8Array.from(options.implementationId) : defaultImplementationId();
+    this.identityKey = options.identityKey ?? 'generate';
+    this.host = new HostStrategy(options);
+    this.requested = options.strategy === 'image' ? new ImageStrategy() : this.host;
+  }
+
+  private emit(event: ProvisionEvent): void {
+    this.events.emit(event);
+  }
+
+  private warn(code: WarningCode, message: string): void {
+    this.warnings.push(message);
+    this.emit({ type: 'warning', code, message });
+  }
+
+  private async step<T>(name: StepName, body: (control: StepControl) => Promise<T>): Promise<T> {
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    const ops0 = this.counting.count().operations;
+    const control: StepControl = {};
+    this.emit({ type: 'stepBegin', step: name, startedAt });
+    const finish = (ok: boolean): void => {
+      const report: StepReport = { name, startedAt, durationMs: round(performance.now() - t0), operations: this.counting.count().operations - ops0, ok };
+      if (control.skipped) report.skipped = true;
+      if (control.detail) report.detail = control.detail;
+      this.steps.push(report);
+      this.emit({ type: 'stepEnd', step: name, ok, durationMs: report.durationMs, operations: report.operations, skipped: report.skipped, detail: report.detail });
+    };
+    try {
+      const value = await body(control);
+      finish(true);
+      return value;
+    } catch (error) {
+      finish(false);
+      throw error;
+    }
+  }
+
+  /** Before the first write an abort stops the run; after it, the run finishes and says so. */
+  private checkAbort(): void {
+    if (!this.options.signal?.aborted) return;
+    if (!this.afterWrite) throw new TfmError('INTERRUPTED', 'Provisioning was aborted before the first write; nothing was written to non-volatile memory.');
+    if (!this.abortReported) {
+      this.abortReported = true;
+      this.warn('ABORT_AFTER_FIRST_WRITE', 'Abort requested after the first irreversible write: finishing the sequence, since a device stopped half way needs an erase-all.');
+    }
+  }
+
+  private optionsContext(): RunContext {
+    const run = this;
+    return {
+      options: this.options,
+      identityKey: this.identityKey,
+      implementationId: this.implementationId,
+      simulated: this.probe.simulated,
+      probe: this.probe,
+      get preflight(): Preflight {
+        return run.preflightResult!;
+      },
+      get decision(): Decision {
+        return run.decision!;
+      },
+      step: (name, body) => this.step(name, body),
+      emit: (event) => this.emit(event),
+      warn: (code, message) => this.warn(code, message),
+      checkAbort: () => this.checkAbort(),
+      markAfterWrite: () => {
+        this.afterWrite = true;
+      },
+      markNetworkCoreLock: () => {
+        this.networkCoreLockStarted = true;
+      },
+      noteLifecycle: (state) => {
+        this.lifecycleAfter = state;
+      },
+    };
+  }
+
+  async run(): Promise<ProvisionResult> {
+    try {
+      const outcome = await this.sequence();
+      await this.restoreNetworkCore();
+      return this.finish(outcome);
+    } catch (error) {
+      await this.restoreNetworkCore();
+      return this.fail(error);
+    } finally {
+      this.requested.destroy?.();
+      this.host.destroy();
+    }
+  }
+
+  private async sequence(): Promise<ProvisionOutcome> {
+    const o = this.options;
+    if (o.strategy !== undefined && o.strategy !== 'host' && o.strategy !== 'image') {
+      throw new TfmError('INVALID_PARAMETER', `Unknown provisioning strategy "${String(o.strategy)}" (use 'host' or 'image').`);
+    }
+    const context = (this.context = this.optionsContext());
+    this.requested.checkOptions(context);
+    this.checkAbort();
+    const p = await this.step('preflight', async (control) => {
+      const result = await preflight(this.probe, { chip: o.chip, identityKey: this.identityKey, implementationId: this.implementationId });
+      control.detail = `${result.target.displayName} ${result.deviceId}, lifecycle ${result.lifecycle.state}`;
+      return result;
+    });
+    this.preflightResult = p;
+    for (const w of p.warnings) this.warn(w.code, w.message);
+    const decision = (this.decision = decide(p, { allowEraseProtected: o.allowEraseProtected === true }));
+    this.emit({ type: 'preflight', chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, decision: decision.action, present: decision.present, missing: decision.missing });
+    if (decision.error) throw decision.error;
+
+    if (decision.action === 'alreadyProvisioned') {
+      await this.verifyStep(() => verifyFromReadings(p, { identityKey: this.identityKey, implementationId: this.implementationId, bootModel: o.bootModel }), ' from the preflight readings');
+      this.lifecycleAfter = p.lifecycle.state;
+      return 'alreadyProvisioned';
+    }
+    // What an earlier run left is finished by the host: only keyless writes remain, no image is needed.
+    const writer = (this.writer = decision.finishOnly ? this.host : this.requested);
+    if (decision.finishOnly) {
+      const left = [decision.writeImplementationId ? 'the implementation ID' : undefined, decision.writeNetworkCore ? 'the network-core lock' : undefined].filter(Boolean).join(' and ');
+      this.warn(
+        'FINISHING_EARLIER_RUN',
+        `The lifecycle is PROVISIONING and every key is in place (an earlier run stopped after its keys): only ${left} ${o.strategy === 'image' ? 'is written, by the host (no image is needed for that)' : 'is written'}.`,
+      );
+    }
+
+    const planned = await writer.plan(context);
+    this.plan = planned.writes;
+    this.emit({ type: 'plan', writes: this.plan });
+    for (const note of planned.notes ?? []) this.warn(note.code, note.message);
+    if (o.dryRun) return 'dryRun';
+    for (const note of planned.writeNotes ?? []) this.warn(note.code, note.message);
+
+    this.checkAbort();
+    this.publicKey = await writer.prepare?.(context);
+    if (o.beforeIrreversible) {
+      await o.beforeIrreversible({
+        chip: p.chip,
+        deviceId: p.deviceId,
+        lifecycle: p.lifecycle.state,
+        plan: this.plan,
+        identityPublicKey: this.publicKey && { hex: this.publicKey.hex, pem: this.publicKey.pem },
+        instanceId: this.publicKey?.instanceId,
+        implementationId: toHex(this.implementationId),
+      });
+    }
+    this.checkAbort();
+    const expectation = await writer.execute(context);
+    this.publicKey = expectation.identityPublicKey;
+    const bootModel = o.bootModel;
+    const verification = await this.verifyStep(
+      () =>
+        verify(
+          this.probe,
+          { identityKey: this.identityKey, implementationId: this.implementationId, lifecycle: ['PROVISIONING'], bootModel, ...expectation.verify },
+          { identity: { target: p.target, chip: p.chip, part: p.part, variant: p.variant, deviceId: p.deviceIdBytes, deviceIdHex: p.deviceId } },
+        ),
+      expectation.describe({ bootModel: bootModel !== undefined }),
+    );
+    if (verification.lifecycle) this.lifecycleAfter = verification.lifecycle;
+    await expectation.afterVerify?.();
+    if (!expectation.successReported) this.emit({ type: 'message', text: SAMPLE_MESSAGES.success });
+    return 'provisioned';
+  }
+
+  /** The one verify step: runs the check, reports it, and throws its error when it failed. */
+  private async verifyStep(check: () => Promise<VerifyResult>, note: string): Promise<VerifyResult> {
+    return this.step('verify', async (control) => {
+      const result = await check();
+      this.verification = result;
+      control.detail = `${result.checks.filter((k) => k.ok).length}/${result.checks.length} checks passed${note}`;
+      if (!result.ok) {
+        const afterWrite = this.afterWrite;
+        throw result.error ? new TfmError(result.error.code, result.error.message, { afterWrite, details: result.error.details }) : new TfmError('VERIFY_FAILED', 'Verification failed.', { afterWrite });
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Preflight released RESET.NETWORK.FORCEOFF (and halted the network core) to read it. A run that
+   * did not go on to lock the network core holds it off again, as it was found: released, the core
+   * would boot whatever is in its flash at the next opportunity. Never throws: a failure to put it
+   * back is a warning (the core is released but halted).
+   */
+  private async restoreNetworkCore(): Promise<void> {
+    const p = this.preflightResult;
+    if (!p?.target.network || !p.networkCore?.wasForcedOff || this.networkCoreLockStarted) return;
+    try {
+      await holdNetworkCore(this.probe, p.target);
+    } catch {
+      this.warn('NETWORK_CORE_NOT_HELD', 'RESET.NETWORK.FORCEOFF could not be set back to 1: the network core is released (halted). A reset holds it off again.');
+    }
+  }
+
+  private base(): ProvisionResult {
+    const p = this.preflightResult;
+    const count = this.counting.count();
+    const publicKey = this.publicKey ?? (this.verification?.identityPublicKey && { ...this.verification.identityPublicKey, instanceId: this.verification.instanceId });
+    const result: ProvisionResult = {
+      ok: false,
+      outcome: 'failed',
+      strategy: this.options.strategy ?? 'host',
+      chip: p?.chip,
+      deviceId: p?.deviceId,
+      lifecycleBefore: p?.lifecycle.state,
+      lifecycleAfter: this.lifecycleAfter ?? (this.afterWrite ? undefined : p?.lifecycle.state),
+      implementationId: toHex(this.implementationId),
+      identityWrapper: this.writer && this.context ? this.writer.identityWrapper?.(this.context) : undefined,
+      simulated: this.probe.simulated,
+      steps: this.steps,
+      operations: count.operations,
+      writes: count.nvmcWrites,
+      durationMs: round(performance.now() - this.started),
+      warnings: this.warnings,
+      afterWrite: this.afterWrite,
+    };
+    if (publicKey) {
+      result.identityPublicKey = { hex: publicKey.hex, pem: publicKey.pem };
+      result.instanceId = publicKey.instanceId;
+    }
+    if (this.plan) result.plan = this.plan;
+    if (p) {
+      result.components = p.components;
+      result.present = this.decision?.present;
+      result.missing = this.decision?.missing;
+    }
+    if (this.verification) result.verification = this.verification;
+    return result;
+  }
+
+  private finish(outcome: ProvisionOutcome): ProvisionResult {
+    return { ...this.base(), ok: true, outcome };
+  }
+
+  private fail(error: unknown): ProvisionResult {
+    const tfm = protectedDeviceError(error) ?? asTfmError(error);
+    if (this.afterWrite) tfm.afterWrite = true;
+    const refused = !this.afterWrite && (tfm.category === 'refused' || tfm.category === 'usage');
+    const result = this.base();
+    result.outcome = refused ? 'refused' : 'failed';
+    result.errorCode = tfm.code;
+    result.error = tfm.toJSON() as TfmErrorJson;
+    // A refusal leaves the device as it was; a key never reached it.
+    if (!this.afterWrite) {
+      delete result.identityPublicKey;
+      delete result.instanceId;
+    }
+    return result;
+  }
+}
