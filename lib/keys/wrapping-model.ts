@@ -49,24 +49,24 @@ export function deriveModelKek(mkek: Uint8Array, deviceId: Uint8Array): Uint8Arr
   return kek;
 }
 
-/** Wraps the 32-byte identity private scalar `d` for KMU slots 6 and 7 (blob[0..15] -> slot 6). */
-export function wrapIdentityKeyModel(mkek: Uint8Array, deviceId: Uint8Array, d: Uint8Array): Uint8Array {
-  check('identity key', d, [IDENTITY_KEY_BYTES]);
+/** AES-ECB under the model KEK for this device; the KEK is zeroed however `use` ends. */
+function withModelKek(mkek: Uint8Array, deviceId: Uint8Array, use: (aes: ReturnType<typeof ecb>) => Uint8Array): Uint8Array {
   const kek = deriveModelKek(mkek, deviceId);
   try {
-    return ecb(kek, { disablePadding: true }).encrypt(d);
+    return use(ecb(kek, { disablePadding: true }));
   } finally {
     kek.fill(0);
   }
 }
 
+/** Wraps the 32-byte identity private scalar `d` for KMU slots 6 and 7 (blob[0..15] -> slot 6). */
+export function wrapIdentityKeyModel(mkek: Uint8Array, deviceId: Uint8Array, d: Uint8Array): Uint8Array {
+  check('identity key', d, [IDENTITY_KEY_BYTES]);
+  return withModelKek(mkek, deviceId, (aes) => aes.encrypt(d));
+}
+
 /** Inverse of wrapIdentityKeyModel: the simulated CryptoCell's view of slots 6 and 7. */
 export function unwrapIdentityKeyModel(mkek: Uint8Array, deviceId: Uint8Array, blob: Uint8Array): Uint8Array {
   check('identity key blob', blob, [IDENTITY_KEY_BYTES]);
-  const kek = deriveModelKek(mkek, deviceId);
-  try {
-    return ecb(kek, { disablePadding: true }).decrypt(blob);
-  } finally {
-    kek.fill(0);
-  }
+  return withModelKek(mkek, deviceId, (aes) => aes.decrypt(blob));
 }

@@ -4,7 +4,7 @@
  */
 import type { ChipName } from '../targets';
 import type { LifecycleState } from '../device/lifecycle';
-import type { ComponentName, PlannedWrite, StepName } from './types';
+import type { ComponentName, PlannedWrite, StepName } from './vocabulary';
 
 import type { SampleMessage } from '../targets/provisioning-sample';
 

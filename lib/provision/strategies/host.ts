@@ -12,12 +12,12 @@ import type { KmuSlotSpec } from '../../targets';
 import { zeroize } from '../../bytes';
 import { KMU_VALUE_BYTES, writeKmuSlot } from '../../device/kmu';
 import { describeLifecycle, readLifecycle, setLifecycleProvisioning } from '../../device/lifecycle';
-import { lockNetworkCore } from '../../device/network-core';
 import { writeImplementationId } from '../../device/uicr';
 import { generateHardwareUniqueKeys, slotValues, zeroHardwareUniqueKeys, type HardwareUniqueKeys } from '../../keys/huk';
 import { generateIdentityPrivateKey, identityPublicKeyOf, type IdentityPublicKey } from '../../keys/identity';
 import { isModelWrapper, modelIdentityKeyWrapper, type IdentityKeyWrapper } from '../../keys/wrapper';
 import { buildPlan } from '../plan';
+import { lockNetworkCoreByHost, networkCoreStep, writeStep } from './steps';
 import type { Expectation, OptionsContext, ProvisioningStrategy, RunContext, StepControl, StrategyPlan } from '../strategy';
 
 /** Everything secret a run holds; zeroed by destroy(). */
@@ -197,31 +197,14 @@ export class HostStrategy implements ProvisioningStrategy {
   private async writeKeylessSteps(context: RunContext): Promise<void> {
     const { probe, preflight: p, decision } = context;
     const { target } = p;
-    await context.step('implementationId', async (c) => {
-      if (!decision.writeImplementationId) {
-        c.skipped = true;
-        c.detail = 'already on the device';
-        return;
-      }
-      context.checkAbort();
-      context.markAfterWrite(); // the first write of a run that finishes an earlier one
+    await writeStep(context, 'implementationId', decision.writeImplementationId ? undefined : 'already on the device', async () => {
       if (!(await writeImplementationId(probe, target, context.implementationId))) {
         throw new TfmError('VERIFY_FAILED', 'The implementation ID did not read back as written.', { afterWrite: true });
       }
     });
     if (target.network) {
-      await context.step('networkCore', async (c) => {
-        if (!decision.writeNetworkCore) {
-          c.skipped = true;
-          c.detail = 'already locked';
-          return;
-        }
-        context.checkAbort();
-        context.markAfterWrite();
-        context.markNetworkCoreLock();
-        if (!(await lockNetworkCore(probe, target))) {
-          throw new TfmError('VERIFY_FAILED', "The network core's UICR.APPROTECT did not read back as 0.", { afterWrite: true });
-        }
+      await networkCoreStep(context, async (c) => {
+        await lockNetworkCoreByHost(context);
         c.detail = 'UICR.APPROTECT = 0: debug access denied after the next reset';
       });
     }

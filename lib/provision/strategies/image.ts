@@ -20,7 +20,7 @@ import type { ProbeSession } from '../../probe/types';
 import type { Target } from '../../targets';
 import { SAMPLE_MESSAGES, type SampleMessage } from '../../targets/provisioning-sample';
 import { compareImplementationId } from '../../device/uicr';
-import { lockNetworkCore, releaseNetworkCore } from '../../device/network-core';
+import { releaseNetworkCore } from '../../device/network-core';
 import { describePublicKey, type IdentityPublicKey } from '../../keys/identity';
 import { eraseImagePages, programAndVerify, removeImage } from '../../image/flash';
 import { followApplicationImage, openConsole, runNetworkImage } from '../../image/follow';
@@ -31,6 +31,7 @@ import type { ImageConsole } from '../../image/console';
 import { assessComponents, readDeviceState, type Preflight } from '../preflight';
 import type { Expectation, OptionsContext, ProvisioningStrategy, RunContext, StrategyPlan } from '../strategy';
 import type { ComponentName } from '../types';
+import { lockNetworkCoreByHost, networkCoreStep } from './steps';
 import { debugWordsToOpen, openDebugWords, planImageStrategy, type DebugWordToOpen } from './image-plan';
 
 const SAMPLE_LINES = new Set<string>(Object.values(SAMPLE_MESSAGES));
@@ -97,7 +98,7 @@ export class ImageStrategy implements ProvisioningStrategy {
   }
 
   private async flow(context: RunContext, planned: Planned, inFlash: Set<FirmwareImage>, appConsole: ImageConsole | undefined): Promise<Expectation> {
-    const { probe, preflight: p, decision, options } = context;
+    const { probe, preflight: p, options } = context;
     const { settings, images } = planned;
     const target = p.target;
     const provisioning = images.provisioning;
@@ -192,17 +193,10 @@ export class ImageStrategy implements ProvisioningStrategy {
 
   /** nRF5340: the network core's lock, by the network-core image when one is given, else by the host. */
   private async lockNetworkCore(context: RunContext, planned: Planned, inFlash: Set<FirmwareImage>): Promise<void> {
-    const { probe, preflight: p, decision, options } = context;
+    const { probe, preflight: p, options } = context;
     const target = p.target;
     const network = planned.images.network;
-    await context.step('networkCore', async (control) => {
-      if (!decision.writeNetworkCore) {
-        control.skipped = true;
-        control.detail = 'already locked';
-        return;
-      }
-      context.checkAbort();
-      context.markNetworkCoreLock();
+    await networkCoreStep(context, async (control) => {
       if (network) {
         inFlash.add(network);
         control.detail = await runNetworkImage(probe, target, options, planned.settings, network, {
@@ -215,9 +209,7 @@ export class ImageStrategy implements ProvisioningStrategy {
       // The image's reset held the network core off again (the image may or may not have released
       // it: SOC_NRF53_CPUNET_ENABLE); release it and halt it before the lock, as preflight does.
       await releaseNetworkCore(probe, target);
-      if (!(await lockNetworkCore(probe, target))) {
-        throw new TfmError('VERIFY_FAILED', "The network core's UICR.APPROTECT did not read back as 0.", { afterWrite: true });
-      }
+      await lockNetworkCoreByHost(context);
       control.detail = 'UICR.APPROTECT = 0 by the host: debug access denied after the next reset';
     });
   }
