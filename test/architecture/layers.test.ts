@@ -15,11 +15,7 @@ const lib = path.resolve(__dirname, '../../lib');
  * cannot outlive the edges it excuses).
  */
 const KNOWN_UNTIL_LANDED: readonly { from: string; to: string; who: string }[] = [
-  // The image strategy still builds on provision/ (and provision/types on it: the circle).
-  ...['decide', 'events', 'plan', 'preflight', 'types', 'verify'].map((m) => ({ from: 'image/strategy.ts', to: `provision/${m}.ts`, who: 'H1 (strategy beside the host strategy)' })),
   { from: 'image/synthetic.ts', to: 'sim/firmware.ts', who: 'H1 (sample strings from lib/targets)' },
-  // A type-only circle inside provision/: events.ts names StepName from types.ts, types.ts names ProvisionEvent.
-  { from: 'provision/types.ts', to: 'provision/events.ts', who: 'H1 (provision owns one run: one home for its types)' },
   // The simulator's parts reach back into device.ts (the circle), and its binding into image/.
   { from: 'sim/firmware.ts', to: 'sim/device.ts', who: 'H2 (simulator in parts, snapshots)' },
   { from: 'sim/state-file.ts', to: 'sim/device.ts', who: 'H2 (simulator in parts, snapshots)' },
