@@ -1,6 +1,5 @@
 /** device/: nRF memory semantics as intentions (lifecycle, KMU slots, UICR, network-core lock). */
 export * from './types';
-export * from './hex';
 export * from './counting-session';
 export * from './ficr';
 export * from './lifecycle';
