@@ -46,6 +46,16 @@ JlinkProbe::JlinkProbe(std::shared_ptr<Library> library, LogSink log) : library_
     return WriteWordsFrom(address, words, count, "writing " + Hex32(address));
   };
   UseRealClock(&transfer_);
+  appTransfer_ = transfer_;
+  appTransfer_.memRead = [this](uint32_t address, uint32_t* words, size_t count) {
+    SecureWords buffer(count);
+    Status status = AppReadWords(address, &buffer, "reading " + Hex32(address));
+    if (status.ok) std::memcpy(words, buffer.data(), count * 4);
+    return status;
+  };
+  appTransfer_.memWrite = [this](uint32_t address, const uint32_t* words, size_t count) {
+    return AppWriteWords(address, SecureWords(words, words + count), "writing " + Hex32(address));
+  };
   std::string timeout = platform::GetEnv(kEraseTimeoutEnv);
   if (!timeout.empty()) {
     long ms = std::strtol(timeout.c_str(), nullptr, 10);
@@ -85,13 +95,25 @@ Status JlinkProbe::SelectCore(Core core) {
     return Status::Error("INVALID_OPERATION", std::string("an ") + family_->displayName + " has no network core");
   }
   // The network core's AHB-AP (AP1) answers only once RESET.NETWORK.FORCEOFF is released, which
-  // is written through the application core's AHB-AP. Every reset of the application domain sets
-  // FORCEOFF again; selecting the network core again releases it again.
-  status = AppWriteWord(family_->forceOff, 0, "releasing the network core (RESET.NETWORK.FORCEOFF)");
-  if (!status.ok) return status;
+  // is written through the application core's AHB-AP (at the alias the SPU gives RESET, with the
+  // erratum 161 sequence where the silicon needs it). Every reset of the application domain sets
+  // FORCEOFF again; selecting the network core again releases it again. A core this call released
+  // powers up first: it counts as locked only when it has not answered within the deadline
+  // (probe-rs nrf.rs wait_for_core_accessible). lib/device/network-core.ts releases it the same
+  // way for every backend; then there is nothing left to do here.
+  bool released = false;
+  status = ReleaseForceOff(appTransfer_, family_->release, &released);
+  if (!status.ok && status.code != "DEVICE_PROTECTED") return status;
+  if (!status.ok) Log("warning", "the application core is locked: FORCEOFF cannot be released (only recover works)");
   core_ = Core::Network;
-  // Reading AP1's CSW proves the port answers and gives the protection bits for its transfers.
   bool locked = false;
+  if (released) {
+    bool accessible = false;
+    status = WaitCoreAccessible(transfer_, family_->network,
+                                std::chrono::milliseconds(family_->release.accessTimeoutMs), &accessible);
+    if (!status.ok) return DiagnoseNetwork(status, "waiting for the network core to power up");
+  }
+  // Reading AP1's CSW proves the port answers and gives the protection bits for its transfers.
   status = ApLocked(family_->network.ahbAp, &locked);
   if (!status.ok) return DiagnoseNetwork(status, "reaching the network core's AHB-AP");
   Log("info", std::string("network core released from force-off; using AP") + std::to_string(family_->network.ahbAp) +
@@ -202,28 +224,86 @@ Status JlinkProbe::EraseAll() {
 Status JlinkProbe::Recover() {
   Status status = RequireLayout();
   if (!status.ok) return status;
-  // nRF5340: the network CTRL-AP's erase-all erases the application core first (PS); the
-  // application CTRL-AP is erased as well so a recover never depends on that.
-  if (family_->hasNetwork) {
-    status = CtrlApEraseAll(transfer_, family_->network.ctrlAp, eraseAllTimeout_, "RECOVER_FAILED");
-    if (!status.ok) return status;
-  }
-  status = CtrlApEraseAll(transfer_, family_->application.ctrlAp, eraseAllTimeout_, "RECOVER_FAILED");
-  if (!status.ok) return status;
-  Log("info", "CTRL-AP erase-all done");
-  status = CtrlApResetPulse(transfer_, family_->application.ctrlAp);
+  const CoreLayout& app = family_->application;
+  // In probe-rs's order (nrf.rs initialize_core_access): the application core first, so that its
+  // AHB-AP can release the network core, which is released before its own erase-all: the release
+  // resets the network core (with hardened APPROTECT that reset locks it), while an erase-all after
+  // it leaves the core open until the next reset. The network CTRL-AP's erase-all erases the
+  // application core again (PS).
+  status = CtrlApEraseAll(transfer_, app.ctrlAp, eraseAllTimeout_, "RECOVER_FAILED");
   if (!status.ok) return status;
   core_ = Core::Application;
   attached_ = false;
-  status = EnsureAttached("reconnecting after recover");
-  if (!status.ok) {
-    return Status::Error("RECOVER_FAILED",
-                         "J-Link S/N " + std::to_string(serial_) + ": the device is still locked after erase-all (" +
-                             status.message + "). ERASEPROTECT may be enabled: it must be disabled by firmware or "
-                             "through CTRL-AP ERASEPROTECT.DISABLE first.",
-                         status.operation, status.hasVendorCode, status.vendorCode);
+  // nRF91x1 opens only at a CTRL-AP reset after the erase-all (probe-rs nrf91.rs
+  // requires_soft_reset_after_erase); on nRF5340 a reset now would lock the port again.
+  if (family_->resetAfterEraseAll) {
+    status = CtrlApResetPulse(transfer_, app.ctrlAp);
+    if (!status.ok) return status;
   }
+  status = EnsureAttached("connecting after the erase-all");
+  if (!status.ok) return RecoverFailure(status);
+  if (family_->hasNetwork) {
+    bool released = false;
+    status = ReleaseForceOff(appTransfer_, family_->release, &released);
+    if (status.ok) status = CtrlApEraseAll(transfer_, family_->network.ctrlAp, eraseAllTimeout_, "RECOVER_FAILED");
+    if (!status.ok) return status;
+  }
+  Log("info", "CTRL-AP erase-all done");
+  // The same end state as nrfjprog's recover (its default [approtect] write_uicr_approtect): the
+  // open UICR.APPROTECT value where the erased one locks the port at the next reset.
+  status = WriteOpenApprotect();
+  if (!status.ok) return status;
+  status = CtrlApResetPulse(transfer_, app.ctrlAp);
+  if (!status.ok) return status;
+  attached_ = false;
+  status = EnsureAttached("reconnecting after recover");
+  if (!status.ok) return RecoverFailure(status);
   return Status::Ok();
+}
+
+// Hardened APPROTECT (nRF5340, nRF91x1): erased UICR.APPROTECT means protected at the next reset,
+// 0x50FA50FA open. nRF9160: erased is open already, nothing to write.
+Status JlinkProbe::WriteOpenApprotect() {
+  const FamilyLayout* family = nullptr;
+  Status status = DetectFamily(&family);  // reads FICR: sets chip_
+  if (!status.ok) return status;
+  if (chip_ == nullptr || chip_->approtectUnprotected == 0xFFFFFFFFu) return Status::Ok();
+  const uint32_t open = chip_->approtectUnprotected;
+  status = NvmcWrite(family_->application.approtect, {open}, "writing UICR.APPROTECT = open after recover");
+  if (!status.ok || !family_->hasNetwork) return status;
+  bool released = false;
+  status = ReleaseForceOff(appTransfer_, family_->release, &released);
+  if (!status.ok) return status;
+  core_ = Core::Network;
+  bool accessible = false;
+  status = WaitCoreAccessible(transfer_, family_->network, std::chrono::milliseconds(family_->release.accessTimeoutMs),
+                              &accessible);
+  bool locked = false;  // CSW read for the protection bits of the transfers below
+  if (status.ok) status = ApLocked(family_->network.ahbAp, &locked);
+  if (status.ok) {
+    status = NvmcWrite(family_->network.approtect, {open}, "writing the network core's UICR.APPROTECT = open after recover");
+  }
+  core_ = Core::Application;
+  if (status.ok) Log("info", "recover: UICR.APPROTECT written open on both cores (as nrfjprog's recover)");
+  return status;
+}
+
+// Still locked after the erase-all. ERASEPROTECT is named only when the chip says it is the cause
+// (CTRL-AP ERASEPROTECT.STATUS = 0: the erase-all was ignored).
+Status JlinkProbe::RecoverFailure(const Status& failure) {
+  std::string prefix = "J-Link S/N " + std::to_string(serial_) + ": the device is still locked after erase-all";
+  if (family_->eraseProtectStatus != 0) {
+    uint32_t erasable = 1;
+    if (ApRead(family_->application.ctrlAp, family_->eraseProtectStatus, &erasable).ok && erasable == 0) {
+      return Status::Error("ERASE_PROTECTED",
+                           prefix + ": ERASEPROTECT is enabled (CTRL-AP ERASEPROTECT.STATUS = 0), so the erase-all was "
+                                    "ignored. It must be disabled by firmware or through CTRL-AP ERASEPROTECT.DISABLE "
+                                    "with the key the firmware agreed.",
+                           failure.operation, failure.hasVendorCode, failure.vendorCode);
+    }
+  }
+  return Status::Error("RECOVER_FAILED", prefix + " (" + failure.message + "). Power-cycle the device and try again.",
+                       failure.operation, failure.hasVendorCode, failure.vendorCode);
 }
 
 Status JlinkProbe::ReadAccessPort(uint8_t ap, uint8_t reg, uint32_t* out) {
@@ -248,6 +328,8 @@ Status JlinkProbe::Reset(ResetKind kind) {
     return NetWriteWord(kAircr, kAircrSysResetReq, "resetting the network core (AIRCR.SYSRESETREQ)");
   }
   if (!attached_) return CtrlApResetPulse(transfer_, family_->application.ctrlAp);  // locked: no core connection
+  status = RestoreApSelect();
+  if (!status.ok) return status;
   int type = kind == ResetKind::Pin ? kResetTypeResetPin : kResetTypeNormal;
   api_.SetResetType(type);
   int rc = api_.Reset();
@@ -263,6 +345,7 @@ Status JlinkProbe::Halt() {
   if (!status.ok) return status;
   if (core_ == Core::Network) return NetWriteWord(kDhcsr, kDhcsrHalt, "halting the network core");
   status = EnsureAttached("halting the application core");
+  if (status.ok) status = RestoreApSelect();
   if (!status.ok) return status;
   if (api_.Halt() != 0) {
     return DiagnoseApp(-1, "JLINKARM_Halt", "halting the application core");
@@ -275,6 +358,7 @@ Status JlinkProbe::Go() {
   if (!status.ok) return status;
   if (core_ == Core::Network) return NetWriteWord(kDhcsr, kDhcsrRun, "starting the network core");
   status = EnsureAttached("starting the application core");
+  if (status.ok) status = RestoreApSelect();
   if (!status.ok) return status;
   api_.Go();
   return Status::Ok();
@@ -294,6 +378,7 @@ void JlinkProbe::Close() {
   logSlot_ = -1;
   attached_ = false;
   coresightReady_ = false;
+  selectDirty_ = false;
 }
 
 }  // namespace jlink

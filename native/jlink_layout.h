@@ -9,16 +9,33 @@
 namespace tfm {
 namespace jlink {
 
+// How the backend tells that a core's debug port is locked: what the chip has (lib/targets
+// CoreSpec.debugLock). nRF5340: the AHB-AP's CSW.DeviceEn (probe-rs nrf53.rs); nRF91: the CTRL-AP's
+// APPROTECTSTATUS (probe-rs nrf91.rs), a register the nRF5340 CTRL-AP does not have.
+enum class LockCheck { AhbApCswDeviceEn, CtrlApApprotectStatus };
+
 struct CoreLayout {
   const char* name;
   uint8_t ahbAp;
   uint8_t ctrlAp;
+  LockCheck lockCheck;
+  uint32_t approtectStatus;  // CTRL-AP register, for LockCheck::CtrlApApprotectStatus
   uint32_t nvmcBase;
   uint32_t flashBase;
   uint32_t flashSize;
   uint32_t pageSize;
   uint32_t uicrBase;
   uint32_t uicrSize;
+  uint32_t approtect;  // UICR.APPROTECT of this core
+};
+
+// The nRF5340 network core's FORCEOFF release facts (lib/targets network.*).
+struct NetworkRelease {
+  uint32_t forceOffSecure;
+  uint32_t forceOffNonSecure;
+  uint32_t resetPeriphPerm;  // SPU PERIPHID[5].PERM
+  uint32_t erratumFicrVar1, erratumFicrVar2, erratumWorkaroundOffset;
+  uint32_t accessTimeoutMs;
 };
 
 struct FamilyLayout {
@@ -28,11 +45,27 @@ struct FamilyLayout {
   CoreLayout application;
   bool hasNetwork;
   CoreLayout network;
-  uint32_t forceOff;  // RESET.NETWORK.FORCEOFF (secure alias); 0 when there is no network core
+  NetworkRelease release;     // zero when there is no network core
+  uint32_t eraseProtectStatus;  // CTRL-AP ERASEPROTECT.STATUS; 0: the family has none on every part
+  // A CTRL-AP reset after ERASEALL opens the port on some parts of the family (nRF91x1) and does
+  // no harm on the others (nRF9160): the chip is not known while it is locked.
+  bool resetAfterEraseAll;
 };
 
 constexpr int kFamilyCount = 2;
 extern const FamilyLayout kFamilies[kFamilyCount];
+
+// Per part (FICR INFO.PART / SIPINFO.PARTNO): the UICR.APPROTECT value that leaves the port open
+// after a reset. Hardened parts (nRF5340, nRF91x1) lock at reset unless it holds 0x50FA50FA;
+// on nRF9160 the erased value is the open one.
+struct ChipLayout {
+  uint32_t part;
+  const char* family;
+  uint32_t approtectUnprotected;
+};
+constexpr int kChipCount = 4;
+extern const ChipLayout kChips[kChipCount];
+const ChipLayout* ChipByPart(uint32_t part);
 
 // nullptr for "UNKNOWN", "" and anything else that is not a family of kFamilies.
 const FamilyLayout* FamilyByName(const std::string& family);

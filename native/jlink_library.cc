@@ -288,6 +288,17 @@ std::shared_ptr<Library> LoadJlinkLibrary(const std::string& explicitPath, Statu
       }
       continue;  // a loaded library is never unloaded (platform.h)
     }
+    uint32_t version = api.GetDLLVersion();
+    if (version < kMinimumVersion) {
+      if (rejected.empty()) {
+        rejected = candidate;
+        rejection = Status::Error("JLINK_LIBRARY_TOO_OLD",
+                                  candidate + " is J-Link " + FormatVersion(version) + "; tfm-provision needs " +
+                                      FormatVersion(kMinimumVersion) +
+                                      " or newer. Install a current J-Link Software and Documentation Pack from SEGGER.");
+      }
+      continue;
+    }
     bool simulated = platform::FindSymbol(handle, kFakeMarkerSymbol) != nullptr;
     std::string path = bare ? LoadedFilePath(reinterpret_cast<void*>(api.GetDLLVersion), candidate) : candidate;
     return std::make_shared<JlinkLibrary>(path, handle, api, simulated);

@@ -67,6 +67,9 @@ class JlinkProbe : public ProbeBackend {
   Status ApRead(uint8_t ap, uint32_t reg, uint32_t* out);
   Status ApWrite(uint8_t ap, uint32_t reg, uint32_t value);
   Status ApLocked(uint8_t ap, bool* locked);
+  Status RestoreApSelect();
+  Status WriteOpenApprotect();
+  Status RecoverFailure(const Status& failure);
   bool attached_ = false;        // JLINKARM_Connect succeeded (application core reachable)
   bool coresightReady_ = false;  // JLINKARM_CORESIGHT_Configure done (no core connection)
   uint32_t cswBase_ = 0x23000000u;  // AP1 CSW protection bits; refreshed from the chip when read
@@ -75,7 +78,10 @@ class JlinkProbe : public ProbeBackend {
   LogSink log_;
   platform::LibraryHandle copy_ = nullptr;
   Api api_;
-  WordTransfer transfer_;
+  WordTransfer transfer_;     // AP registers, and memory of the selected core
+  WordTransfer appTransfer_;  // the same, with memory always of the application core
+  const ChipLayout* chip_ = nullptr;  // from FICR, once the application core was reachable
+  bool selectDirty_ = false;  // DP SELECT is not AP0 / bank 0 (see RestoreApSelect)
   int logSlot_ = -1;
   uint32_t serial_ = 0;
   bool opened_ = false;

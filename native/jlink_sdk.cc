@@ -61,6 +61,7 @@ std::vector<std::string> BindApi(platform::LibraryHandle handle, Api* api) {
   Bind(handle, "JLINKARM_Go", &api->Go, &missing);
   Bind(handle, "JLINKARM_Reset", &api->Reset, &missing);
   Bind(handle, "JLINKARM_SetResetType", &api->SetResetType, &missing);
+  Bind(handle, "JLINK_SetHookUnsecureDialog", &api->SetHookUnsecureDialog, &missing);
   return missing;
 }
 

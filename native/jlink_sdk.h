@@ -14,6 +14,9 @@ namespace jlink {
 
 extern "C" {
 typedef void LogCallback(const char* message);
+// JLINK_SetHookUnsecureDialog's hook (pylink enums.JLinkFunctions.UNSECURE_HOOK_PROTOTYPE):
+// int hook(const char* title, const char* message, U32 flags); returns the button chosen.
+typedef int UnsecureDialogHook(const char* title, const char* message, uint32_t flags);
 }
 
 // JLINKARM_EMU_CONNECT_INFO, natural alignment (as square/pylink's ctypes mirror).
@@ -57,6 +60,7 @@ struct Api {
   void (*Go)() = nullptr;
   int (*Reset)() = nullptr;
   int (*SetResetType)(int type) = nullptr;
+  int (*SetHookUnsecureDialog)(UnsecureDialogHook* hook) = nullptr;  // V4.98b+ (pylink jlink.py open())
 };
 
 // Fills `api` from `handle`; returns the names of the required symbols the library lacks.
@@ -70,6 +74,15 @@ constexpr int kResetTypeNormal = 0;
 constexpr int kResetTypeResetPin = 2;
 constexpr uint32_t kAccessWidth32 = 4;
 constexpr uint32_t kDefaultSpeedKhz = 4000;
+// pylink enums.JLinkFlags.DLG_BUTTON_YES / DLG_BUTTON_NO.
+constexpr int kDialogButtonYes = 1 << 0;
+constexpr int kDialogButtonNo = 1 << 1;
+
+// The oldest J-Link library accepted: V6.42, the minimum Nordic's nrfjprog requires of the J-Link
+// library it drives nRF5340 / nRF91 with (MIN_JLINK_MAJOR_VERSION 6, MIN_JLINK_MINOR_VERSION 42 in
+// nrfjprogdll.h / DllCommonDefinitions.h of nrfjprog 10.x). Older ones also predate the dialog
+// and hook API used here (pylink: 4.98b and 5.02).
+constexpr uint32_t kMinimumVersion = 64200;  // JLINKARM_GetDLLVersion encoding of V6.42
 
 // "V7.94e" from JLINKARM_GetDLLVersion's 79405 (major * 10000 + minor * 100 + revision), as pylink.
 std::string FormatVersion(uint32_t raw);

@@ -114,5 +114,90 @@ Status NvmcEraseAll(const WordTransfer& t, uint32_t nvmcBase, std::chrono::milli
                        [&]() { return t.memWrite(nvmcBase + kNvmcEraseAll, &start, 1); });
 }
 
+Status ReadCoreLock(const WordTransfer& t, const CoreLayout& core, bool* locked) {
+  if (core.lockCheck == LockCheck::CtrlApApprotectStatus) {
+    uint32_t status = 0;
+    Status result = t.apRead(core.ctrlAp, core.approtectStatus, &status);
+    if (result.ok) *locked = status == 0;  // probe-rs nrf91.rs: APPROTECTSTATUS != 0 is unlocked
+    return result;
+  }
+  return ReadApLock(t, core.ahbAp, locked, nullptr);
+}
+
+Status WaitCoreAccessible(const WordTransfer& t, const CoreLayout& core, std::chrono::milliseconds timeout,
+                          bool* accessible) {
+  auto deadline = t.now() + timeout;
+  for (;;) {
+    bool locked = true;
+    Status status = ReadCoreLock(t, core, &locked);
+    if (!status.ok) return status;
+    if (!locked || t.now() >= deadline) {
+      *accessible = !locked;
+      return Status::Ok();
+    }
+    t.sleep(std::chrono::milliseconds(1));
+  }
+}
+
+namespace {
+constexpr uint32_t kSpuPermSecAttr = 1u << 4;
+constexpr uint32_t kSpuPermPresent = 1u << 31;
+
+Status WriteWord(const WordTransfer& t, uint32_t address, uint32_t value) { return t.memWrite(address, &value, 1); }
+}  // namespace
+
+Status ForceOffAddress(const WordTransfer& t, const NetworkRelease& r, uint32_t* address) {
+  uint32_t perm = 0;
+  Status status = t.memRead(r.resetPeriphPerm, &perm, 1);
+  if (!status.ok) return status;
+  bool secure = !(perm & kSpuPermPresent) || (perm & kSpuPermSecAttr);
+  *address = secure ? r.forceOffSecure : r.forceOffNonSecure;
+  return Status::Ok();
+}
+
+Status ReleaseForceOff(const WordTransfer& t, const NetworkRelease& r, bool* released) {
+  *released = false;
+  uint32_t forceOff = 0;
+  Status status = ForceOffAddress(t, r, &forceOff);
+  if (!status.ok) return status;
+  uint32_t held = 0;
+  status = t.memRead(forceOff, &held, 1);
+  if (!status.ok) return status;
+  if ((held & 1u) == 0) return Status::Ok();
+  uint32_t var[2] = {0, 0};
+  status = t.memRead(r.erratumFicrVar1, &var[0], 1);
+  if (status.ok) status = t.memRead(r.erratumFicrVar2, &var[1], 1);
+  if (!status.ok) return status;
+  bool erratum161 = var[0] == 0x07u && !(var[1] >= 0x02u && var[1] <= 0x04u);
+  if (!erratum161) {
+    status = WriteWord(t, forceOff, 0);
+    *released = status.ok;
+    return status;
+  }
+  const uint32_t workaround = forceOff + r.erratumWorkaroundOffset;
+  status = WriteWord(t, workaround, 1);
+  if (status.ok) status = WriteWord(t, forceOff, 0);
+  if (status.ok) {
+    t.sleep(std::chrono::microseconds(5));  // nrfx nrf_reset.h minimum delays
+    status = WriteWord(t, forceOff, 1);
+  }
+  if (status.ok) {
+    t.sleep(std::chrono::microseconds(1));
+    status = WriteWord(t, forceOff, 0);
+  }
+  if (!status.ok) WriteWord(t, forceOff, 1);  // a half-done release goes back to held
+  Status cleanup = WriteWord(t, workaround, 0);
+  if (status.ok) status = cleanup;
+  *released = status.ok;
+  return status;
+}
+
+Status HoldForceOff(const WordTransfer& t, const NetworkRelease& r) {
+  uint32_t forceOff = 0;
+  Status status = ForceOffAddress(t, r, &forceOff);
+  if (!status.ok) return status;
+  return WriteWord(t, forceOff, 1);
+}
+
 }  // namespace jlink
 }  // namespace tfm

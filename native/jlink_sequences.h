@@ -12,6 +12,7 @@
 #include <string>
 
 #include "backend.h"
+#include "jlink_layout.h"
 
 namespace tfm {
 namespace jlink {
@@ -79,6 +80,35 @@ Status NvmcWrite(const WordTransfer& t, uint32_t nvmcBase, uint32_t address, con
 Status NvmcErasePage(const WordTransfer& t, uint32_t nvmcBase, uint32_t pageAddress, const std::string& what);
 // CONFIG = Een, ERASEALL = 1 (flash and UICR of that NVMC's core).
 Status NvmcEraseAll(const WordTransfer& t, uint32_t nvmcBase, std::chrono::milliseconds timeout, const std::string& what);
+
+// ---- debug lock, per chip (point 6 of issue 12) --------------------------------------------------
+
+// *locked per the core's LockCheck: CSW.DeviceEn of its AHB-AP, or APPROTECTSTATUS of its CTRL-AP.
+Status ReadCoreLock(const WordTransfer& t, const CoreLayout& core, bool* locked);
+
+// Polls ReadCoreLock until the core answers or `timeout` passes (probe-rs nrf.rs
+// wait_for_core_accessible): a network core that was just released from FORCEOFF powers up first.
+Status WaitCoreAccessible(const WordTransfer& t, const CoreLayout& core, std::chrono::milliseconds timeout,
+                          bool* accessible);
+
+// ---- nRF5340 network core FORCEOFF (point 3) ---------------------------------------------------
+// `t.mem*` must reach the application core (FORCEOFF, the SPU and FICR are application-core
+// addresses).
+
+// The FORCEOFF alias RESET answers at: SPU PERIPHID[5].PERM.SECATTR (bit 4) set = secure, clear =
+// non-secure (probe-rs nrf.rs set_network_core_running). PERM.PRESENT (bit 31) clear means the word
+// does not describe RESET: the reset attribution, secure, is used (PS SPU: at reset every
+// user-selectable peripheral is secure).
+Status ForceOffAddress(const WordTransfer& t, const NetworkRelease& r, uint32_t* address);
+
+// Releases FORCEOFF when it holds the core off (*released = true), else leaves it (false): on
+// silicon with erratum 161 (FICR VAR1 = 7, VAR2 not 2..4) with Nordic's release / hold / release
+// sequence under the workaround register (FORCEOFF + 4), else with one write of 0 (probe-rs nrf.rs
+// set_network_core_running, apply_erratum_161_release, after nrfx nrf_reset.h).
+Status ReleaseForceOff(const WordTransfer& t, const NetworkRelease& r, bool* released);
+
+// Writes 1 to FORCEOFF at the alias RESET answers at.
+Status HoldForceOff(const WordTransfer& t, const NetworkRelease& r);
 
 std::string Hex32(uint32_t value);
 

@@ -17,6 +17,17 @@ namespace {
 // value itself (J-Link reading RDBUFF for the posted read). This is what public pylink-based
 // CTRL-AP scripts do, and it matches ADIv5; SEGGER's manual was not available to confirm it.
 constexpr uint8_t kDpSelect = 2;
+
+// The unsecure dialog J-Link shows when it finds a locked (secured) device offers to mass-erase it
+// (devzone: "Yes wipes the flash, No aborts"). pylink installs a hook that answers No
+// (pylink/jlink.py open(), util.unsecure_hook_dialog): erasing is recover()'s decision, under the
+// tool's recover policy, never a side effect of connecting.
+int RefuseUnsecureDialog(const char* /*title*/, const char* /*message*/, uint32_t /*flags*/) { return kDialogButtonNo; }
+
+// Dialogs off, as pylink's disable_dialog_boxes() (J-Link 5.02+): a station has nobody to click.
+const char* const kBatchModeCommands[] = {"SilentUpdateFW",       "SuppressInfoUpdateFW",   "SetBatchMode = 1",
+                                          "HideDeviceSelection = 1", "SuppressControlPanel", "DisableInfoWinFlashDL",
+                                          "DisableInfoWinFlashBPs"};
 }  // namespace
 
 // ---- opening ----------------------------------------------------------------------------------
@@ -54,6 +65,19 @@ Status JlinkProbe::OpenSequence(uint32_t serialNumber, uint32_t speedKhz, const 
                          "JLINKARM_OpenEx");
   }
   opened_ = true;
+  // Before anything can connect: the hook and batch mode first, then the interface, and only then
+  // `Device =`, which makes J-Link connect by itself (pylink jlink.py connect(): "When we specify
+  // 'Device =', we will trigger an auto-connect") over whatever interface is selected, and show its
+  // unsecure dialog if the device is locked.
+  api_.SetHookUnsecureDialog(&RefuseUnsecureDialog);
+  for (const char* command : kBatchModeCommands) Exec(command, false);
+
+  rc = api_.TIF_Select(kTifSwd);
+  if (rc != 0) {
+    return Status::Error("CANNOT_CONNECT", "J-Link S/N " + std::to_string(serialNumber) + " refused SWD",
+                         "JLINKARM_TIF_Select", true, rc);
+  }
+  api_.SetSpeed(speedKhz ? speedKhz : kDefaultSpeedKhz);
 
   const FamilyLayout* hinted = FamilyByName(familyHint);
   std::string device = hinted ? hinted->jlinkDevice : kGenericDevice;
@@ -65,31 +89,26 @@ Status JlinkProbe::OpenSequence(uint32_t serialNumber, uint32_t speedKhz, const 
   Exec("DisableFlashDL", false);
   Exec("DisableFlashBPs", false);
 
-  rc = api_.TIF_Select(kTifSwd);
-  if (rc != 0) {
-    return Status::Error("CANNOT_CONNECT", "J-Link S/N " + std::to_string(serialNumber) + " refused SWD",
-                         "JLINKARM_TIF_Select", true, rc);
-  }
-  api_.SetSpeed(speedKhz ? speedKhz : kDefaultSpeedKhz);
-
   rc = api_.Connect();
+  const FamilyLayout* detected = nullptr;
   if (rc >= 0) {
     attached_ = true;
+    status = DetectFamily(&detected);
+    if (!status.ok) return status;
   } else {
     // A locked core refuses the connection; the debug port still answers, which is what recover
-    // and erase-all need. Anything else is a connection failure.
+    // and erase-all need. Anything else is a connection failure. The family comes from the
+    // CTRL-AP's place, and the lock from what that chip has (lib/targets debugLock).
     bool locked = false;
     Status probeStatus = ConfigureCoresight();
-    if (probeStatus.ok) probeStatus = ApLocked(0, &locked);
-    if (!probeStatus.ok || !locked) {
+    if (probeStatus.ok) probeStatus = DetectFamily(&detected);
+    const FamilyLayout* layout = detected ? detected : hinted;
+    if (probeStatus.ok && layout) probeStatus = ReadCoreLock(transfer_, layout->application, &locked);
+    if (!probeStatus.ok || !layout || !locked) {
       return MapJlinkError(rc, "JLINKARM_Connect", "connecting to the target over SWD", "CANNOT_CONNECT");
     }
     Log("warning", "the application core's debug access is locked (APPROTECT); only recover and erase-all work");
   }
-
-  const FamilyLayout* detected = nullptr;
-  status = DetectFamily(&detected);
-  if (!status.ok) return status;
   if (hinted && detected && hinted != detected) {
     return Status::Error("WRONG_FAMILY", "J-Link S/N " + std::to_string(serialNumber) + " is connected to an " +
                                              detected->displayName + ", not an " + hinted->displayName);
@@ -107,6 +126,7 @@ Status JlinkProbe::DetectFamily(const FamilyLayout** out) {
     Status status = AppReadWords(kFicrInfoPart, &word, "reading FICR INFO.PART");
     if (!status.ok) return status;
     uint32_t part = word[0];
+    chip_ = ChipByPart(part);
     if (part == 0x5340) {
       *out = FamilyByName("NRF53");
       return Status::Ok();
@@ -114,6 +134,7 @@ Status JlinkProbe::DetectFamily(const FamilyLayout** out) {
     status = AppReadWords(kFicrSipPartNo, &word, "reading FICR SIPINFO.PARTNO");
     if (!status.ok) return status;
     uint32_t sipPart = word[0];
+    if (chip_ == nullptr) chip_ = ChipByPart(sipPart);  // nRF9160 has no INFO.PART
     if ((part >> 8) == 0x91 || (sipPart >> 8) == 0x91) *out = FamilyByName("NRF91");
     return Status::Ok();
   }
@@ -174,6 +195,7 @@ Status JlinkProbe::MapJlinkError(int rc, const char* operation, const std::strin
 // ---- application core: J-Link memory API --------------------------------------------------------
 Status JlinkProbe::EnsureAttached(const std::string& what) {
   if (attached_) return Status::Ok();
+  RestoreApSelect();
   int rc = api_.Connect();
   if (rc >= 0) {
     attached_ = true;
@@ -182,10 +204,12 @@ Status JlinkProbe::EnsureAttached(const std::string& what) {
   return DiagnoseApp(rc, "JLINKARM_Connect", what);
 }
 
-// A failed application-core access: DEVICE_PROTECTED when AP0 reports DeviceEn clear.
+// A failed application-core access: DEVICE_PROTECTED when the chip's lock check says so (AP0
+// CSW.DeviceEn without a known family).
 Status JlinkProbe::DiagnoseApp(int rc, const char* operation, const std::string& what) {
   bool locked = false;
-  if (ApLocked(family_ ? family_->application.ahbAp : 0, &locked).ok && locked) {
+  Status check = family_ ? ReadCoreLock(transfer_, family_->application, &locked) : ApLocked(0, &locked);
+  if (check.ok && locked) {
     return Status::Error("DEVICE_PROTECTED", "J-Link S/N " + std::to_string(serial_) + ": " + what +
                                                  " failed: the application core's debug access is locked "
                                                  "(APPROTECT). recover() reopens it and erases the device.",
@@ -197,6 +221,8 @@ Status JlinkProbe::DiagnoseApp(int rc, const char* operation, const std::string&
 Status JlinkProbe::AppReadWords(uint32_t address, SecureWords* words, const std::string& what) {
   Status status = EnsureAttached(what);
   if (!status.ok) return status;
+  status = RestoreApSelect();
+  if (!status.ok) return status;
   uint32_t bytes = static_cast<uint32_t>(words->size() * 4);
   int rc = api_.ReadMemEx(address, bytes, words->data(), kAccessWidth32);
   // UNVERIFIED: that the result counts bytes (public users compare it with NumBytes); a short read
@@ -207,6 +233,8 @@ Status JlinkProbe::AppReadWords(uint32_t address, SecureWords* words, const std:
 
 Status JlinkProbe::AppWriteWords(uint32_t address, const SecureWords& words, const std::string& what) {
   Status status = EnsureAttached(what);
+  if (!status.ok) return status;
+  status = RestoreApSelect();
   if (!status.ok) return status;
   if (words.size() == 1) {
     int rc = api_.WriteU32(address, words[0]);
@@ -226,15 +254,17 @@ Status JlinkProbe::AppWriteWord(uint32_t address, uint32_t value, const std::str
 // ---- network core: AP1 MEM-AP registers ---------------------------------------------------------
 // A failed network-core access: forced off, locked, or a transfer error.
 Status JlinkProbe::DiagnoseNetwork(const Status& failure, const std::string& what) {
-  SecureWords forceOff(1);
-  if (AppReadWords(family_->forceOff, &forceOff, "reading RESET.NETWORK.FORCEOFF").ok && (forceOff[0] & 1u)) {
+  uint32_t forceOff = 0, held = 0;
+  Status read = ForceOffAddress(appTransfer_, family_->release, &forceOff);
+  if (read.ok) read = appTransfer_.memRead(forceOff, &held, 1);
+  if (read.ok && (held & 1u)) {
     return Status::Error("NETWORK_CORE_FORCED_OFF", "J-Link S/N " + std::to_string(serial_) + ": " + what +
                                                         " failed: the network core is held in force-off (every "
                                                         "reset sets it); select the network core again to release it",
                          failure.operation, failure.hasVendorCode, failure.vendorCode);
   }
   bool locked = false;
-  if (ApLocked(family_->network.ahbAp, &locked).ok && locked) {
+  if (ApLocked(family_->network.ahbAp, &locked).ok && ReadCoreLock(transfer_, family_->network, &locked).ok && locked) {
     return Status::Error("DEVICE_PROTECTED", "J-Link S/N " + std::to_string(serial_) + ": " + what +
                                                  " failed: the network core's debug access is locked (APPROTECT)",
                          failure.operation, failure.hasVendorCode, failure.vendorCode);
@@ -291,6 +321,7 @@ Status JlinkProbe::CoreLocked(bool* locked) {
     return Status::Ok();
   }
   Status status = ApLocked(family_->network.ahbAp, locked);
+  if (status.ok) status = ReadCoreLock(transfer_, family_->network, locked);
   if (!status.ok) return DiagnoseNetwork(status, "reading the network core's AHB-AP");
   return Status::Ok();
 }
@@ -321,6 +352,18 @@ Status JlinkProbe::SelectApBank(uint8_t ap, uint32_t reg) {
   if (rc < 0) {
     return MapJlinkError(rc, "JLINKARM_CORESIGHT_WriteAPDPReg", "selecting AP" + std::to_string(ap), "CANNOT_CONNECT");
   }
+  selectDirty_ = select != 0;
+  return Status::Ok();
+}
+
+// J-Link's memory API works through AP0 and takes DP SELECT as it finds it (the SDK documents no
+// re-selection; the fake faults a memory call with SELECT on another AP, the stricter reading):
+// after CoreSight accesses SELECT goes back to AP0, bank 0, before the next memory call.
+Status JlinkProbe::RestoreApSelect() {
+  if (!selectDirty_) return Status::Ok();
+  int rc = api_.CORESIGHT_WriteAPDPReg(kDpSelect, 0, 0);
+  if (rc < 0) return MapJlinkError(rc, "JLINKARM_CORESIGHT_WriteAPDPReg", "selecting AP0 again", "CANNOT_CONNECT");
+  selectDirty_ = false;
   return Status::Ok();
 }
 

@@ -8,6 +8,13 @@
  * have changed the device). So a release is always followed, in the debugger's next transaction,
  * by a halt of the network core, and a run that does not lock the core puts FORCEOFF back
  * (holdNetworkCore) so the device is left as it was found.
+ *
+ * The release follows probe-rs (vendor/nordicsemi/sequences/nrf.rs set_network_core_running,
+ * apply_erratum_161_release, wait_for_core_accessible): FORCEOFF is written at the alias the SPU
+ * gives RESET (firmware may have made it non-secure; the other alias bus-faults), with Nordic's
+ * erratum 161 sequence on affected silicon, and a core that was just released counts as locked only
+ * when its AHB-AP has not come up (CSW.DeviceEn) within target.network.accessTimeoutMs: it powers
+ * up first.
  */
 import { ProbeError, TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
@@ -34,12 +41,89 @@ function network(target: Target): NonNullable<Target['network']> {
   return target.network;
 }
 
-/** Reads FORCEOFF and writes 0 only when it holds the core off; returns whether it did. */
+type NetworkSpec = NonNullable<Target['network']>;
+
+const SPU_PERM_SECATTR = 1 << 4;
+const SPU_PERM_PRESENT = 1 << 31;
+
+/**
+ * FORCEOFF at the alias RESET answers at: SPU PERIPHID[5].PERM.SECATTR set = secure, clear =
+ * non-secure. A PERM word without PRESENT does not describe RESET (a model without an SPU): the
+ * reset attribution, secure, holds (PS SPU: at reset every user-selectable peripheral is secure).
+ */
+async function forceOffAddress(session: ProbeSession, net: NetworkSpec): Promise<number> {
+  const perm = await session.readU32(net.resetPeriphPerm);
+  const secure = (perm & SPU_PERM_PRESENT) === 0 || (perm & SPU_PERM_SECATTR) !== 0;
+  return secure ? net.forceOff : net.forceOffNonSecure;
+}
+
+/** nrfx nrf53_erratas.h nrf53_errata_161(), as probe-rs reads it: VAR1 = 7 and VAR2 not 2..4. */
+async function hasErratum161(session: ProbeSession, net: NetworkSpec): Promise<boolean> {
+  const var1 = await session.readU32(net.erratum161.ficrVar1);
+  const var2 = await session.readU32(net.erratum161.ficrVar2);
+  return var1 === 0x07 && !(var2 >= 0x02 && var2 <= 0x04);
+}
+
+/** Reads FORCEOFF and releases it only when it holds the core off; returns whether it did. */
 async function releaseForceOff(session: ProbeSession, target: Target): Promise<boolean> {
-  const { forceOff } = network(target);
+  const net = network(target);
+  const forceOff = await forceOffAddress(session, net);
   const held = ((await session.readU32(forceOff)) & 1) === 1;
-  if (held) await session.writeU32(forceOff, 0);
-  return held;
+  if (!held) return false;
+  if (!(await hasErratum161(session, net))) {
+    await session.writeU32(forceOff, 0);
+    return true;
+  }
+  // Release, hold, release under the workaround register (nrfx nrf_reset.h); each probe write takes
+  // longer than its minimum delays (5 us, 1 us). A half-done release goes back to held.
+  const workaround = forceOff + net.erratum161.workaroundOffset;
+  await session.writeU32(workaround, 1);
+  try {
+    await session.writeU32(forceOff, 0);
+    await session.writeU32(forceOff, 1);
+    await session.writeU32(forceOff, 0);
+  } catch (error) {
+    await session.writeU32(forceOff, 1).catch(() => undefined);
+    throw error;
+  } finally {
+    await session.writeU32(workaround, 0);
+  }
+  return true;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether the core's debug port says it is open, by what the chip has (target debugLock). */
+async function coreAnswers(session: ProbeSession, target: Target, net: NetworkSpec): Promise<boolean> {
+  const lock = net.debugLock;
+  if (lock.kind === 'ctrlApApprotectStatus') return (await session.readAccessPort(net.ctrlAp, lock.register)) !== 0;
+  return ((await session.readAccessPort(net.ahbAp, MEM_AP_CSW)) & CSW_DEVICE_EN) !== 0;
+}
+const MEM_AP_CSW = 0x00;
+const CSW_DEVICE_EN = 1 << 6;
+
+/** Polls until the just-released core answers, at most accessTimeoutMs; returns whether it did. */
+async function waitForNetworkCore(session: ProbeSession, target: Target): Promise<boolean> {
+  const net = network(target);
+  const deadline = Date.now() + net.accessTimeoutMs;
+  for (;;) {
+    if (await coreAnswers(session, target, net)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(1);
+  }
+}
+
+/**
+ * Runs a network-core step; when it meets DEVICE_PROTECTED on a core this run just released, it
+ * waits for the core to power up and runs the step once more. A core that never answers is locked.
+ */
+async function afterRelease<T>(session: ProbeSession, target: Target, released: boolean, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!released || !isProtected(error) || !(await waitForNetworkCore(session, target))) throw error;
+    return step();
+  }
 }
 
 /** Back on the application core afterwards, even when the step failed, without hiding its error. */
@@ -59,13 +143,13 @@ function isProtected(error: unknown): boolean {
  */
 export async function releaseNetworkCore(session: ProbeSession, target: Target): Promise<boolean> {
   const held = await releaseForceOff(session, target);
-  if (held) await onNetworkCore(session, () => session.halt());
+  if (held) await afterRelease(session, target, true, () => onNetworkCore(session, () => session.halt()));
   return held;
 }
 
 /** Holds the network core off again (RESET.NETWORK.FORCEOFF = 1): powered down, as after a reset. */
 export async function holdNetworkCore(session: ProbeSession, target: Target): Promise<void> {
-  await session.writeU32(network(target).forceOff, 1);
+  await session.writeU32(await forceOffAddress(session, network(target)), 1);
 }
 
 /**
@@ -76,10 +160,12 @@ export async function readNetworkCore(session: ProbeSession, target: Target): Pr
   const net = network(target);
   const wasForcedOff = await releaseForceOff(session, target);
   try {
-    const approtect = await onNetworkCore(session, async () => {
-      if (wasForcedOff) await session.halt();
-      return session.readU32(net.approtect);
-    });
+    const approtect = await afterRelease(session, target, wasForcedOff, () =>
+      onNetworkCore(session, async () => {
+        if (wasForcedOff) await session.halt();
+        return session.readU32(net.approtect);
+      }),
+    );
     return { wasForcedOff, accessible: true, approtect, locked: approtect === NETWORK_APPROTECT_PROTECTED };
   } catch (error) {
     if (isProtected(error)) return { wasForcedOff, accessible: false, locked: true };

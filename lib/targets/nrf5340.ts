@@ -21,6 +21,7 @@ export const nrf5340: Target = {
     uicrSize: 0x1000,
     nvmcBase: 0x50039000,
     approtect: 0x00ff8000,
+    debugLock: { kind: 'ahbApCswDeviceEn' },
   },
   // Network core first: its CTRL-AP ERASEALL erases the application core too (nRF5340 PS;
   // device-facts 5.5), so the application erase after it leaves both erased and both ports reachable.
@@ -36,7 +37,12 @@ export const nrf5340: Target = {
     uicrSize: 0x800,
     nvmcBase: 0x41080000,
     approtect: 0x01ff8000,
+    debugLock: { kind: 'ahbApCswDeviceEn' },
     forceOff: 0x50005614,
+    forceOffNonSecure: 0x40005614,
+    resetPeriphPerm: 0x50003814, // SPU base 0x50003000 + PERIPHID[5].PERM (0x800 + 4 * 5)
+    erratum161: { ficrVar1: 0x00ff0130, ficrVar2: 0x00ff0134, workaroundOffset: 4 },
+    accessTimeoutMs: 300,
   },
   uicr: {
     approtect: 0x00ff8000,
@@ -64,7 +70,8 @@ export const nrf5340: Target = {
     ],
   },
   identityKey: { slots: IDENTITY_KEY_SLOTS.map((slot) => ({ ...slot })) },
-  // CTRL-AP 0x00C as APPROTECT status is UNVERIFIED on nRF5340 (device-facts Q8); nRF91 has it.
-  ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, approtectStatus: 0x00c, eraseProtectStatus: 0x018, eraseProtectDisable: 0x01c },
+  // No APPROTECTSTATUS: the nRF5340 CTRL-AP has no register at 0x00C (PS; device-facts Q8).
+  ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, eraseProtectStatus: 0x018, eraseProtectDisable: 0x01c },
+  recover: { softResetAfterEraseAll: false },
   timing: { wordWriteUs: 43, pageEraseUs: 87_500, eraseAllUs: 173_000 },
 };

@@ -4,7 +4,7 @@ import type { Target } from './types';
 const AES_ADDR = 0x50841400; // NRF_CC3XX_PLATFORM_KMU_AES_ADDR on nRF91 (CC310, 128-bit keys)
 
 /** Shared by the nRF91 parts; differences are filled in per part below. */
-function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | 'uicr'> {
+function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | 'uicr' | 'recover'> {
   return {
     family: 'NRF91',
     recoveryOrder: ['application'], // one core, one CTRL-AP
@@ -19,6 +19,7 @@ function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | '
       uicrSize: 0x1000,
       nvmcBase: 0x50039000,
       approtect: 0x00ff8000,
+      debugLock: { kind: 'ctrlApApprotectStatus', register: 0x00c },
     },
     otp: { base: 0x00ff8108, words: 190 },
     lifecycle: { provisioning: 0x00ff8108, secure: 0x00ff810a, reserved: 0x00ff810c, decommissioned: 0x00ff810e },
@@ -54,6 +55,7 @@ export const nrf9160: Target = {
     approtectProtected: 0x00000000,
     eraseProtectUnprotected: 0xffffffff,
   },
+  recover: { softResetAfterEraseAll: false }, // probe-rs Nrf9160: no soft reset after erase
 };
 
 function nrf91x1(name: 'nrf9161' | 'nrf9151', part: number, displayName: string): Target {
@@ -71,6 +73,7 @@ function nrf91x1(name: 'nrf9161' | 'nrf9151', part: number, displayName: string)
       approtectProtected: 0x00000000,
       eraseProtectUnprotected: 0xffffffff,
     },
+    recover: { softResetAfterEraseAll: true }, // probe-rs Nrf9120
   };
 }
 

@@ -20,6 +20,15 @@ export interface KmuSlotSpec {
   perm: number;
 }
 
+/**
+ * How a debugger tells that a core's debug port is locked (APPROTECT), per chip: what the chip has.
+ * - 'ahbApCswDeviceEn': the core's AHB-AP CSW.DeviceEn (bit 6) is clear (nRF5340; probe-rs
+ *   vendor/nordicsemi/sequences/nrf53.rs is_core_unlocked).
+ * - 'ctrlApApprotectStatus': the core's CTRL-AP APPROTECTSTATUS (`register`) reads 0 (nRF91;
+ *   probe-rs nrf91.rs is_core_unlocked). The nRF5340 CTRL-AP has no register there (PS CTRL-AP map).
+ */
+export type DebugLockCheck = { kind: 'ahbApCswDeviceEn' } | { kind: 'ctrlApApprotectStatus'; register: number };
+
 export interface CoreSpec {
   name: 'application' | 'network';
   /** AHB-AP index of this core on the SWD port. */
@@ -35,6 +44,8 @@ export interface CoreSpec {
   nvmcBase: number;
   /** UICR.APPROTECT address of this core. */
   approtect: number;
+  /** How a debugger reads whether this core's debug port is locked. */
+  debugLock: DebugLockCheck;
 }
 
 export interface Target {
@@ -59,6 +70,19 @@ export interface Target {
   network?: CoreSpec & {
     /** RESET.NETWORK.FORCEOFF (secure alias): 1 holds the network core off, 0 releases it. */
     forceOff: number;
+    /** The same register through RESET's non-secure alias, used when firmware made RESET
+     *  non-secure (probe-rs nrf.rs set_network_core_running; PS: the wrong alias bus-faults). */
+    forceOffNonSecure: number;
+    /** SPU PERIPHID[5].PERM (RESET): SECATTR (bit 4) picks the alias; PRESENT is bit 31. */
+    resetPeriphPerm: number;
+    /** nRF5340 erratum 161 (FORCEOFF release): the FICR words that tell affected silicon
+     *  (affected: VAR1 = 7 and VAR2 not 2..4; probe-rs nrf.rs erratum_161_present after nrfx
+     *  nrf53_erratas.h) and the workaround register (FORCEOFF + 4). */
+    erratum161: { ficrVar1: number; ficrVar2: number; workaroundOffset: number };
+    /** How long a just-released network core may take to answer (AHB-AP CSW.DeviceEn) before it
+     *  counts as locked: probe-rs nrf.rs NETWORK_CORE_ACCESS_TIMEOUT, a host-side deadline, not a
+     *  Nordic figure. */
+    accessTimeoutMs: number;
   };
   uicr: {
     approtect: number;
@@ -121,10 +145,19 @@ export interface Target {
     reset: number;
     eraseAll: number;
     eraseAllStatus: number;
-    /** APPROTECT status register (nRF91 APPROTECTSTATUS 0x00C; nRF5340 UNVERIFIED, see Q8). */
-    approtectStatus: number;
+    /** APPROTECTSTATUS (nRF91 0x00C). Absent on nRF5340: its CTRL-AP has no register at 0x00C
+     *  (PS CTRL-AP register map; device-facts Q8). */
+    approtectStatus?: number;
     eraseProtectStatus?: number;
     eraseProtectDisable?: number;
+  };
+  /** What a CTRL-AP erase-all needs before the port is open. */
+  recover: {
+    /** A CTRL-AP RESET after ERASEALL is needed to open the port (nRF91x1: probe-rs nrf91.rs
+     *  requires_soft_reset_after_erase, after Nordic nan_041). On nRF5340 the port opens at the
+     *  erase-all, and any reset before UICR.APPROTECT holds the open value locks it again
+     *  (hardened APPROTECT: erased means protected). */
+    softResetAfterEraseAll: boolean;
   };
   /** NVMC timings in microseconds (nRF5340 PS; nRF91 UNVERIFIED, assumed the same). */
   timing: { wordWriteUs: number; pageEraseUs: number; eraseAllUs: number };

@@ -152,8 +152,12 @@ describe('UICR head, implementation ID and the network core', () => {
     const s = new FakeSession(nrf5340);
     const before = await readNetworkCore(s, nrf5340);
     expect(before).toMatchObject({ wasForcedOff: true, accessible: true, locked: false });
-    expect(s.calls.slice(0, 2)).toEqual([
+    // SPU PERIPHID[5].PERM picks the alias, then FORCEOFF, then the erratum 161 FICR words (issue 12.3).
+    expect(s.calls.slice(0, 5)).toEqual([
+      { method: 'readU32', core: 'application', address: 0x50003814 },
       { method: 'readU32', core: 'application', address: 0x50005614 },
+      { method: 'readU32', core: 'application', address: 0x00ff0130 },
+      { method: 'readU32', core: 'application', address: 0x00ff0134 },
       { method: 'writeU32', core: 'application', address: 0x50005614, value: 0, nvmc: false },
     ]);
     s.calls.length = 0;

@@ -103,3 +103,59 @@ describe('NVMC protocol', () => {
     expect(run.trace.some((l) => l.startsWith('mem write'))).toBe(false);
   });
 });
+
+describe('debug lock per chip (issue 12.6)', () => {
+  it('nRF5340 reads the AHB-AP CSW.DeviceEn', () => {
+    const run = runSequence('core-lock', { family: 'NRF53', core: 'network', 'ap:1:0': 0x23000002 });
+    expect(run.result).toBe(true);
+    expect(run.trace).toEqual(['ap1 read 0x000 = 0x23000002']);
+  });
+
+  it('nRF91 reads CTRL-AP APPROTECTSTATUS (AP4 0x00C), not the AHB-AP', () => {
+    expect(runSequence('core-lock', { family: 'NRF91', 'ap:4:0xC': 1 })).toMatchObject({ result: false, trace: ['ap4 read 0x00C = 0x00000001'] });
+    expect(runSequence('core-lock', { family: 'NRF91', 'ap:4:0xC': 0 }).result).toBe(true);
+  });
+});
+
+describe('network core FORCEOFF release (issue 12.3)', () => {
+  it('waits for CSW.DeviceEn of a core that powers up, and gives up after the deadline', () => {
+    const up = runSequence('wait-accessible', { family: 'NRF53', core: 'network', 'ap:1:0': 0x23000042, csw_disabled_reads: 3 });
+    expect(up.result).toBe(true);
+    expect(up.trace.filter((l) => l.startsWith('ap1 read'))).toHaveLength(4);
+    const never = runSequence('wait-accessible', { family: 'NRF53', core: 'network', 'ap:1:0': 0x23000042, csw_disabled_reads: -1, timeout_ms: 20 });
+    expect(never).toMatchObject({ ok: true, result: false });
+  });
+
+  it('uses the secure alias when SPU PERIPHID[5].PERM says secure, or has no PRESENT bit', () => {
+    for (const perm of [0x80000012, 0]) {
+      const run = runSequence('release-forceoff', { 'mem:0x50003814': perm, 'mem:0x50005614': 1 });
+      expect(run.result).toBe(true);
+      expect(run.trace).toContain('mem write 0x50005614 = 0x00000000');
+    }
+  });
+
+  it('uses the non-secure alias when firmware made RESET non-secure', () => {
+    const run = runSequence('release-forceoff', { 'mem:0x50003814': 0x80000002, 'mem:0x40005614': 1 });
+    expect(run.trace).toContain('mem write 0x40005614 = 0x00000000');
+    expect(run.trace.some((l) => l.includes('0x50005614'))).toBe(false);
+  });
+
+  it('leaves a released core alone', () => {
+    const run = runSequence('release-forceoff', { 'mem:0x50003814': 0x80000012, 'mem:0x50005614': 0 });
+    expect(run.result).toBe(false);
+    expect(run.trace.some((l) => l.startsWith('mem write'))).toBe(false);
+  });
+
+  it('applies the erratum 161 sequence on affected silicon only (VAR1 7, VAR2 not 2..4)', () => {
+    const affected = runSequence('release-forceoff', { 'mem:0x50003814': 0x80000012, 'mem:0x50005614': 1, 'mem:0x00ff0130': 7, 'mem:0x00ff0134': 5 });
+    expect(affected.trace.filter((l) => l.startsWith('mem write'))).toEqual([
+      'mem write 0x50005618 = 0x00000001',
+      'mem write 0x50005614 = 0x00000000',
+      'mem write 0x50005614 = 0x00000001',
+      'mem write 0x50005614 = 0x00000000',
+      'mem write 0x50005618 = 0x00000000',
+    ]);
+    const fixed = runSequence('release-forceoff', { 'mem:0x50003814': 0x80000012, 'mem:0x50005614': 1, 'mem:0x00ff0130': 7, 'mem:0x00ff0134': 3 });
+    expect(fixed.trace.filter((l) => l.startsWith('mem write'))).toEqual(['mem write 0x50005614 = 0x00000000']);
+  });
+});

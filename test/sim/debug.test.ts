@@ -3,6 +3,10 @@ import { ERASED_WORD } from '../../lib/targets';
 import { SimulatedDevice, syntheticImage } from '../../lib/testing';
 import { expectCode, kinds, probe } from './helpers';
 
+/** The nRF5340 CTRL-AP has no register at 0x00C (PS CTRL-AP map; lib/targets has no approtectStatus
+ *  for it since issue 12.6): the simulator reads it as 0, like any register the port lacks. */
+const NRF5340_CTRL_AP_0X00C = 0x00c;
+
 describe('APPROTECT', () => {
   test('a protected device fails AHB-AP reads and writes with DEVICE_PROTECTED; CTRL-AP stays reachable', async () => {
     const { session, t } = await probe('nrf5340', { state: { approtect: true } });
@@ -10,7 +14,7 @@ describe('APPROTECT', () => {
     await expectCode(session.writeU32(0x20000000, 1), 'DEVICE_PROTECTED');
     await expectCode(session.read(0, 4), 'DEVICE_PROTECTED');
     await expectCode(session.halt(), 'DEVICE_PROTECTED');
-    expect(await session.readAccessPort(t.application.ctrlAp, t.ctrlAp.approtectStatus)).toBe(0);
+    expect(await session.readAccessPort(t.application.ctrlAp, NRF5340_CTRL_AP_0X00C)).toBe(0);
     expect(await session.deviceInfo()).toEqual({ family: 'NRF53' });
   });
 
@@ -18,7 +22,7 @@ describe('APPROTECT', () => {
     const { session, device, t } = await probe('nrf9161');
     await session.writeU32(t.uicr.approtect, 0, { nvmc: true });
     expect(await session.readU32(t.uicr.approtect)).toBe(0);
-    expect(await session.readAccessPort(4, t.ctrlAp.approtectStatus)).toBe(1);
+    expect(await session.readAccessPort(4, t.ctrlAp.approtectStatus!)).toBe(1);
     await session.reset('system');
     expect(device.isDebugOpen()).toBe(false);
     await expectCode(session.readU32(0), 'DEVICE_PROTECTED');
@@ -60,7 +64,7 @@ describe('APPROTECT', () => {
     expect(await session.readAccessPort(t.application.ctrlAp, t.ctrlAp.eraseAllStatus)).toBe(1);
     device.runFor(173_000);
     expect(await session.readAccessPort(t.application.ctrlAp, t.ctrlAp.eraseAllStatus)).toBe(0);
-    expect(await session.readAccessPort(t.application.ctrlAp, t.ctrlAp.approtectStatus)).toBe(1);
+    expect(await session.readAccessPort(t.application.ctrlAp, NRF5340_CTRL_AP_0X00C)).toBe(0);
   });
 
   test('CTRL-AP RESET: writing 1 then 0 resets the chip', async () => {

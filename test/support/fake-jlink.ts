@@ -50,6 +50,14 @@ export interface FakeJlinkProbe {
   noTarget?: boolean;
   /** Target without power. */
   lowVoltage?: boolean;
+  /** Hardened APPROTECT at reset (nRF5340, nRF91x1): a reset locks unless UICR.APPROTECT is open. */
+  hardened?: boolean;
+  /** After a FORCEOFF release the network core's AHB-AP reads CSW.DeviceEn clear this many times. */
+  powerupPolls?: number;
+  /** nRF5340 erratum 161 silicon: a release without the workaround leaves the network core off. */
+  erratum161?: boolean;
+  /** Firmware made RESET non-secure: FORCEOFF answers only at 0x40005614. */
+  resetNonsecure?: boolean;
   /** Product name in the probe list (no spaces). */
   product?: string;
   /** FICR DEVICEID bytes as 16 hex digits, as the simulator's `deviceId`; default derived from the serial. */
@@ -122,6 +130,10 @@ function render(options: FakeJlinkOptions, tracePath: string | undefined, stateD
       p.netLocked && 'netlocked',
       p.noTarget && 'notarget',
       p.lowVoltage && 'lowvoltage',
+      p.hardened && 'hardened',
+      p.erratum161 && 'erratum161',
+      p.resetNonsecure && 'reset_nonsecure',
+      p.powerupPolls !== undefined && `powerup_polls=${p.powerupPolls}`,
       p.product && `product=${p.product}`,
       p.deviceId && `deviceid=${p.deviceId}`,
     ].filter(Boolean);
@@ -234,26 +246,35 @@ export interface FakeJlinkCoreState {
   locked: boolean;
 }
 
-const CORE_SIZES: Record<FakeJlinkChip, Array<{ name: 'application' | 'network'; flash: number; uicr: number }>> = {
+const CORE_SIZES: Record<FakeJlinkChip, Array<{ name: 'application' | 'network'; flashBase: number; flash: number; uicrBase: number; uicr: number }>> = {
   nrf5340: [
-    { name: 'application', flash: 0x100000, uicr: 0x1000 },
-    { name: 'network', flash: 0x40000, uicr: 0x800 },
+    { name: 'application', flashBase: 0, flash: 0x100000, uicrBase: 0x00ff8000, uicr: 0x1000 },
+    { name: 'network', flashBase: 0x01000000, flash: 0x40000, uicrBase: 0x01ff8000, uicr: 0x800 },
   ],
-  nrf9160: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
-  nrf9161: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
-  nrf9151: [{ name: 'application', flash: 0x100000, uicr: 0x1000 }],
+  nrf9160: [{ name: 'application', flashBase: 0, flash: 0x100000, uicrBase: 0x00ff8000, uicr: 0x1000 }],
+  nrf9161: [{ name: 'application', flashBase: 0, flash: 0x100000, uicrBase: 0x00ff8000, uicr: 0x1000 }],
+  nrf9151: [{ name: 'application', flashBase: 0, flash: 0x100000, uicrBase: 0x00ff8000, uicr: 0x1000 }],
 };
 
 /** The device state the fake saved at the last JLINKARM_Close on that probe, per core. */
 export function readFakeJlinkState(stateDir: string, serial: number, chip: FakeJlinkChip): Partial<Record<'application' | 'network', FakeJlinkCoreState>> {
-  const bytes = new Uint8Array(fs.readFileSync(path.join(stateDir, `${serial}.bin`)));
+  // test/fixtures/nrf-model nrfm_save: per present core a u32 count, (address, value) pairs of the
+  // programmed flash and UICR words, then one byte: locked. Absent words are erased.
+  const bytes = fs.readFileSync(path.join(stateDir, `${serial}.bin`));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Partial<Record<'application' | 'network', FakeJlinkCoreState>> = {};
   let offset = 0;
   for (const core of CORE_SIZES[chip]) {
-    const flash = bytes.slice(offset, offset + core.flash);
-    offset += core.flash;
-    const uicr = bytes.slice(offset, offset + core.uicr);
-    offset += core.uicr;
+    const flash = new Uint8Array(core.flash).fill(0xff);
+    const uicr = new Uint8Array(core.uicr).fill(0xff);
+    const count = view.getUint32(offset, true);
+    offset += 4;
+    for (let i = 0; i < count; i++, offset += 8) {
+      const address = view.getUint32(offset, true);
+      const value = view.getUint32(offset + 4, true);
+      const [memory, base] = address >= core.uicrBase && address < core.uicrBase + core.uicr ? [uicr, core.uicrBase] : [flash, core.flashBase];
+      new DataView(memory.buffer).setUint32(address - base, value, true);
+    }
     out[core.name] = { flash, uicr, locked: bytes[offset] === 1 };
     offset += 1;
   }

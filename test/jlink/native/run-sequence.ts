@@ -34,18 +34,33 @@ export interface NativeCoreLayout {
   pageSize: number;
   uicrBase: number;
   uicrSize: number;
+  approtect: number;
+  debugLock: { kind: string; register?: number };
 }
 export interface NativeFamilyLayout {
   family: string;
   jlinkDevice: string;
   application: NativeCoreLayout;
   network?: NativeCoreLayout;
-  forceOff?: number;
-  [fact: string]: unknown;
+  release?: {
+    forceOff: number;
+    forceOffNonSecure: number;
+    resetPeriphPerm: number;
+    ficrVar1: number;
+    ficrVar2: number;
+    workaroundOffset: number;
+    accessTimeoutMs: number;
+  };
+  eraseProtectStatus: number;
+  resetAfterEraseAll: boolean;
+}
+export interface NativeLayout {
+  families: NativeFamilyLayout[];
+  chips: { part: number; family: string; approtectUnprotected: number }[];
 }
 
 /** The chip layout compiled into the backend (native/jlink_layout.cc). */
-export function nativeLayout(): NativeFamilyLayout[] {
+export function nativeLayout(): NativeLayout {
   const driver = buildSequencesTest({ quiet: true });
-  return JSON.parse(execFileSync(driver, ['layout'], { encoding: 'utf8' })) as NativeFamilyLayout[];
+  return JSON.parse(execFileSync(driver, ['layout'], { encoding: 'utf8' })) as NativeLayout;
 }

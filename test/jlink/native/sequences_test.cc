@@ -7,7 +7,7 @@
 //
 // The device: memory words and AP registers start at 0 unless set (mem:ADDR=V, ap:AP:REG=V);
 // ready_busy=N: NVMC.READY reads 0 for N polls; erase_busy=N: ERASEALLSTATUS reads 1 for N polls
-// (-1: forever); fail_mem=ADDR / fail_ap=AP:REG: that transfer fails. Time is virtual: sleep()
+// (-1: forever); csw_disabled_reads=N: MEM-AP CSW reads DeviceEn clear N times (-1: forever); fail_mem=ADDR / fail_ap=AP:REG: that transfer fails. Time is virtual: sleep()
 // advances the clock, and every transfer costs 1 ms, so deadlines run without waiting.
 #include <chrono>
 #include <cstdio>
@@ -30,7 +30,7 @@ constexpr std::chrono::microseconds kTransferCost(1000);
 struct Device {
   std::map<uint32_t, uint32_t> mem;
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> ap;
-  long readyBusy = 0, eraseBusy = 0;
+  long readyBusy = 0, eraseBusy = 0, cswDisabledReads = 0;
   bool failMemSet = false, failApSet = false;
   uint32_t failMem = 0;
   std::pair<uint32_t, uint32_t> failAp;
@@ -71,6 +71,12 @@ WordTransfer TransferFor(Device* d) {
       return Status::Error("CANNOT_CONNECT", "injected AP failure");
     }
     uint32_t value = d->ap[{ap, reg}];
+    if (reg == kMemApCsw && d->cswDisabledReads > 0) {
+      value &= ~kCswDeviceEn;  // powering up: DeviceEn clear for this many reads
+      d->cswDisabledReads--;
+    } else if (reg == kMemApCsw && d->cswDisabledReads < 0) {
+      value &= ~kCswDeviceEn;  // never comes up
+    }
     if (reg == kCtrlApEraseAllStatus && d->eraseBusy != 0) {
       value = 1;
       if (d->eraseBusy > 0) d->eraseBusy--;
@@ -124,24 +130,40 @@ WordTransfer TransferFor(Device* d) {
 }
 
 void PrintLayout() {
-  std::printf("[");
+  std::printf("{\"families\":[");
   for (int i = 0; i < kFamilyCount; i++) {
     const FamilyLayout& f = kFamilies[i];
     auto core = [](const CoreLayout& c) {
       std::printf("{\"name\":\"%s\",\"ahbAp\":%u,\"ctrlAp\":%u,\"nvmcBase\":%u,\"flashBase\":%u,\"flashSize\":%u,"
-                  "\"pageSize\":%u,\"uicrBase\":%u,\"uicrSize\":%u}",
-                  c.name, c.ahbAp, c.ctrlAp, c.nvmcBase, c.flashBase, c.flashSize, c.pageSize, c.uicrBase, c.uicrSize);
+                  "\"pageSize\":%u,\"uicrBase\":%u,\"uicrSize\":%u,\"approtect\":%u,\"debugLock\":",
+                  c.name, c.ahbAp, c.ctrlAp, c.nvmcBase, c.flashBase, c.flashSize, c.pageSize, c.uicrBase, c.uicrSize,
+                  c.approtect);
+      if (c.lockCheck == LockCheck::CtrlApApprotectStatus) {
+        std::printf("{\"kind\":\"ctrlApApprotectStatus\",\"register\":%u}}", c.approtectStatus);
+      } else {
+        std::printf("{\"kind\":\"ahbApCswDeviceEn\"}}");
+      }
     };
     std::printf("%s{\"family\":\"%s\",\"jlinkDevice\":\"%s\",\"application\":", i ? "," : "", f.family, f.jlinkDevice);
     core(f.application);
     if (f.hasNetwork) {
       std::printf(",\"network\":");
       core(f.network);
-      std::printf(",\"forceOff\":%u", f.forceOff);
+      const NetworkRelease& r = f.release;
+      std::printf(",\"release\":{\"forceOff\":%u,\"forceOffNonSecure\":%u,\"resetPeriphPerm\":%u,\"ficrVar1\":%u,"
+                  "\"ficrVar2\":%u,\"workaroundOffset\":%u,\"accessTimeoutMs\":%u}",
+                  r.forceOffSecure, r.forceOffNonSecure, r.resetPeriphPerm, r.erratumFicrVar1, r.erratumFicrVar2,
+                  r.erratumWorkaroundOffset, r.accessTimeoutMs);
     }
-    std::printf("}");
+    std::printf(",\"eraseProtectStatus\":%u,\"resetAfterEraseAll\":%s}", f.eraseProtectStatus,
+                f.resetAfterEraseAll ? "true" : "false");
   }
-  std::printf("]\n");
+  std::printf("],\n\"chips\":[");
+  for (int i = 0; i < kChipCount; i++) {
+    std::printf("%s{\"part\":%u,\"family\":\"%s\",\"approtectUnprotected\":%u}", i ? "," : "", kChips[i].part,
+                kChips[i].family, kChips[i].approtectUnprotected);
+  }
+  std::printf("]}\n");
 }
 
 }  // namespace
@@ -169,6 +191,8 @@ int main(int argc, char** argv) {
       device.ap[{Number(key.substr(3, colon - 3)), Number(key.substr(colon + 1))}] = Number(value);
     } else if (key == "ready_busy") {
       device.readyBusy = std::strtol(value.c_str(), nullptr, 0);
+    } else if (key == "csw_disabled_reads") {
+      device.cswDisabledReads = std::strtol(value.c_str(), nullptr, 0);
     } else if (key == "erase_busy") {
       device.eraseBusy = std::strtol(value.c_str(), nullptr, 0);
     } else if (key == "fail_mem") {
@@ -211,6 +235,21 @@ int main(int argc, char** argv) {
     status = NvmcErasePage(t, arg("nvmc", 0x50039000u), arg("address", 0x1000), "erasing the page");
   } else if (sequence == "nvmc-erase-all") {
     status = NvmcEraseAll(t, arg("nvmc", 0x50039000u), std::chrono::milliseconds(arg("timeout_ms", 100)), "erasing all");
+  } else if (sequence == "core-lock" || sequence == "wait-accessible") {
+    const FamilyLayout* family = FamilyByName(args.count("family") ? args["family"] : "NRF53");
+    const CoreLayout& core = args.count("core") && args["core"] == "network" ? family->network : family->application;
+    bool value = false;
+    if (sequence == "core-lock") {
+      status = ReadCoreLock(t, core, &value);
+    } else {
+      status = WaitCoreAccessible(t, core, std::chrono::milliseconds(arg("timeout_ms", 300)), &value);
+    }
+    result = value ? "true" : "false";
+  } else if (sequence == "release-forceoff" || sequence == "hold-forceoff") {
+    const NetworkRelease& r = FamilyByName("NRF53")->release;
+    bool released = false;
+    status = sequence == "hold-forceoff" ? HoldForceOff(t, r) : ReleaseForceOff(t, r, &released);
+    result = released ? "true" : "false";
   } else {
     std::fprintf(stderr, "unknown sequence %s\n", sequence.c_str());
     return 2;
