@@ -91,6 +91,21 @@ export const ERROR_CODES = {
   UNKNOWN_MEMORY: 'usage',
   /** A RandomSource on a real device that is neither cryptoRandom nor vouched for (trustedRandomSource). */
   RANDOM_SOURCE_UNTRUSTED: 'refused',
+  // attestation token verification (lib/attest): a check the token failed
+  ATTEST_MALFORMED: 'refused',
+  ATTEST_TAG_UNSUPPORTED: 'refused',
+  ATTEST_ALGORITHM_UNSUPPORTED: 'refused',
+  ATTEST_PROFILE_UNSUPPORTED: 'refused',
+  ATTEST_CLAIM_MISSING: 'refused',
+  ATTEST_CLAIM_INVALID: 'refused',
+  ATTEST_UNKNOWN_INSTANCE: 'refused',
+  ATTEST_SIGNATURE_INVALID: 'refused',
+  ATTEST_INSTANCE_ID_MISMATCH: 'refused',
+  ATTEST_NONCE_MISMATCH: 'refused',
+  ATTEST_IMPLEMENTATION_ID_MISMATCH: 'refused',
+  ATTEST_LIFECYCLE_NOT_SECURED: 'refused',
+  ATTEST_BOOT_SEED_MISSING: 'refused',
+  ATTEST_SW_COMPONENTS_INVALID: 'refused',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

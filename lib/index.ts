@@ -22,3 +22,20 @@ export {
 } from './station';
 export { recoverDevice, type RecoverReport, type RecoverCoreChoice } from './device/recover';
 export { RecordWriter, AttemptRecorder, verifyRecordFile, readRecords, registryRows, toCsv, type ProvisioningRecord, type IntentRecord, type ResultRecord, type VerifyReport } from './records';
+export {
+  verifyAttestationToken,
+  attestationError,
+  recordsLookup,
+  recordsLookupFromFile,
+  staticLookup,
+  instanceIdUnder,
+  rawSignatureToDer,
+  derSignatureToRaw,
+  type VerifyAttestationOptions,
+  type AttestationResult,
+  type AttestationCheck,
+  type AttestationClaims,
+  type AttestationLookup,
+  type RegisteredDevice,
+  type InstanceIdFormula,
+} from './attest';
