@@ -8,10 +8,11 @@ import { register as registerSim } from './sim';
 import { register as registerProvision } from './provision';
 import { register as registerVerify } from './verify';
 import { register as registerInspect } from './inspect';
+import { register as registerAttest } from './attest';
 
 /** Each command module registers itself on the program. One line per module. */
 type Register = (program: Command, io: CliIo) => void;
-const modules: Register[] = [registerRecords, registerStation, registerList, registerRecover, registerSim, registerProvision, registerVerify, registerInspect];
+const modules: Register[] = [registerRecords, registerStation, registerList, registerRecover, registerSim, registerProvision, registerVerify, registerInspect, registerAttest];
 
 export function registerCommands(program: Command, io: CliIo): void {
   for (const register of modules) register(program, io);

@@ -1,0 +1,106 @@
+/**
+ * `tfm-provision attest verify TOKEN --records FILE [--nonce HEX] [--json]`: check a device's PSA
+ * attestation token against what the station registered (lib/attest). Every claim and every check is
+ * printed; a failed check exits 3 with its ATTEST_* code.
+ */
+import { promises as fsp } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { TfmError } from '../../errors';
+import { attestationError, recordsLookupFromFile, verifyAttestationToken, type AttestationResult } from '../../attest';
+import type { CliIo } from '../program';
+
+const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
+  ['profile', 'profile'],
+  ['instanceId', 'instance ID'],
+  ['implementationId', 'implementation ID'],
+  ['nonce', 'nonce'],
+  ['clientId', 'client ID'],
+  ['securityLifecycle', 'security lifecycle'],
+  ['bootSeed', 'boot seed'],
+  ['certificationReference', 'certification reference'],
+  ['verificationService', 'verification service'],
+  ['noSoftwareMeasurements', 'no SW measurements'],
+];
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export function formatAttestation(file: string, r: AttestationResult): string {
+  const lines: string[] = [];
+  const envelope = r.tagged === undefined ? 'not a COSE_Sign1 token' : `COSE_Sign1 (${r.tagged ? 'tagged 18' : 'untagged'}), algorithm ${show(r.algorithm ?? 'none')}`;
+  lines.push(`${file}: ${envelope}${r.claimKeys ? `, ${r.claimKeys === 'eat' ? 'RFC 9783' : 'PSA IoT Profile 1'} claim keys` : ''}`);
+  const claimLines: string[] = [];
+  for (const [key, label] of CLAIM_LABELS) {
+    const value = r.claims[key];
+    if (value === undefined) continue;
+    const extra = key === 'securityLifecycle' && r.claims.securityLifecycleName ? ` (${r.claims.securityLifecycleName})` : '';
+    claimLines.push(`  ${label.padEnd(24)} ${show(value)}${extra}`);
+  }
+  const components = r.claims.softwareComponents;
+  if (Array.isArray(components)) {
+    claimLines.push(`  ${'software components'.padEnd(24)} ${components.length}`);
+    components.forEach((c, i) => {
+      const fields = typeof c === 'object' && c !== null ? Object.entries(c as Record<string, unknown>).map(([k, v]) => `${k}=${show(v)}`) : [show(c)];
+      claimLines.push(`    [${i}] ${fields.join(' ')}`);
+    });
+  } else if (components !== undefined) claimLines.push(`  ${'software components'.padEnd(24)} ${show(components)}`);
+  for (const other of r.claims.other) claimLines.push(`  ${`claim ${other.key}`.padEnd(24)} ${show(other.value)}`);
+  if (claimLines.length > 0) lines.push('claims', ...claimLines);
+  lines.push('checks');
+  for (const check of r.checks) {
+    const status = { pass: 'ok  ', fail: 'FAIL', skipped: 'skip', warn: 'warn' }[check.status];
+    lines.push(`  ${status}  ${check.name.padEnd(22)} ${check.code ? `${check.code}: ` : ''}${check.detail}`);
+  }
+  if (r.ok) {
+    const who = r.device ? `${r.device.deviceId !== undefined ? `device ${r.device.deviceId}` : 'a registered device'} (${r.device.source})` : 'a registered device';
+    lines.push(`verified: signed by the identity key registered for ${who}`);
+  } else {
+    lines.push(`NOT verified: ${r.errorCodes.length} check${r.errorCodes.length === 1 ? '' : 's'} failed (${r.errorCodes.join(', ')})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function readToken(file: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(file);
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `Cannot read the token file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function register(program: Command, io: CliIo): void {
+  const attest = program.command('attest').description('PSA attestation tokens: check a device\'s token against the provisioning records.');
+
+  attest
+    .command('verify')
+    .description('Verify a PSA attestation token (COSE_Sign1, ES256) against the identity key, instance ID and implementation ID the records hold.')
+    .argument('<token>', 'the token, binary CBOR (e.g. from psa_initial_attest_get_token)')
+    .requiredOption('--records <file>', 'provisioning record file (JSON Lines) holding the device\'s verified result')
+    .option('--nonce <hex>', 'the challenge sent to the device (32, 48 or 64 bytes, hex); without it freshness is not checked')
+    .option('--profile <eat_profile>', 'the eat_profile value to expect (default: any profile TF-M produces)')
+    .option('--json', 'print the result as one JSON line')
+    .addHelpText(
+      'after',
+      '\nChecks: COSE_Sign1 shape, ES256, signature by the registered key, instance ID derived from it (by the\n' +
+        'TF-M formula the record names), nonce, implementation ID, lifecycle SECURED, profile, boot seed,\n' +
+        'software components. A failed check exits 3 with its code (ATTEST_*). See docs/attestation.md.\n',
+    )
+    .action(async (token: string, options: { records: string; nonce?: string; profile?: string; json?: boolean }) => {
+      const tokenPath = resolve(io.cwd, token);
+      const bytes = await readToken(tokenPath);
+      const index = await recordsLookupFromFile(resolve(io.cwd, options.records));
+      const outcome = await verifyAttestationToken(bytes, { lookup: index.lookup, nonce: options.nonce, profile: options.profile });
+      if (options.json === true) {
+        io.stdout.write(`${JSON.stringify({ type: 'result', command: 'attest verify', file: token, ...outcome })}\n`);
+      } else {
+        if (index.inconsistent.length > 0) {
+          io.stderr.write(`note: ${index.inconsistent.length} record(s) left out: their instance ID does not match their key under their formula.\n`);
+        }
+        io.stdout.write(formatAttestation(token, outcome));
+      }
+      const error = attestationError(outcome);
+      if (error !== undefined) throw error;
+    });
+}
