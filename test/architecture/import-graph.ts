@@ -26,7 +26,7 @@ export interface ImportEdge {
 export const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['station', 'records'],
-  ['provision', 'image'],
+  ['provision', 'image', 'attest'],
   ['device', 'keys'],
   ['targets'],
   ['probe', 'sim'],
@@ -47,6 +47,12 @@ export interface LayerRule {
 }
 
 export const RULES: readonly LayerRule[] = [
+  {
+    from: 'attest',
+    to: 'records',
+    kind: 'allow',
+    why: 'the attestation verifier looks devices up in the provisioning records (their read API and record types), which sit a layer above it',
+  },
   {
     from: 'sim',
     to: 'targets',

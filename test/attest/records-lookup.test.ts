@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { coseKeyOf, instanceIdUnder, recordsLookup, recordsLookupFromFile } from '../../lib/attest';
 import { instanceIdFor } from '../../lib/keys/identity';
-import { EXIT } from '../../lib/cli/exit-codes';
+import { EXIT } from '../../lib/exit-codes';
 import { runCli } from '../../lib/cli/program';
 import { type ProvisioningRecord, RecordWriter, type ResultInput } from '../../lib/records';
 import { captureIo } from '../cli/support/io';

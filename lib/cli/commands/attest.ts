@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { attestationError, recordsLookupFromFile, verifyAttestationToken, type AttestationResult } from '../../attest';
-import type { CliIo } from '../program';
+import type { CliIo } from '../io';
 
 const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
   ['profile', 'profile'],
