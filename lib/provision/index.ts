@@ -1,4 +1,4 @@
-/** provision/: the provisioning sequence (host strategy), verification and inspection. */
+/** provision/: one provisioning run (run.ts) with the host or the image strategy (strategies/), verification and inspection. */
 export * from './types';
 export * from './events';
 export { preflight, preflightSlotIndices, restoreNetworkCoreHold, type Preflight, type PreflightOptions, type PreflightWarning } from './preflight';
