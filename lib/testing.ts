@@ -9,5 +9,4 @@
  */
 export * from './sim';
 export { seededRandom, type RandomSource } from './random';
-export { syntheticProvisioningImage, syntheticNetworkImage, syntheticHex, type SyntheticHexOptions } from './image/synthetic';
 export { createSimFleet, type SimFleet, type SimFleetOptions } from './station/sim-fleet';

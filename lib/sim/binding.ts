@@ -5,22 +5,11 @@
  * faults, and latency on the virtual clock (optionally also in real time, for benchmarks).
  */
 import { ProbeError, type ErrorCode, TfmError } from '../errors';
-import type {
-  CoreName,
-  DeviceInfo,
-  LibraryInfo,
-  OpenOptions,
-  ProbeBinding,
-  ProbeInfo,
-  ProbeLogEntry,
-  ProbeLogListener,
-  ProbeSession,
-  ResetKind,
-  WriteOptions,
-} from '../probe/types';
-import type { RunClock } from '../image/run';
+import type { CoreName, DeviceInfo, LibraryInfo, OpenOptions, ProbeBinding, ProbeInfo } from '../probe/types';
+import type { ProbeLogEntry, ProbeLogListener, ProbeSession, ResetKind, WriteOptions } from '../probe/types';
 import { hex32 } from './bytes';
-import { PowerLossSignal, type SimulatedDevice } from './device';
+import type { SimulatedDevice } from './device';
+import { PowerLossSignal } from './nvm';
 import type { SimCoreName, SimFault, SimOperation, SimOperationMethod } from './types';
 
 export interface SimBindingOptions {
@@ -127,6 +116,15 @@ export class SimBinding implements ProbeBinding {
   }
 }
 
+/**
+ * The clock the image strategy waits on (structurally lib/image/run.ts RunClock, which sits above
+ * the simulator and so is not imported here): milliseconds, and a sleep that costs no real time.
+ */
+export interface SimRunClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One open simulated probe. Calls run strictly in call order. */
@@ -172,7 +170,7 @@ export class SimSession implements ProbeSession {
    * it up by itself, so waiting for an image lets the firmware model run and a timeout costs no real
    * time. Once the probe is detached it no longer advances (the next probe operation reports that).
    */
-  get virtualClock(): RunClock {
+  get virtualClock(): SimRunClock {
     const device = (): SimulatedDevice | undefined => this.binding.entryOf(this)?.device;
     let last = 0;
     return {
@@ -230,7 +228,7 @@ export class SimSession implements ProbeSession {
       // A core this probe released from FORCEOFF boots with this transaction unless it halts it.
       device.beforeProbeOperation(method, this.selected);
       if (this.binding.latencyUs > 0) {
-        device.advanceTo(device.nowUs + this.binding.latencyUs);
+        device.advanceTo(device.virtualTimeUs + this.binding.latencyUs);
         if (this.binding.realTime) await sleep(this.binding.latencyUs / 1000);
       }
       const fault = entry.faults.find((f) => f.atOperation === index);
@@ -259,13 +257,13 @@ export class SimSession implements ProbeSession {
     // programmed, later words never start); any other operation has no effect. Then the chip
     // power-cycles and boots its firmware, and the probe loses the target.
     if (method === 'write' || method === 'writeU32') {
-      device.tear = { mask: fault.tornBits, wordIndex: fault.tornWord ?? 0, seen: 0 };
+      device.nvmFaults.tear = { mask: fault.tornBits, wordIndex: fault.tornWord ?? 0, seen: 0 };
       try {
         fn(device);
       } catch (error) {
         if (!(error instanceof PowerLossSignal) && !(error instanceof TfmError)) throw error;
       } finally {
-        device.tear = undefined;
+        device.nvmFaults.tear = undefined;
       }
     }
     device.powerCycle();
@@ -274,7 +272,7 @@ export class SimSession implements ProbeSession {
   }
 
   deviceInfo(): Promise<DeviceInfo> {
-    return this.run('deviceInfo', {}, (d) => d.probeDeviceInfo());
+    return this.run('deviceInfo', {}, (d) => d.port.deviceInfo());
   }
 
   selectCore(core: CoreName): Promise<void> {
@@ -288,7 +286,7 @@ export class SimSession implements ProbeSession {
   }
 
   read(address: number, length: number): Promise<Uint8Array> {
-    return this.run('read', { address, length }, (d) => d.probeRead(this.selected, address, length));
+    return this.run('read', { address, length }, (d) => d.port.read(this.selected, address, length));
   }
 
   write(address: number, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
@@ -296,7 +294,7 @@ export class SimSession implements ProbeSession {
     const copy = Uint8Array.from(data); // the caller may zero its buffer while the call is queued
     return this.run('write', { address, length: data.length, nvmc }, (d) => {
       try {
-        d.probeWrite(this.selected, address, copy, nvmc);
+        d.port.write(this.selected, address, copy, nvmc);
       } finally {
         copy.fill(0);
       }
@@ -304,46 +302,46 @@ export class SimSession implements ProbeSession {
   }
 
   readU32(address: number): Promise<number> {
-    return this.run('readU32', { address }, (d) => d.probeReadU32(this.selected, address));
+    return this.run('readU32', { address }, (d) => d.port.readU32(this.selected, address));
   }
 
   writeU32(address: number, value: number, options: WriteOptions = {}): Promise<void> {
     const nvmc = options.nvmc === true;
     // A KMU key word's value is key material: the operation log keeps its address only.
     const keyWord = this.binding.entryOf(this)?.device.isKeyWord(this.selected, address) ?? false;
-    return this.run('writeU32', { address, ...(keyWord ? {} : { value: value >>> 0 }), nvmc }, (d) => d.probeWriteU32(this.selected, address, value, nvmc));
+    return this.run('writeU32', { address, ...(keyWord ? {} : { value: value >>> 0 }), nvmc }, (d) => d.port.writeU32(this.selected, address, value, nvmc));
   }
 
   erasePage(address: number): Promise<void> {
-    return this.run('erasePage', { address }, (d) => d.probeErasePage(this.selected, address));
+    return this.run('erasePage', { address }, (d) => d.port.erasePage(this.selected, address));
   }
 
   eraseAll(): Promise<void> {
-    return this.run('eraseAll', {}, (d) => d.probeEraseAll(this.selected));
+    return this.run('eraseAll', {}, (d) => d.port.eraseAll(this.selected));
   }
 
   recover(): Promise<void> {
-    return this.run('recover', {}, (d) => d.probeRecover());
+    return this.run('recover', {}, (d) => d.port.recover());
   }
 
   readAccessPort(apIndex: number, register: number): Promise<number> {
-    return this.run('readAccessPort', { apIndex, register }, (d) => d.probeReadAccessPort(apIndex, register));
+    return this.run('readAccessPort', { apIndex, register }, (d) => d.ctrlAp.read(apIndex, register));
   }
 
   writeAccessPort(apIndex: number, register: number, value: number): Promise<void> {
-    return this.run('writeAccessPort', { apIndex, register, value: value >>> 0 }, (d) => d.probeWriteAccessPort(apIndex, register, value >>> 0));
+    return this.run('writeAccessPort', { apIndex, register, value: value >>> 0 }, (d) => d.ctrlAp.write(apIndex, register, value >>> 0));
   }
 
   reset(_kind: ResetKind = 'system'): Promise<void> {
-    return this.run('reset', {}, (d) => d.resetFromProbe(d.core(this.selected)));
+    return this.run('reset', {}, (d) => d.power.resetFromProbe(d.core(this.selected)));
   }
 
   halt(): Promise<void> {
-    return this.run('halt', {}, (d) => d.probeHalt(this.selected));
+    return this.run('halt', {}, (d) => d.port.halt(this.selected));
   }
 
   go(): Promise<void> {
-    return this.run('go', {}, (d) => d.probeGo(this.selected));
+    return this.run('go', {}, (d) => d.port.go(this.selected));
   }
 
   onLog(listener: ProbeLogListener): () => void {

@@ -10,7 +10,7 @@ import { SimulatedDevice } from './device';
 import type { SimDeviceState } from './types';
 
 export * from './types';
-export { SimulatedDevice, diffDumps, decodeLifecycle, type ConsoleEntry, type SimulatedDeviceOptions } from './device';
+export { SimulatedDevice, diffDumps, decodeLifecycle, type SimulatedDeviceOptions } from './device';
 export { SimBinding, SimSession, type SimBindingOptions } from './binding';
 export {
   PROVISIONING_IMAGE_MARKER,
@@ -25,6 +25,7 @@ export {
   type FirmwareKind,
   type FirmwareResult,
 } from './firmware';
+export type { SimRunClock } from './binding';
 export { SIM_STATE_FORMAT, SIM_STATE_SCHEMA_VERSION } from './state-file';
 export { RTT_CB_OFFSET, RTT_ID } from './layout';
 
@@ -52,5 +53,16 @@ export async function createSimProbe(options: CreateSimProbeOptions): Promise<{ 
   const session = await binding.open(serialNumber);
   return { binding, device, session };
 }
-export { syntheticImage, syntheticImageHex, type SyntheticImage, type SyntheticImageKind, type SyntheticImageOptions } from './images';
+export {
+  syntheticImage,
+  syntheticImageHex,
+  syntheticHex,
+  syntheticHexMap,
+  syntheticProvisioningImage,
+  syntheticNetworkImage,
+  type SyntheticImage,
+  type SyntheticImageKind,
+  type SyntheticImageOptions,
+  type SyntheticHexOptions,
+} from './images';
 export { SIM_PRESETS, createPresetDevice, isSimPreset, type SimPreset } from './presets';

@@ -38,8 +38,9 @@ export function createPresetDevice(options: { chip: ChipName; preset: SimPreset;
     case 'assembly':
       return SimulatedDevice.create(base);
     case 'provisioning':
+      return SimulatedDevice.create({ ...base, state: { lifecycle: 'PROVISIONING' } });
     case 'decommissioned':
-      return SimulatedDevice.create({ ...base, state: { lifecycle: preset } });
+      return SimulatedDevice.create({ ...base, state: { lifecycle: 'DECOMMISSIONED' } });
     case 'partial': {
       // MKEK and MEXT as the sample writes them, from the device's own seeded randomness.
       const id = options.deviceId !== undefined ? bytesFrom(options.deviceId, 8, 'Device ID') : (options.random ?? cryptoRandom).fill(new Uint8Array(8));
@@ -49,7 +50,7 @@ export function createPresetDevice(options: { chip: ChipName; preset: SimPreset;
       const keys = random.fill(new Uint8Array(16 * hukSlots.length));
       const kmuSlots = hukSlots.map((s, i) => ({ index: s.index, dest: s.dest, perm: KMU_PERM_HUK, value: keys.slice(16 * i, 16 * i + 16) }));
       keys.fill(0);
-      const device = SimulatedDevice.create({ chip, deviceId: id, random, state: { lifecycle: 'provisioning', kmuSlots } });
+      const device = SimulatedDevice.create({ chip, deviceId: id, random, state: { lifecycle: 'PROVISIONING', kmuSlots } });
       for (const slot of kmuSlots) slot.value.fill(0);
       return device;
     }

@@ -6,41 +6,42 @@
  * It holds the non-volatile state (flash, UICR with its write counts, which is where the simulated
  * keys live, by design: it is a simulated chip) and the volatile state that survives while the chip
  * stays powered between runs (locks, FORCEOFF, NVMC mode, KMU selection, CryptoCell key registers).
- * RAM and unmodelled registers are not kept.
+ * RAM and unmodelled registers are not kept. This module converts between the file and a
+ * DeviceSnapshot (each part's own snapshot); it never sees a device.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { TfmError } from '../errors';
-import { seededRandom, type RandomSource } from '../random';
-import { isChipName, type ChipName } from '../targets';
+import { getTarget, isChipName, type ChipName } from '../targets';
 import { toHex } from './bytes';
-import type { SimulatedDevice, SimCore } from './device';
+import type { CoreSnapshot } from './core';
+import type { CtrlApSnapshot } from './ctrl-ap';
+import type { KmuSnapshot } from './kmu';
+import type { ConsoleEntry, SimCoreName } from './types';
 
 export const SIM_STATE_FORMAT = 'tfm-provision-sim-state';
 export const SIM_STATE_SCHEMA_VERSION = 1;
 const MAX_CONSOLE_LINES = 2000;
 
-interface CoreState {
-  uicr: string;
-  uicrWrites: string;
-  flash: Array<{ address: number; data: string; writes: string }>;
-  nvmcConfig: number;
-  busyUntil: number;
-  approtectOpenAtReset: boolean;
-  unlockedByEraseAll: boolean;
-  running: boolean;
-  firmwareStarted: boolean;
-  bootTimeUs: number;
+/** Everything a state file holds, as the device's parts give and take it. */
+export interface DeviceSnapshot {
+  chip: ChipName;
+  deviceId: string;
+  nowUs: number;
+  forceOff: boolean;
+  kmu: KmuSnapshot;
+  ctrlAp: CtrlApSnapshot;
+  cores: { application: CoreSnapshot; network?: CoreSnapshot };
+  console: ConsoleEntry[];
 }
 
-function coreToState(core: SimCore): CoreState {
+function coreToState(core: CoreSnapshot): object {
   return {
-    uicr: wordsToHex(core.uicr),
-    uicrWrites: toHex(core.uicrWrites),
-    flash: [...core.flash.keys()]
-      .sort((a, b) => a - b)
-      .map((address) => ({ address, data: wordsToHex(core.flash.get(address)!), writes: toHex(core.flashWrites.get(address)!) })),
-    nvmcConfig: core.nvmcConfig,
-    busyUntil: core.busyUntil,
+    uicr: wordsToHex(core.nvm.uicr),
+    uicrWrites: toHex(core.nvm.uicrWrites),
+    flash: core.nvm.flash.map((p) => ({ address: p.address, data: wordsToHex(p.words), writes: toHex(p.writes) })),
+    nvmcConfig: core.nvm.nvmcConfig,
+    busyUntil: core.nvm.busyUntil,
     approtectOpenAtReset: core.approtectOpenAtReset,
     unlockedByEraseAll: core.unlockedByEraseAll,
     running: core.running,
@@ -49,19 +50,22 @@ function coreToState(core: SimCore): CoreState {
   };
 }
 
-export function deviceToState(dev: SimulatedDevice): object {
+/** The state-file object (schema version 1) of a snapshot. */
+export function snapshotToState(s: DeviceSnapshot): object {
+  const cores: Array<[SimCoreName, CoreSnapshot]> = [['application', s.cores.application]];
+  if (s.cores.network) cores.push(['network', s.cores.network]);
   const body = {
     format: SIM_STATE_FORMAT,
     schemaVersion: SIM_STATE_SCHEMA_VERSION,
-    chip: dev.chip,
-    deviceId: dev.deviceId,
-    virtualTimeUs: dev.nowUs,
-    forceOff: dev.forceOff,
-    kmu: { selected: dev.kmuSelected, blocked: dev.kmuBlocked, events: { ...dev.kmuEvents } },
-    eraseProtectDisableKey: dev.eraseProtectDisableKey,
-    cryptocell: Object.fromEntries([...dev.cryptocell.entries()].map(([a, w]) => [String(a), wordsToHex(w)])),
-    cores: Object.fromEntries(dev.coreList().map((c) => [c.name, coreToState(c)])),
-    console: dev.consoleEntries.slice(-MAX_CONSOLE_LINES),
+    chip: s.chip,
+    deviceId: s.deviceId,
+    virtualTimeUs: s.nowUs,
+    forceOff: s.forceOff,
+    kmu: { selected: s.kmu.selected, blocked: s.kmu.blocked, events: { ...s.kmu.events } },
+    eraseProtectDisableKey: s.ctrlAp.eraseProtectDisableKey,
+    cryptocell: Object.fromEntries(s.kmu.cryptocell.map(([a, w]) => [String(a), wordsToHex(w)])),
+    cores: Object.fromEntries(cores.map(([name, c]) => [name, coreToState(c)])),
+    console: s.console.slice(-MAX_CONSOLE_LINES),
   };
   return { ...body, digest: digestOf(body) };
 }
@@ -107,9 +111,8 @@ function wordsToHex(words: Uint32Array): string {
   return b.toString('hex');
 }
 
-export type BareDeviceFactory = (chip: ChipName, deviceIdHex: string, random: RandomSource) => SimulatedDevice;
-
-export function deviceFromState(value: unknown, random: RandomSource | undefined, bare: BareDeviceFactory, where = 'The state'): SimulatedDevice {
+/** Checks a state-file object completely and returns its snapshot. Anything else: SIM_STATE_INVALID. */
+export function stateToSnapshot(value: unknown, where = 'The state'): DeviceSnapshot {
   const r: Reader = new Reader(where);
   const root = r.object(value, 'the file');
   if (root.format !== SIM_STATE_FORMAT) r.fail('format', `must be "${SIM_STATE_FORMAT}" (this is not a tfm-provision simulated device file)`);
@@ -122,57 +125,90 @@ export function deviceFromState(value: unknown, random: RandomSource | undefined
   const deviceId = root.deviceId;
   if (!isChipName(chip)) r.fail('chip', 'is not a supported chip');
   if (typeof deviceId !== 'string' || !/^[0-9a-f]{16}$/u.test(deviceId)) r.fail('deviceId', 'must be 16 lowercase hex digits');
-  const now = r.number(root.virtualTimeUs, 'virtualTimeUs');
-  const dev = bare(chip, deviceId, random ?? seededRandom(`tfm-provision-sim:${deviceId}:${now}`));
-  dev.nowUs = now;
-  dev.forceOff = r.boolean(root.forceOff, 'forceOff');
+  const target = getTarget(chip);
+  const nowUs = r.number(root.virtualTimeUs, 'virtualTimeUs');
+  const forceOff = r.boolean(root.forceOff, 'forceOff');
   const kmu = r.object(root.kmu, 'kmu');
-  dev.kmuSelected = r.number(kmu.selected, 'kmu.selected', 0, dev.target.kmu.slotCount);
-  dev.kmuBlocked = r.boolean(kmu.blocked, 'kmu.blocked');
   const events = r.object(kmu.events, 'kmu.events');
-  dev.kmuEvents = { pushed: r.number(events.pushed, 'kmu.events.pushed', 0, 1), revoked: r.number(events.revoked, 'kmu.events.revoked', 0, 1), error: r.number(events.error, 'kmu.events.error', 0, 1) };
-  dev.eraseProtectDisableKey = r.number(root.eraseProtectDisableKey, 'eraseProtectDisableKey', 0, 0xffffffff);
-  const cc = r.object(root.cryptocell, 'cryptocell');
-  for (const [address, words] of Object.entries(cc)) {
+  const cryptocell: Array<[number, Uint32Array]> = [];
+  for (const [address, words] of Object.entries(r.object(root.cryptocell, 'cryptocell'))) {
     const a = Number(address);
-    if (!dev.target.cryptocell.aesKeyAddresses.includes(a)) r.fail(`cryptocell.${address}`, 'is not a CryptoCell key register of this chip');
-    dev.cryptocell.set(a, r.words(words, `cryptocell.${address}`, 4));
+    if (!target.cryptocell.aesKeyAddresses.includes(a)) r.fail(`cryptocell.${address}`, 'is not a CryptoCell key register of this chip');
+    cryptocell.push([a, r.words(words, `cryptocell.${address}`, 4)]);
   }
+  const kmuSnapshot: KmuSnapshot = {
+    selected: r.number(kmu.selected, 'kmu.selected', 0, target.kmu.slotCount),
+    blocked: r.boolean(kmu.blocked, 'kmu.blocked'),
+    events: { pushed: r.number(events.pushed, 'kmu.events.pushed', 0, 1), revoked: r.number(events.revoked, 'kmu.events.revoked', 0, 1), error: r.number(events.error, 'kmu.events.error', 0, 1) },
+    cryptocell,
+  };
+  const ctrlAp: CtrlApSnapshot = { eraseProtectDisableKey: r.number(root.eraseProtectDisableKey, 'eraseProtectDisableKey', 0, 0xffffffff) };
   const cores = r.object(root.cores, 'cores');
-  const expected = dev.coreList().map((c) => c.name);
+  const specs = target.network ? [target.application, target.network] : [target.application];
+  const expected = specs.map((c) => c.name);
   if (Object.keys(cores).sort().join() !== [...expected].sort().join()) r.fail('cores', `must hold exactly ${expected.join(' and ')}`);
-  for (const core of dev.coreList()) {
-    const p = `cores.${core.name}`;
-    const s = r.object(cores[core.name], p);
-    const n = core.spec.uicrSize / 4;
-    core.uicr = r.words(s.uicr, `${p}.uicr`, n);
-    core.uicrWrites = r.hex(s.uicrWrites, `${p}.uicrWrites`, n);
+  const coreSnapshots: Partial<Record<SimCoreName, CoreSnapshot>> = {};
+  for (const spec of specs) {
+    const p = `cores.${spec.name}`;
+    const s = r.object(cores[spec.name], p);
+    const n = spec.uicrSize / 4;
+    const uicr = r.words(s.uicr, `${p}.uicr`, n);
+    const uicrWrites = r.hex(s.uicrWrites, `${p}.uicrWrites`, n);
     if (!Array.isArray(s.flash)) r.fail(`${p}.flash`, 'must be a list of pages');
-    const pageWords = core.spec.flash.pageSize / 4;
-    (s.flash as unknown[]).forEach((page, i) => {
+    const { base, size, pageSize } = spec.flash;
+    const flash = (s.flash as unknown[]).map((page, i) => {
       const pp = r.object(page, `${p}.flash[${i}]`);
-      const address = r.number(pp.address, `${p}.flash[${i}].address`, core.spec.flash.base, core.spec.flash.base + core.spec.flash.size - 1);
-      if (address !== core.pageOf(address)) r.fail(`${p}.flash[${i}].address`, 'is not a page start');
-      core.flash.set(address, r.words(pp.data, `${p}.flash[${i}].data`, pageWords));
-      core.flashWrites.set(address, r.hex(pp.writes, `${p}.flash[${i}].writes`, pageWords));
+      const address = r.number(pp.address, `${p}.flash[${i}].address`, base, base + size - 1);
+      if ((address - base) % pageSize !== 0) r.fail(`${p}.flash[${i}].address`, 'is not a page start');
+      return { address, words: r.words(pp.data, `${p}.flash[${i}].data`, pageSize / 4), writes: r.hex(pp.writes, `${p}.flash[${i}].writes`, pageSize / 4) };
     });
-    core.nvmcConfig = r.number(s.nvmcConfig, `${p}.nvmcConfig`, 0, 7);
-    core.busyUntil = r.number(s.busyUntil, `${p}.busyUntil`);
-    core.approtectOpenAtReset = r.boolean(s.approtectOpenAtReset, `${p}.approtectOpenAtReset`);
-    core.unlockedByEraseAll = r.boolean(s.unlockedByEraseAll, `${p}.unlockedByEraseAll`);
-    core.running = r.boolean(s.running, `${p}.running`);
-    core.firmwareStarted = r.boolean(s.firmwareStarted, `${p}.firmwareStarted`);
-    core.bootTimeUs = r.number(s.bootTimeUs, `${p}.bootTimeUs`);
+    coreSnapshots[spec.name] = {
+      nvm: { uicr, uicrWrites, flash, nvmcConfig: r.number(s.nvmcConfig, `${p}.nvmcConfig`, 0, 7), busyUntil: r.number(s.busyUntil, `${p}.busyUntil`) },
+      approtectOpenAtReset: r.boolean(s.approtectOpenAtReset, `${p}.approtectOpenAtReset`),
+      unlockedByEraseAll: r.boolean(s.unlockedByEraseAll, `${p}.unlockedByEraseAll`),
+      running: r.boolean(s.running, `${p}.running`),
+      firmwareStarted: r.boolean(s.firmwareStarted, `${p}.firmwareStarted`),
+      bootTimeUs: r.number(s.bootTimeUs, `${p}.bootTimeUs`),
+    };
   }
   if (!Array.isArray(root.console)) r.fail('console', 'must be a list');
-  for (const [i, entry] of (root.console as unknown[]).entries()) {
+  const console = (root.console as unknown[]).map((entry, i): ConsoleEntry => {
     const e = r.object(entry, `console[${i}]`);
     const core = e.core;
     const text = e.line;
     if ((core !== 'application' && core !== 'network') || typeof text !== 'string') r.fail(`console[${i}]`, 'must be { core, timeUs, line }');
-    const line = { core: core as 'application' | 'network', timeUs: r.number(e.timeUs, `console[${i}].timeUs`), line: text };
-    dev.consoleEntries.push(line);
-    dev.console.push(line.line);
+    return { core: core as SimCoreName, timeUs: r.number(e.timeUs, `console[${i}].timeUs`), line: text as string };
+  });
+  return { chip, deviceId, nowUs, forceOff, kmu: kmuSnapshot, ctrlAp, cores: { application: coreSnapshots.application!, ...(coreSnapshots.network ? { network: coreSnapshots.network } : {}) }, console };
+}
+
+/** Writes a state file atomically: a crash never leaves a truncated file. */
+export function writeStateFile(file: string, state: object, options: { overwrite?: boolean } = {}): void {
+  const text = JSON.stringify(state, null, 1);
+  if (options.overwrite === false && existsSync(file)) {
+    throw new TfmError('USAGE', `${file} already exists; choose another name or overwrite it explicitly (--force).`);
   }
-  return dev;
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, text + '\n');
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new TfmError('FILE_ERROR', `Cannot write the simulated device state to ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads and parses a state file (its contents are checked by stateToSnapshot). */
+export function readStateFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TfmError('SIM_STATE_INVALID', `Cannot read the simulated device state file ${file}: ${(error as Error).message}. Create one with "tfm-provision sim create".`, { cause: error });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new TfmError('SIM_STATE_INVALID', `${file} is not a simulated device state file (invalid JSON: it may be truncated or corrupted).`, { cause: error });
+  }
 }

@@ -5,12 +5,16 @@
 import type { ErrorCode } from '../errors';
 import type { ChipName } from '../targets';
 
-export type SimLifecycle = 'assembly' | 'provisioning' | 'secured' | 'decommissioned';
+/** PSA lifecycle states, spelled as the library spells them (lib/device/lifecycle.ts LifecycleState). */
+export type SimLifecycle = 'ASSEMBLY' | 'PROVISIONING' | 'SECURED' | 'DECOMMISSIONED';
+/** A decoded lifecycle: one of the four states, or 'INVALID' for any other halfword pattern. */
+export type SimLifecycleReading = SimLifecycle | 'INVALID';
 export type SimCoreName = 'application' | 'network';
 
 /** Initial state of a simulated device (applied as if written at the factory; see docs/simulator.md). */
 export interface SimDeviceState {
-  /** PSA lifecycle in UICR OTP (bl_storage encoding). Default 'assembly'. Only the LCS words: no keys. */
+  /** PSA lifecycle in UICR OTP (bl_storage encoding). Default 'ASSEMBLY'. Only the LCS words: no keys.
+   *  The lowercase spelling of earlier versions ('assembly', ...) is still accepted. */
   lifecycle?: SimLifecycle;
   /** Pre-written KMU slots (UICR index n = KMU slot id n+1). Any subset of DEST/PERM/VALUE may be given. */
   kmuSlots?: Array<{ index: number; dest?: number; perm?: number; value?: Uint8Array | string }>;
@@ -97,7 +101,7 @@ export interface SimCoreDump {
 export interface SimDump {
   chip: ChipName;
   deviceId: string;
-  lifecycle: SimLifecycle | 'invalid';
+  lifecycle: SimLifecycleReading;
   lifecycleWords: { provisioning: number; secure: number; reserved: number; decommissioned: number };
   /** 32 bytes at the implementation-ID address, hex. */
   implementationId: string;
@@ -118,7 +122,7 @@ export interface SimDumpDifference {
 export interface TfmBootResult {
   ok: boolean;
   /** Lifecycle after the boot (after the provisioning step's reset, on success). */
-  lifecycle: SimLifecycle | 'invalid';
+  lifecycle: SimLifecycleReading;
   /** Uncompressed P-256 public key of the identity key (65 bytes, hex, starts with 04). */
   identityPublicKey?: string;
   /** Attestation instance ID: 0x01 || SHA-256(65-byte public key), hex (33 bytes). */
@@ -175,4 +179,11 @@ export interface SimOperation {
   fault?: SimFaultKind;
   /** Error code the operation failed with, if it failed. */
   error?: ErrorCode;
+}
+
+/** A line printed by a firmware model. */
+export interface ConsoleEntry {
+  core: SimCoreName;
+  timeUs: number;
+  line: string;
 }

@@ -31,7 +31,7 @@ describe('station killed with SIGKILL', () => {
       if (!file.endsWith('.json')) continue;
       const text = await fsp.readFile(path.join(states, file), 'utf8').catch(() => '');
       if (text === '') continue;
-      if (SimulatedDevice.fromJSON(JSON.parse(text)).dump().lifecycle !== 'assembly') return true;
+      if (SimulatedDevice.fromJSON(JSON.parse(text)).dump().lifecycle !== 'ASSEMBLY') return true;
     }
     return false;
   }
@@ -69,7 +69,7 @@ describe('station killed with SIGKILL', () => {
     for (const file of await fsp.readdir(states)) {
       if (!file.endsWith('.json')) continue;
       const dump = SimulatedDevice.load(path.join(states, file)).dump();
-      const touched = dump.lifecycle !== 'assembly' || dump.kmuSlots.length > 0 || !/^(f{2})+$/.test(dump.implementationId);
+      const touched = dump.lifecycle !== 'ASSEMBLY' || dump.kmuSlots.length > 0 || !/^(f{2})+$/.test(dump.implementationId);
       if (!touched) continue;
       changed++;
       expect({ device: dump.deviceId, hasIntent: intentDevices.has(dump.deviceId) }).toEqual({ device: dump.deviceId, hasIntent: true });

@@ -96,7 +96,7 @@ describe('station command on the simulator', () => {
     // Probe 2 holds a device already in PROVISIONING without keys: refused, nothing written.
     const states = path.join(dir, 'states');
     await fsp.mkdir(states);
-    SimulatedDevice.create({ chip: 'nrf5340', deviceId: 'abcdef0000000002', state: { lifecycle: 'provisioning' } }).save(path.join(states, `${S1 + 1}.json`));
+    SimulatedDevice.create({ chip: 'nrf5340', deviceId: 'abcdef0000000002', state: { lifecycle: 'PROVISIONING' } }).save(path.join(states, `${S1 + 1}.json`));
     const before = await fsp.readFile(path.join(states, `${S1 + 1}.json`), 'utf8');
     const records = path.join(dir, 'records.jsonl');
     const run = await runCliProcess(['station', '--sim-count', '2', '--sim-state-dir', states, '--records', records, '--json'], { env, cwd: dir });
@@ -188,7 +188,7 @@ describe('station command on the simulator', () => {
       const serial = S1 + i;
       const dump = SimulatedDevice.load(path.join(states, `${serial}.json`)).dump();
       const result = all.find((r) => r.probeSerial === serial && r.type === 'result');
-      if (dump.lifecycle === 'assembly') {
+      if (dump.lifecycle === 'ASSEMBLY') {
         expect(dump.kmuSlots).toEqual([]);
         if (result !== undefined) expect(result).toMatchObject({ wroteDevice: false });
       } else {

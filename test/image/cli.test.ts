@@ -34,7 +34,7 @@ describe('provision --strategy image (CLI)', () => {
     expect(result).toMatchObject({ type: 'result', ok: true, outcome: 'provisioned', strategy: 'image', lifecycle: 'PROVISIONING' });
     expect(lines.filter((l) => l.type === 'message').map((l) => l.text)).toContain('Writing the identity key to KMU');
     const device = SimulatedDevice.load(state);
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
     expect(device.dump({ withFlash: true }).cores.application.flash).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import { nrf5340, nrf9160 } from '../../lib/targets';
 import { expectedPages, parseImage } from '../../lib/image/intel-hex';
 import { PROVISIONING_IMAGE_MARKERS } from '../../lib/targets/provisioning-sample';
 import { planProgramBlocks } from '../../lib/image/flash';
-import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
+import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/testing';
 
 function hexOf(runs: Array<[number, number[]]>): string {
   const map = new MemoryMap();

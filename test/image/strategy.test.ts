@@ -8,7 +8,7 @@ import { provision } from '../../lib/provision';
 import type { ProvisionEvent } from '../../lib/provision/events';
 import { PROVISIONING_IMAGE_STRINGS, SIM_MARKER_NO_CPUNET_ENABLE, diffDumps } from '../../lib/sim';
 import { kmuPermAddress, KMU_PERM_IDENTITY, nrf5340, type ChipName } from '../../lib/targets';
-import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/image/synthetic';
+import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/testing';
 import { simImageDevice, tfmApplicationHex } from './support';
 
 const image = { hex: syntheticProvisioningImage(), name: 'provisioning.hex' };
@@ -52,9 +52,9 @@ describe.each<ChipName>(['nrf5340', 'nrf9160', 'nrf9161'])('image strategy on %s
     // The image is gone, the probe broke no NVMC/KMU rule, and TF-M provisions itself on first boot.
     expect(device.dump({ withFlash: true }).cores.application.flash).toEqual([]);
     expect(device.violations.filter((v) => v.by === 'probe')).toEqual([]);
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
     const boot = device.bootTfm();
-    expect(boot).toMatchObject({ ok: true, lifecycle: 'secured' });
+    expect(boot).toMatchObject({ ok: true, lifecycle: 'SECURED' });
     // The stock sample prints no public key: it is known only from TF-M's attestation (the boot model).
     expect(result.identityPublicKey?.hex).toBe(boot.identityPublicKey);
   });
@@ -99,8 +99,8 @@ describe('image strategy, nRF5340 specifics', () => {
     expect(result.error).toBeUndefined();
     expect(result.steps.map((s) => s.name).slice(-3)).toEqual(['programApp', 'verify', 'startApp']);
     device.runUntilIdle();
-    expect(device.lastTfmBoot).toMatchObject({ ok: true, lifecycle: 'secured' });
-    expect(device.lifecycle).toBe('secured');
+    expect(device.lastTfmBoot).toMatchObject({ ok: true, lifecycle: 'SECURED' });
+    expect(device.lifecycle).toBe('SECURED');
   });
 
   test("the kit's serial port as console: the sample's lines arrive through serialport", async () => {
@@ -153,7 +153,7 @@ describe('image strategy, nRF5340 specifics', () => {
 
 describe('image strategy refusals leave the device unchanged', () => {
   test('preflight refuses a device that is not in ASSEMBLY with the host strategy\'s code, before any image is touched', async () => {
-    const { device, session, clock, binding } = await simImageDevice('nrf5340', { lifecycle: 'provisioning' });
+    const { device, session, clock, binding } = await simImageDevice('nrf5340', { lifecycle: 'PROVISIONING' });
     const before = device.dump({ withFlash: true });
     const result = await provision(session, { strategy: 'image', image, clock });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'PARTIALLY_PROVISIONED', afterWrite: false, writes: 0 });
@@ -221,7 +221,7 @@ describe('debug access over the reset that starts the image', () => {
     expect(opened.map((w) => w.address)).toEqual(['0x00FF8000', '0x00FF801C']);
     expect(result.warnings.some((w) => /network-core image is not run/.test(w))).toBe(withNetImage);
     expect(device.violations.filter((v) => v.by === 'probe')).toEqual([]);
-    expect(device.bootTfm()).toMatchObject({ ok: true, lifecycle: 'secured' });
+    expect(device.bootTfm()).toMatchObject({ ok: true, lifecycle: 'SECURED' });
   });
 
   test('a protected UICR.APPROTECT on a port that is open only until the next reset is refused before anything is written', async () => {

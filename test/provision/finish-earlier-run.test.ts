@@ -17,7 +17,7 @@ async function stoppedAfterKeys(chip: ChipName, extra: Partial<SimDeviceState> =
   expect(full.ok).toBe(true);
   const t = getTarget(chip);
   const slots = [...t.huk.mkek, ...t.huk.mext, ...t.identityKey.slots].map((s) => first.device.kmuSlot(s.index));
-  const device = SimulatedDevice.create({ chip, deviceId: DEVICE_ID, state: { lifecycle: 'provisioning', kmuSlots: slots, ...extra } });
+  const device = SimulatedDevice.create({ chip, deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING', kmuSlots: slots, ...extra } });
   const probe = await createSimProbe({ chip, device });
   return { ...probe, publicKey: full.identityPublicKey!.hex, bootModel: () => probe.device.clone().bootTfm() };
 }

@@ -57,7 +57,7 @@ describe('nRF5340 with the network-core image in network flash', () => {
   });
 
   it('a refusal leaves it as found', async () => {
-    const { device, session } = await deviceWithNetworkImage({ lifecycle: 'provisioning' });
+    const { device, session } = await deviceWithNetworkImage({ lifecycle: 'PROVISIONING' });
     const result = await provision(session, { random: seededRandom(1) });
     expect(result).toMatchObject({ outcome: 'refused', errorCode: 'PARTIALLY_PROVISIONED', writes: 0 });
     expectNetworkCoreAsFound(device, true);

@@ -37,7 +37,7 @@ describe.each(CHIPS)('%s', (chip) => {
 
     // What is on the chip, chip-off.
     const dump = device.dump();
-    expect(dump.lifecycle).toBe('provisioning');
+    expect(dump.lifecycle).toBe('PROVISIONING');
     const slot = (i: number) => dump.kmuSlots.find((s) => s.index === i);
     for (const spec of [...target.huk.mkek, ...target.huk.mext]) expect(slot(spec.index)).toMatchObject({ dest: spec.dest, perm: KMU_PERM_HUK });
     for (const spec of target.identityKey.slots) expect(slot(spec.index)).toMatchObject({ dest: 0xffffffff, perm: KMU_PERM_IDENTITY });
@@ -52,7 +52,7 @@ describe.each(CHIPS)('%s', (chip) => {
     const verdict = await classifyBoot(device, { identityPublicKey: hex, instanceId: result.instanceId });
     expect(verdict).toMatchObject({ verdict: 'boots' });
     // Verification ran on a copy: the device itself is still PROVISIONING.
-    expect(device.dump().lifecycle).toBe('provisioning');
+    expect(device.dump().lifecycle).toBe('PROVISIONING');
   });
 
   it('a re-run reports alreadyProvisioned with zero writes and leaves the device unchanged', async () => {

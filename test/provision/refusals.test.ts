@@ -28,9 +28,9 @@ const identityWritten = (chip: ChipName): NonNullable<SimDeviceState['kmuSlots']
   getTarget(chip).identityKey.slots.map((s) => ({ index: s.index, perm: KMU_PERM_IDENTITY, value: KEY16 }));
 
 const CASES: Case[] = [
-  { name: 'lifecycle PROVISIONING with empty slots', code: 'PARTIALLY_PROVISIONED', state: () => ({ lifecycle: 'provisioning' }), present: ['lifecycle'] },
-  { name: 'lifecycle SECURED but incomplete', code: 'LIFECYCLE_SECURED', state: () => ({ lifecycle: 'secured' }) },
-  { name: 'lifecycle DECOMMISSIONED', code: 'LIFECYCLE_DECOMMISSIONED', state: () => ({ lifecycle: 'decommissioned' }) },
+  { name: 'lifecycle PROVISIONING with empty slots', code: 'PARTIALLY_PROVISIONED', state: () => ({ lifecycle: 'PROVISIONING' }), present: ['lifecycle'] },
+  { name: 'lifecycle SECURED but incomplete', code: 'LIFECYCLE_SECURED', state: () => ({ lifecycle: 'SECURED' }) },
+  { name: 'lifecycle DECOMMISSIONED', code: 'LIFECYCLE_DECOMMISSIONED', state: () => ({ lifecycle: 'DECOMMISSIONED' }) },
   { name: 'a torn lifecycle halfword (0x00FF)', code: 'LIFECYCLE_INVALID', state: () => ({ lifecycleWords: { provisioning: 0x00ff } }) },
   { name: 'secure entered without provisioning', code: 'LIFECYCLE_INVALID', state: () => ({ lifecycleWords: { secure: 0x0000 } }) },
   { name: 'HUKs written in ASSEMBLY (an interrupted run, or firmware wrote its own)', code: 'PARTIALLY_PROVISIONED', state: (c) => ({ kmuSlots: huksWritten(c) }), present: ['mkek', 'mext'] },
@@ -41,7 +41,7 @@ const CASES: Case[] = [
     // All keys but no implementation ID is finished instead (finish-earlier-run.test.ts); a torn one is not.
     name: 'PROVISIONING with all keys but a half-written implementation ID',
     code: 'PARTIALLY_PROVISIONED',
-    state: (c) => ({ lifecycle: 'provisioning', kmuSlots: [...huksWritten(c), ...identityWritten(c)], implementationId: 'aa'.repeat(8) + 'ff'.repeat(24) }),
+    state: (c) => ({ lifecycle: 'PROVISIONING', kmuSlots: [...huksWritten(c), ...identityWritten(c)], implementationId: 'aa'.repeat(8) + 'ff'.repeat(24) }),
     present: ['lifecycle', 'mkek', 'mext', 'identityKey'],
   },
   { name: 'a different implementation ID in ASSEMBLY', code: 'IMPLEMENTATION_ID_CONFLICT', state: () => ({ implementationId: '11'.repeat(32) }) },

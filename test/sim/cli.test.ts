@@ -42,17 +42,17 @@ test('create, show, boot, dump: a chained session on one simulated nRF5340', asy
 
   const shown = await run('sim', 'show', 'dev.json', '--json');
   const summary = JSON.parse(shown.stdout);
-  expect(summary).toMatchObject({ chip: 'nrf5340', deviceId: '0123456789abcdef', lifecycle: 'provisioning', debugOpen: { application: true, network: false } });
+  expect(summary).toMatchObject({ chip: 'nrf5340', deviceId: '0123456789abcdef', lifecycle: 'PROVISIONING', debugOpen: { application: true, network: false } });
   expect(summary.kmuSlots.map((s: { index: number }) => s.index)).toEqual([2, 3, 4, 5, 6, 7]);
   expect(shown.stdout).not.toMatch(/"value"/u); // key values stay in the state file
 
   const booted = await run('sim', 'boot', 'dev.json', '--json');
   expect(booted.code).toBe(EXIT.OK);
   const result = JSON.parse(booted.stdout);
-  expect(result).toMatchObject({ ok: true, lifecycle: 'secured', errorCode: null });
+  expect(result).toMatchObject({ ok: true, lifecycle: 'SECURED', errorCode: null });
   expect(result.identityPublicKey).toMatch(/^04[0-9a-f]{128}$/u);
   expect(result.instanceId).toMatch(/^01[0-9a-f]{64}$/u);
-  expect(SimulatedDevice.load(join(cwd, 'dev.json')).lifecycle).toBe('secured'); // saved back
+  expect(SimulatedDevice.load(join(cwd, 'dev.json')).lifecycle).toBe('SECURED'); // saved back
 
   const dumped = await run('sim', 'dump', 'dev.json', '--out', 'dev.hex');
   expect(dumped.code).toBe(EXIT.OK);
@@ -67,7 +67,7 @@ test('create, show, boot, dump: a chained session on one simulated nRF5340', asy
 test('boot on an ASSEMBLY device prints the refusal and exits 4 with the error code', async () => {
   await run('sim', 'create', 'fresh.json', '--chip', 'nrf9160');
   const booted = await run('sim', 'boot', 'fresh.json', '--json');
-  expect(JSON.parse(booted.stdout)).toMatchObject({ ok: false, lifecycle: 'assembly', errorCode: 'TFM_LIFECYCLE_REFUSED', identityPublicKey: null });
+  expect(JSON.parse(booted.stdout)).toMatchObject({ ok: false, lifecycle: 'ASSEMBLY', errorCode: 'TFM_LIFECYCLE_REFUSED', identityPublicKey: null });
   expect(booted.code).toBe(EXIT.FAILED_AFTER_WRITE);
   expect(booted.stderr).toContain('error TFM_LIFECYCLE_REFUSED');
 });

@@ -42,19 +42,19 @@ describe('APPROTECT', () => {
   });
 
   test('recover() (CTRL-AP ERASEALL) opens a locked device until the next reset, destroying lifecycle and keys', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { approtect: true, lifecycle: 'secured', kmuSlots: [{ index: 6, perm: 0xfffffffa }] } });
+    const { session, device, t } = await probe('nrf5340', { state: { approtect: true, lifecycle: 'SECURED', kmuSlots: [{ index: 6, perm: 0xfffffffa }] } });
     await session.recover();
     expect(await session.readU32(t.lifecycle.provisioning)).toBe(ERASED_WORD);
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(device.dump().kmuSlots).toEqual([]);
     await session.reset('system');
     await expectCode(session.readU32(0), 'DEVICE_PROTECTED');
   });
 
   test('eraseAll() on a locked core uses CTRL-AP ERASEALL and opens it', async () => {
-    const { session, device } = await probe('nrf9160', { state: { approtect: true, lifecycle: 'provisioning' } });
+    const { session, device } = await probe('nrf9160', { state: { approtect: true, lifecycle: 'PROVISIONING' } });
     await session.eraseAll();
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(device.isDebugOpen()).toBe(true);
   });
 
@@ -73,7 +73,7 @@ describe('APPROTECT', () => {
     await session.writeAccessPort(4, t.ctrlAp.reset, 1);
     expect(await session.readAccessPort(4, t.ctrlAp.reset)).toBe(1);
     await session.writeAccessPort(4, t.ctrlAp.reset, 0);
-    expect(device.kmuSelected).toBe(0);
+    expect(device.kmu.selected).toBe(0);
   });
 
   test('access-port indexes come from the target: nRF91 has its CTRL-AP at 4 and no AP 2', async () => {
@@ -86,11 +86,11 @@ describe('APPROTECT', () => {
 
 describe('ERASEPROTECT', () => {
   test('recover() fails ERASE_PROTECTED and nothing is erased; ERASEPROTECT.STATUS reads 0 (enabled)', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { eraseProtect: true, approtect: true, lifecycle: 'secured' } });
+    const { session, device, t } = await probe('nrf5340', { state: { eraseProtect: true, approtect: true, lifecycle: 'SECURED' } });
     expect(await session.readAccessPort(2, t.ctrlAp.eraseProtectStatus!)).toBe(0);
     await expectCode(session.recover(), 'ERASE_PROTECTED');
     await session.writeAccessPort(2, t.ctrlAp.eraseAll, 1);
-    expect(device.lifecycle).toBe('secured');
+    expect(device.lifecycle).toBe('SECURED');
     expect(device.isDebugOpen()).toBe(false);
     expect(kinds(device)).toEqual(['ERASE_PROTECTED', 'ERASE_PROTECTED']);
   });
@@ -101,11 +101,11 @@ describe('ERASEPROTECT', () => {
   });
 
   test('the firmware-agreed ERASEPROTECT.DISABLE key erases anyway; a wrong key does nothing', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { eraseProtect: true, approtect: true, lifecycle: 'secured', eraseProtectDisableKey: 0x1234abcd } });
+    const { session, device, t } = await probe('nrf5340', { state: { eraseProtect: true, approtect: true, lifecycle: 'SECURED', eraseProtectDisableKey: 0x1234abcd } });
     await session.writeAccessPort(2, t.ctrlAp.eraseProtectDisable!, 0x1111);
-    expect(device.lifecycle).toBe('secured');
+    expect(device.lifecycle).toBe('SECURED');
     await session.writeAccessPort(2, t.ctrlAp.eraseProtectDisable!, 0x1234abcd);
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(device.isDebugOpen()).toBe(true);
   });
 });

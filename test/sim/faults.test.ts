@@ -10,9 +10,9 @@ test('an "error" fault fails that operation with the given code and no effect; t
   binding.injectFault(SERIAL, { atOperation: 1, kind: 'error', code: 'NVMC_TIMEOUT' });
   await session.readU32(t.ficr.deviceId0); // operation 0
   await expectCode(session.writeU32(t.lifecycle.provisioning, 0xffff0000, { nvmc: true }), 'NVMC_TIMEOUT');
-  expect(device.lifecycle).toBe('assembly');
+  expect(device.lifecycle).toBe('ASSEMBLY');
   await session.writeU32(t.lifecycle.provisioning, 0xffff0000, { nvmc: true });
-  expect(device.lifecycle).toBe('provisioning');
+  expect(device.lifecycle).toBe('PROVISIONING');
   expect(binding.operations(SERIAL).map((o) => [o.index, o.method, o.fault, o.error])).toEqual([
     [0, 'readU32', undefined, undefined],
     [1, 'writeU32', 'error', 'NVMC_TIMEOUT'],
@@ -48,7 +48,7 @@ test('a "power-loss" fault tears the word in flight: only some of its bits are c
   await expectCode(session.writeU32(t.lifecycle.provisioning, 0xffff0000, { nvmc: true }), 'PROBE_DISCONNECTED');
   // Half of the 16 bits to clear were cleared: the lifecycle no longer decodes.
   expect(device.lifecycleWords().provisioning).toBe(0xff00);
-  expect(device.lifecycle).toBe('invalid');
+  expect(device.lifecycle).toBe('INVALID');
   expect(device.networkForcedOff).toBe(true);
   await expectCode(session.readU32(0), 'PROBE_DISCONNECTED');
   const again = await binding.open(SERIAL);
@@ -67,7 +67,7 @@ test('a power loss on a non-write operation just resets the chip (no effect of t
   await session.writeU32(t.kmu.selectKeySlot, 3);
   binding.injectFault(SERIAL, { atOperation: 1, kind: 'power-loss' });
   await expectCode(session.eraseAll(), 'PROBE_DISCONNECTED');
-  expect(device.kmuSelected).toBe(0);
+  expect(device.kmu.selected).toBe(0);
   expect(device.peekU32(t.uicr.approtect)).toBe(0xffffffff);
 });
 

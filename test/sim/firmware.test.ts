@@ -57,7 +57,7 @@ describe('provisioning image model', () => {
     const { session, device, t } = await probe(chip);
     const polls = await flashAndRun(session, device, syntheticImage({ chip, kind: 'provisioning' }));
     expect(polls).toBeGreaterThan(10); // it takes virtual time: a polling host sees it progress
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
     const slots = device.dump().kmuSlots.map((s) => [s.index, s.dest, s.perm]);
     expect(slots).toEqual([
       ...[...t.huk.mkek, ...t.huk.mext].map((s) => [s.index, s.dest, KMU_PERM_HUK]),
@@ -104,7 +104,7 @@ describe('provisioning image model', () => {
   });
 
   test('not in ASSEMBLY: "Failure: Lifecycle state is not ASSEMBLY as expected. Exiting!" and nothing written', async () => {
-    const { session, device } = await probe('nrf5340', { state: { lifecycle: 'provisioning' } });
+    const { session, device } = await probe('nrf5340', { state: { lifecycle: 'PROVISIONING' } });
     await flashAndRun(session, device, syntheticImage({ chip: 'nrf5340', kind: 'provisioning' }));
     expect(device.console.at(-1)).toMatch(/Failure: Lifecycle state is not ASSEMBLY as expected\. Exiting!$/u);
     expect(device.dump().kmuSlots).toEqual([]);
@@ -205,10 +205,10 @@ describe('TF-M first boot model', () => {
     const device = createPresetDevice({ chip, preset: 'provisioned', deviceId: DEVICE_ID });
     const expected = expectedIdentity(device);
     const result = device.bootTfm();
-    expect(result).toMatchObject({ ok: true, lifecycle: 'secured', identityPublicKey: expected.publicKey, instanceId: expected.instanceId });
+    expect(result).toMatchObject({ ok: true, lifecycle: 'SECURED', identityPublicKey: expected.publicKey, instanceId: expected.instanceId });
     expect(result.identityPublicKey).toMatch(/^04[0-9a-f]{128}$/u);
     expect(result.instanceId).toMatch(/^01[0-9a-f]{64}$/u);
-    expect(device.lifecycle).toBe('secured');
+    expect(device.lifecycle).toBe('SECURED');
     expect(device.peekU32(device.target.uicr.approtect)).toBe(0);
     expect(device.peekU32(device.target.uicr.secureApprotect)).toBe(0);
     expect(device.isDebugOpen()).toBe(false);
@@ -220,13 +220,13 @@ describe('TF-M first boot model', () => {
     const before = device.dump();
     const first = device.lastTfmBoot!;
     const again = device.bootTfm();
-    expect(again).toMatchObject({ ok: true, lifecycle: 'secured', identityPublicKey: first.identityPublicKey, instanceId: first.instanceId });
+    expect(again).toMatchObject({ ok: true, lifecycle: 'SECURED', identityPublicKey: first.identityPublicKey, instanceId: first.instanceId });
     expect(device.equalsDump(before)).toBe(true);
   });
 
   test.each([
-    ['assembly', 'TFM_LIFECYCLE_REFUSED'],
-    ['decommissioned', 'TFM_LIFECYCLE_REFUSED'],
+    ['ASSEMBLY', 'TFM_LIFECYCLE_REFUSED'],
+    ['DECOMMISSIONED', 'TFM_LIFECYCLE_REFUSED'],
   ] as const)('refuses %s: %s', (lifecycle, errorCode) => {
     const device = SimulatedDevice.create({ chip: 'nrf5340', deviceId: DEVICE_ID, state: { lifecycle } });
     expect(device.bootTfm()).toMatchObject({ ok: false, lifecycle, errorCode });
@@ -234,15 +234,15 @@ describe('TF-M first boot model', () => {
 
   test('refuses an undecodable lifecycle: LIFECYCLE_INVALID', () => {
     const device = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycleWords: { provisioning: 0, secure: 0x00ff } } });
-    expect(device.bootTfm()).toMatchObject({ ok: false, lifecycle: 'invalid', errorCode: 'LIFECYCLE_INVALID' });
+    expect(device.bootTfm()).toMatchObject({ ok: false, lifecycle: 'INVALID', errorCode: 'LIFECYCLE_INVALID' });
   });
 
   test('PROVISIONING without HUKs: HUK_MISSING; with HUKs but no identity key: IDENTITY_KEY_MISSING', () => {
-    const bare = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'provisioning' } });
-    expect(bare.bootTfm()).toMatchObject({ ok: false, lifecycle: 'provisioning', errorCode: 'HUK_MISSING' });
+    const bare = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING' } });
+    expect(bare.bootTfm()).toMatchObject({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'HUK_MISSING' });
     const partial = createPresetDevice({ chip: 'nrf5340', preset: 'partial', deviceId: DEVICE_ID });
-    expect(partial.bootTfm()).toMatchObject({ ok: false, lifecycle: 'provisioning', errorCode: 'IDENTITY_KEY_MISSING' });
-    expect(partial.lifecycle).toBe('provisioning');
+    expect(partial.bootTfm()).toMatchObject({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'IDENTITY_KEY_MISSING' });
+    expect(partial.lifecycle).toBe('PROVISIONING');
   });
 
   function deviceWithIdentityBlob(chip: ChipName, d: Uint8Array, mkekPerm = KMU_PERM_HUK): SimulatedDevice {
@@ -255,7 +255,7 @@ describe('TF-M first boot model', () => {
       ...t.huk.mext.map((s) => ({ index: s.index, dest: s.dest, perm: KMU_PERM_HUK, value: '33'.repeat(16) })),
       ...t.identityKey.slots.map((s, i) => ({ index: s.index, perm: KMU_PERM_IDENTITY, value: blob.subarray(16 * i, 16 * i + 16) })),
     ];
-    return SimulatedDevice.create({ chip, deviceId: DEVICE_ID, state: { lifecycle: 'provisioning', kmuSlots } });
+    return SimulatedDevice.create({ chip, deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING', kmuSlots } });
   }
 
   test('a host-wrapped identity key (wrapping model) boots with exactly that key', () => {
@@ -267,8 +267,8 @@ describe('TF-M first boot model', () => {
 
   test('an identity key that unwraps to an invalid P-256 scalar: IDENTITY_KEY_INVALID, lifecycle unchanged', () => {
     const device = deviceWithIdentityBlob('nrf9160', new Uint8Array(32).fill(0xff));
-    expect(device.bootTfm()).toMatchObject({ ok: false, errorCode: 'IDENTITY_KEY_INVALID', lifecycle: 'provisioning' });
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.bootTfm()).toMatchObject({ ok: false, errorCode: 'IDENTITY_KEY_INVALID', lifecycle: 'PROVISIONING' });
+    expect(device.lifecycle).toBe('PROVISIONING');
   });
 
   test('a MKEK that cannot be pushed (PERM without PUSH): IDENTITY_KEY_INVALID', () => {
@@ -281,7 +281,7 @@ describe('TF-M first boot model', () => {
     const device = createPresetDevice({ chip: 'nrf9160', preset: 'provisioned', deviceId: DEVICE_ID });
     // As if a tool had written 0xFFFFFFFF before 0xFFFF0000: one of the word's two writes is gone.
     const t = device.target;
-    device.core('application').uicrWrites[(t.lifecycle.provisioning - t.application.uicrBase) / 4] = 2;
+    device.core('application').nvm.uicrWrites[(t.lifecycle.provisioning - t.application.uicrBase) / 4] = 2;
     device.bootTfm();
     expect(device.violations.map((v) => [v.kind, v.by, v.address])).toEqual([['THIRD_WRITE', 'firmware', t.lifecycle.provisioning]]);
   });
@@ -294,7 +294,7 @@ describe('TF-M first boot model', () => {
     await session.reset('system');
     await session.go();
     device.runUntilIdle();
-    expect(device.lastTfmBoot).toMatchObject({ ok: true, lifecycle: 'secured', identityPublicKey: expect.stringMatching(/^04/u) });
+    expect(device.lastTfmBoot).toMatchObject({ ok: true, lifecycle: 'SECURED', identityPublicKey: expect.stringMatching(/^04/u) });
     expect(device.isDebugOpen()).toBe(false);
   });
 });

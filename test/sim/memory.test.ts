@@ -56,7 +56,7 @@ describe('NVMC', () => {
   test('a UICR write without Wen is ignored: WRITE_WITHOUT_WEN', async () => {
     const { session, device, t } = await probe();
     await session.writeU32(t.lifecycle.provisioning, 0xffff0000);
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(kinds(device)).toEqual(['WRITE_WITHOUT_WEN']);
   });
 
@@ -101,13 +101,13 @@ describe('NVMC', () => {
   });
 
   test('UICR cannot be page-erased: erase-mode write gives UICR_PAGE_ERASE, erasePage() rejects', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'provisioning' } });
+    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'PROVISIONING' } });
     await session.writeU32(t.nvmc.config, NVMC_EEN);
     await session.writeU32(t.application.uicrBase, ERASED_WORD);
     await session.writeU32(t.nvmc.config, 0);
     await expectCode(session.erasePage(t.application.uicrBase), 'INVALID_PARAMETER');
     expect(kinds(device)).toEqual(['UICR_PAGE_ERASE', 'UICR_PAGE_ERASE']);
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
   });
 
   test('erasePage() erases one flash page and refuses an address that is not a page start', async () => {
@@ -160,19 +160,19 @@ describe('NVMC', () => {
   });
 
   test('NVMC ERASEALL needs CONFIG = Een: ERASEALL_WITHOUT_EEN', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'secured' } });
+    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'SECURED' } });
     await session.writeU32(t.nvmc.eraseAll, 1);
-    expect(device.lifecycle).toBe('secured');
+    expect(device.lifecycle).toBe('SECURED');
     expect(kinds(device)).toEqual(['ERASEALL_WITHOUT_EEN']);
   });
 
   test('eraseAll() clears flash and UICR (lifecycle and KMU keys) of the core; debug stays open until reset', async () => {
     const { session, device, t } = await probe('nrf9160', {
-      state: { lifecycle: 'secured', kmuSlots: [{ index: 2, dest: 0x50841400, perm: 0xfffffffc, value: '00'.repeat(16) }] },
+      state: { lifecycle: 'SECURED', kmuSlots: [{ index: 2, dest: 0x50841400, perm: 0xfffffffc, value: '00'.repeat(16) }] },
     });
     await session.write(0, new Uint8Array(4), { nvmc: true });
     await session.eraseAll();
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(device.dump().kmuSlots).toEqual([]);
     expect(device.peekU32(0)).toBe(ERASED_WORD);
     expect(device.peekU32(t.uicr.approtect)).toBe(ERASED_WORD);
@@ -180,18 +180,18 @@ describe('NVMC', () => {
   });
 
   test('nRF5340: an erase-all of the network core also erases the application core', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'provisioning', networkForcedOff: false } });
+    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'PROVISIONING', networkForcedOff: false } });
     await session.selectCore('network');
     await session.write(t.network!.flash.base, new Uint8Array(4), { nvmc: true });
     await session.eraseAll();
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(device.peekU32(t.network!.flash.base, 'network')).toBe(ERASED_WORD);
   });
 
   test('with ERASEPROTECT set, eraseAll() fails ERASE_PROTECTED and erases nothing', async () => {
-    const { session, device } = await probe('nrf5340', { state: { eraseProtect: true, lifecycle: 'provisioning' } });
+    const { session, device } = await probe('nrf5340', { state: { eraseProtect: true, lifecycle: 'PROVISIONING' } });
     await expectCode(session.eraseAll(), 'ERASE_PROTECTED');
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
     expect(kinds(device)).toEqual(['ERASE_PROTECTED']);
   });
 });
@@ -201,7 +201,7 @@ describe('UICR', () => {
     const { session, device, t } = await probe();
     await session.write(t.lifecycle.provisioning, Uint8Array.of(0, 0), { nvmc: true });
     await session.write(t.lifecycle.provisioning + 2, Uint8Array.of(0, 0, 0, 0), { nvmc: true });
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     expect(kinds(device)).toEqual(['NON_WORD_ACCESS', 'NON_WORD_ACCESS']);
   });
 
@@ -215,27 +215,27 @@ describe('UICR OTP (lifecycle, implementation ID)', () => {
   test.each(['nrf5340', 'nrf9160', 'nrf9161'] as const)('%s: the documented words step ASSEMBLY -> PROVISIONING -> SECURED -> DECOMMISSIONED', async (chip) => {
     const { session, device, t } = await probe(chip);
     const base = t.lifecycle.provisioning;
-    expect(device.lifecycle).toBe('assembly');
+    expect(device.lifecycle).toBe('ASSEMBLY');
     await session.writeU32(base, 0xffff0000, { nvmc: true });
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
     await session.writeU32(base, 0x0000ffff, { nvmc: true });
-    expect(device.lifecycle).toBe('secured');
+    expect(device.lifecycle).toBe('SECURED');
     await session.writeU32(base + 4, 0x0000ffff, { nvmc: true });
-    expect(device.lifecycle).toBe('decommissioned');
+    expect(device.lifecycle).toBe('DECOMMISSIONED');
     expect(device.violations).toEqual([]);
   });
 
   test('a halfword that is no longer 0xFFFF cannot be written again: the whole write is ignored, OTP_HALF_REWRITE, KMU STATUS.BLOCKED', async () => {
-    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'provisioning' } });
+    const { session, device, t } = await probe('nrf5340', { state: { lifecycle: 'PROVISIONING' } });
     // 0x00000000 writes the SECURED half (allowed) and the PROVISIONING half again (not allowed).
     await session.writeU32(t.lifecycle.provisioning, 0x00000000, { nvmc: true });
-    expect(device.lifecycle).toBe('provisioning');
+    expect(device.lifecycle).toBe('PROVISIONING');
     expect(kinds(device)).toEqual(['OTP_HALF_REWRITE']);
     expect(await session.readU32(t.kmu.status)).toBe(2);
   });
 
   test('rewriting an entered state with the same value is still a rewrite', async () => {
-    const { session, device, t } = await probe('nrf9160', { state: { lifecycle: 'provisioning' } });
+    const { session, device, t } = await probe('nrf9160', { state: { lifecycle: 'PROVISIONING' } });
     await session.writeU32(t.lifecycle.provisioning, 0xffff0000, { nvmc: true });
     expect(kinds(device)).toEqual(['OTP_HALF_REWRITE']);
   });
@@ -249,7 +249,7 @@ describe('UICR OTP (lifecycle, implementation ID)', () => {
 
   test('partial lifecycle halfwords (a torn write) decode as invalid', () => {
     const device = SimulatedDevice.create({ chip: 'nrf5340', deviceId: DEVICE_ID, state: { lifecycleWords: { provisioning: 0x00ff } } });
-    expect(device.lifecycle).toBe('invalid');
+    expect(device.lifecycle).toBe('INVALID');
     expect(device.lifecycleWords()).toEqual({ provisioning: 0x00ff, secure: 0xffff, reserved: 0xffff, decommissioned: 0xffff });
   });
 });

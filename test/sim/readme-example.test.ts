@@ -9,7 +9,7 @@ test('a simulated nRF5340: probe it, break it, boot TF-M on it', async () => {
   await session.writeU32(lifecycleWord, 0xffff0000);
   expect(device.violations.map((v) => v.kind)).toEqual(['WRITE_WITHOUT_WEN']);
   await session.writeU32(lifecycleWord, 0xffff0000, { nvmc: true });
-  expect(device.lifecycle).toBe('provisioning');
+  expect(device.lifecycle).toBe('PROVISIONING');
 
   // The next probe operation fails as if the cable had been pulled.
   binding.injectFault(session.serialNumber, { atOperation: binding.operationCount(session.serialNumber), kind: 'disconnect' });
@@ -20,5 +20,5 @@ test('a simulated nRF5340: probe it, break it, boot TF-M on it', async () => {
 
   // ...and secures one the stock provisioning image has provisioned, reporting its attestation identity.
   const provisioned = createPresetDevice({ chip: 'nrf5340', preset: 'provisioned' });
-  expect(provisioned.bootTfm()).toMatchObject({ ok: true, lifecycle: 'secured', instanceId: expect.stringMatching(/^01/) });
+  expect(provisioned.bootTfm()).toMatchObject({ ok: true, lifecycle: 'SECURED', instanceId: expect.stringMatching(/^01/) });
 });

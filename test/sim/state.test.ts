@@ -24,12 +24,42 @@ describe('state file', () => {
   });
 
   test('the state keeps write counts, so a loaded device still knows a word was written twice', async () => {
-    const device = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'secured' } });
+    const device = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'SECURED' } });
     const loaded = SimulatedDevice.fromJSON(JSON.parse(JSON.stringify(device.toJSON())));
     const { session, t } = await probe('nrf9160', { device: loaded });
     await session.writeU32(t.lifecycle.reserved, 0x0000ffff, { nvmc: true }); // DECOMMISSIONED: first write of word 1
     await session.writeU32(t.lifecycle.provisioning, 0xffffffff, { nvmc: true }); // third write of word 0
     expect(loaded.violations.map((v) => v.kind)).toEqual(['THIRD_WRITE']);
+  });
+
+  test('a state file written before the lifecycle spelling changed loads, and reads back in the library spelling', () => {
+    // Written by the simulator when it still spelled lifecycles in lowercase ('provisioning'): the
+    // file holds the OTP words, not the spelling, so it loads and decodes to 'PROVISIONING'.
+    const file = join(__dirname, 'fixtures', 'provisioned-nrf9160-v1.json');
+    const loaded = SimulatedDevice.load(file);
+    expect(loaded.deviceId).toBe('0123456789abcdef');
+    expect(loaded.lifecycle).toBe('PROVISIONING');
+    expect(loaded.dump().lifecycle).toBe('PROVISIONING');
+    expect(loaded.bootTfm()).toMatchObject({ ok: true, lifecycle: 'SECURED' });
+    // Saved again, it is the same state (the same JSON apart from what the boot changed).
+    const again = SimulatedDevice.fromJSON(SimulatedDevice.load(file).toJSON());
+    expect(again.equalsDump(SimulatedDevice.load(file).dump({ withFlash: true }))).toBe(true);
+  });
+
+  test.each([
+    ['assembly', 'ASSEMBLY'],
+    ['provisioning', 'PROVISIONING'],
+    ['secured', 'SECURED'],
+    ['decommissioned', 'DECOMMISSIONED'],
+  ] as const)('the lowercase spelling of earlier versions (%s) still creates that lifecycle', (old, now) => {
+    const device = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: old as never } });
+    expect(device.lifecycle).toBe(now);
+  });
+
+  test('an unknown lifecycle is refused with INVALID_PARAMETER naming the valid ones', () => {
+    expect(() => SimulatedDevice.create({ chip: 'nrf9160', state: { lifecycle: 'Secured' as never } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_PARAMETER', message: expect.stringContaining('ASSEMBLY, PROVISIONING, SECURED, DECOMMISSIONED') }),
+    );
   });
 
   test('flash content survives a round trip (sparse pages)', () => {
@@ -82,7 +112,7 @@ describe('state file', () => {
     await session.reset('system');
     await session.go();
     const loaded = SimulatedDevice.fromJSON(device.toJSON());
-    expect(loaded.lifecycle).toBe('provisioning');
+    expect(loaded.lifecycle).toBe('PROVISIONING');
     expect(loaded.console.at(-1)).toMatch(/Success!$/u);
   });
 });
@@ -93,8 +123,8 @@ describe('clone', () => {
     const before = device.dump();
     const copy = device.clone();
     expect(copy.bootTfm().ok).toBe(true);
-    expect(copy.lifecycle).toBe('secured');
-    expect(device.lifecycle).toBe('provisioning');
+    expect(copy.lifecycle).toBe('SECURED');
+    expect(device.lifecycle).toBe('PROVISIONING');
     expect(device.equalsDump(before)).toBe(true);
   });
 
@@ -106,7 +136,7 @@ describe('clone', () => {
     await session.go();
     expect(() => device.clone()).toThrow(expect.objectContaining({ code: 'INVALID_OPERATION' }));
     device.runUntilIdle();
-    expect(device.clone().lifecycle).toBe('provisioning');
+    expect(device.clone().lifecycle).toBe('PROVISIONING');
   });
 });
 
@@ -114,7 +144,7 @@ describe('dump', () => {
   test('the structured dump decodes lifecycle and KMU slots and includes values a probe cannot read', async () => {
     const device = createPresetDevice({ chip: 'nrf9160', preset: 'provisioned', deviceId: DEVICE_ID });
     const dump = device.dump();
-    expect(dump).toMatchObject({ chip: 'nrf9160', deviceId: DEVICE_ID, lifecycle: 'provisioning' });
+    expect(dump).toMatchObject({ chip: 'nrf9160', deviceId: DEVICE_ID, lifecycle: 'PROVISIONING' });
     expect(dump.kmuSlots.map((s) => s.index)).toEqual([2, 4, 6, 7]);
     // The MKEK is not readable through the KMU, but a chip-off dump holds it.
     const { session, t } = await probe('nrf9160', { device });
@@ -145,7 +175,7 @@ describe('dump', () => {
 
   test('diffDumps names every word that differs', () => {
     const a = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID });
-    const b = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'provisioning', implementationId: '00'.repeat(32) } });
+    const b = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING', implementationId: '00'.repeat(32) } });
     const diff = diffDumps(a.dump(), b.dump());
     expect(diff[0]).toEqual({ core: 'application', region: 'uicr', address: 0x00ff8108, a: 0xffffffff, b: 0xffff0000 });
     expect(diff.map((d) => d.address)).toEqual([0x00ff8108, ...Array.from({ length: 8 }, (_, i) => 0x00ff8110 + 4 * i)]);

@@ -43,7 +43,7 @@ describe('station on simulated devices', () => {
     // The cast of faults.
     fleet.sim.injectFault(serial(2), { atOperation: 0, kind: 'error', code: 'CANNOT_CONNECT' }); // nothing written
     fleet.sim.detach(serial(4));
-    fleet.sim.attach(serial(4), SimulatedDevice.create({ chip: 'nrf5340', deviceId: 'aa00000000000004', state: { lifecycle: 'provisioning' } })); // refused
+    fleet.sim.attach(serial(4), SimulatedDevice.create({ chip: 'nrf5340', deviceId: 'aa00000000000004', state: { lifecycle: 'PROVISIONING' } })); // refused
     fleet.sim.injectFault(serial(6), { atOperation: firstWrite + 6, kind: 'error', code: 'NVMC_TIMEOUT' }); // fails after writing
     fleet.sim.injectFault(serial(8), { atOperation: firstWrite + 12, kind: 'power-loss' }); // torn write
     fleet.sim.injectFault(serial(10), { atOperation: firstWrite + 2, kind: 'disconnect' }); // probe lost mid-way
@@ -109,7 +109,7 @@ describe('station on simulated devices', () => {
       expect(result).toMatchObject({ probeSerial: serial(i), outcome: d.outcome, wroteDevice: d.afterWrite, backend: 'sim', simulated: true });
       const device = fleet.sim.device(serial(i))!;
       const dump = device.dump();
-      const lifecycleChanged = dump.lifecycle !== 'assembly' && i !== 4 && i !== 12;
+      const lifecycleChanged = dump.lifecycle !== 'ASSEMBLY' && i !== 4 && i !== 12;
       const touched = lifecycleChanged || dump.kmuSlots.length > 0;
       // Every device whose state changed in this run has its intent; untouched ones have none.
       if (i === 4 || i === 12) expect(intent).toBeUndefined();
@@ -124,7 +124,7 @@ describe('station on simulated devices', () => {
       }
     }
     expect(outcome(2).deviceId).toBeUndefined();
-    expect(fleet.sim.device(serial(2))!.dump().lifecycle).toBe('assembly');
+    expect(fleet.sim.device(serial(2))!.dump().lifecycle).toBe('ASSEMBLY');
 
     // Never key material: not in the record file, not in any event the station emitted.
     const scanner = new SecretScanner();
@@ -166,7 +166,7 @@ describe('station on simulated devices', () => {
       if (d.outcome === 'provisioned') expect(fleet.sim.device(d.probeSerial)!.clone().bootTfm().ok).toBe(true);
       else {
         expect(d).toMatchObject({ outcome: 'interrupted', afterWrite: false });
-        expect(dump.lifecycle).toBe('assembly');
+        expect(dump.lifecycle).toBe('ASSEMBLY');
         expect(dump.kmuSlots).toEqual([]);
       }
     }
@@ -233,7 +233,7 @@ describe('station on simulated devices', () => {
   it('watch mode ends at --duration with no device in flight', async () => {
     const { SimBinding } = await import('../../lib/sim');
     const sim = new SimBinding({ latencyMs: 0 });
-    sim.attach(300000001, SimulatedDevice.create({ chip: 'nrf5340', state: { lifecycle: 'provisioning' } }));
+    sim.attach(300000001, SimulatedDevice.create({ chip: 'nrf5340', state: { lifecycle: 'PROVISIONING' } }));
     const summary = await runStation({ binding: sim, serialNumbers: [300000001], records: false, env, watch: { durationMs: 100, pollMs: 5 } });
     expect(summary.devices).toHaveLength(1);
     expect(summary.devices[0]).toMatchObject({ outcome: 'refused' });

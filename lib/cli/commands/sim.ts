@@ -28,7 +28,7 @@ function describe(device: SimulatedDevice): string {
   const dump = device.dump();
   const lines = [
     `${device.target.displayName}, device ID ${device.deviceId}`,
-    `lifecycle        ${dump.lifecycle.toUpperCase()} (halfwords provisioning ${hex16(dump.lifecycleWords.provisioning)}, secure ${hex16(dump.lifecycleWords.secure)}, decommissioned ${hex16(dump.lifecycleWords.decommissioned)})`,
+    `lifecycle        ${dump.lifecycle} (halfwords provisioning ${hex16(dump.lifecycleWords.provisioning)}, secure ${hex16(dump.lifecycleWords.secure)}, decommissioned ${hex16(dump.lifecycleWords.decommissioned)})`,
     `debug access     application ${device.isDebugOpen('application') ? 'open' : 'LOCKED'}${device.target.network ? `, network ${device.networkForcedOff ? 'forced off' : device.isDebugOpen('network') ? 'open' : 'LOCKED'}` : ''}`,
     `implementation   ${dump.implementationId}`,
     `KMU slots        ${dump.kmuSlots.length === 0 ? 'all empty' : ''}`,
@@ -148,7 +148,7 @@ export function register(program: Command, io: CliIo): void {
         );
       } else if (result.ok) {
         io.stdout.write(
-          `TF-M booted: lifecycle ${result.lifecycle.toUpperCase()}\nidentity public key ${result.identityPublicKey}\ninstance ID         ${result.instanceId}\n`,
+          `TF-M booted: lifecycle ${result.lifecycle}\nidentity public key ${result.identityPublicKey}\ninstance ID         ${result.instanceId}\n`,
         );
       }
       if (!result.ok) throw new TfmError(result.errorCode ?? 'TFM_PROVISIONING_FAILED', `TF-M first boot failed: ${result.message}`);
