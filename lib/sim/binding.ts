@@ -7,7 +7,7 @@
 import { ProbeError, type ErrorCode, TfmError } from '../errors';
 import type { CoreName, DeviceInfo, LibraryInfo, OpenOptions, ProbeBinding, ProbeInfo } from '../probe/types';
 import type { ProbeLogEntry, ProbeLogListener, ProbeSession, ResetKind, WriteOptions } from '../probe/types';
-import { hex32 } from './bytes';
+import { hex32 } from '../bytes';
 import type { SimulatedDevice } from './device';
 import { PowerLossSignal } from './nvm';
 import type { SimCoreName, SimFault, SimOperation, SimOperationMethod } from './types';

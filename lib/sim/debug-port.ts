@@ -8,7 +8,7 @@
 import { ProbeError } from '../errors';
 import type { DeviceInfo } from '../probe/types';
 import { ERASED_WORD, NVMC_EEN, NVMC_REN, NVMC_WEN, type Target } from '../targets';
-import { hex32, readU32LE } from './bytes';
+import { hex32, readU32LE } from '../bytes';
 import type { By } from './context';
 import type { SimCore } from './core';
 import type { CtrlAp } from './ctrl-ap';

@@ -17,7 +17,7 @@
 import { ProbeError, TfmError } from '../errors';
 import { cryptoRandom, seededRandom, type RandomSource } from '../random';
 import { ERASED_WORD, getTarget, isChipName, type ChipName, type Target } from '../targets';
-import { bytesFrom, hex32, toHex, writeU32LE } from './bytes';
+import { bytesFrom, hex32, toHex, writeU32LE } from '../bytes';
 import type { By, PartContext } from './context';
 import { SimCore } from './core';
 import { CtrlAp, eraseProtected } from './ctrl-ap';

@@ -5,7 +5,7 @@
  */
 import MemoryMap from 'nrf-intel-hex';
 import { ERASED_WORD, type ChipName, type Target } from '../targets';
-import { readU32LE, toHex, writeU32LE } from './bytes';
+import { readU32LE, toHex, writeU32LE } from '../bytes';
 import type { SimCore } from './core';
 import { FICR_SIZE } from './layout';
 import type { SimCoreDump, SimCoreName, SimDump, SimDumpDifference, SimKmuSlotDump, SimLifecycleReading } from './types';

@@ -5,10 +5,10 @@
  */
 import { TfmError } from '../errors';
 import { ERASED_WORD, kmuDestAddress, kmuPermAddress, kmuValueAddress, type Target } from '../targets';
-import { bytesFrom, readU32LE } from './bytes';
+import { bytesFrom, readU32LE } from '../bytes';
 import type { SimCore } from './core';
 import { NET_UICR_ERASEPROTECT_OFFSET, SIM_VARIANT } from './layout';
-import { LIFECYCLE_ORDER, parseLifecycle } from './lifecycle';
+import { lifecycleWrites, parseLifecycle } from './lifecycle';
 import type { SimDeviceState } from './types';
 
 /** FICR of one core: DEVICEID, the part number and the variant (device-facts 5.4). */
@@ -27,7 +27,6 @@ export function initFicr(t: Target, core: SimCore, id: Uint8Array): void {
 export function applyFactoryState(t: Target, cores: { application: SimCore; network?: SimCore }, state: SimDeviceState): { eraseProtectDisableKey: number } {
   const app = cores.application.nvm;
   const lifecycle = parseLifecycle(state.lifecycle ?? 'ASSEMBLY');
-  const step = LIFECYCLE_ORDER.indexOf(lifecycle);
   const base = t.lifecycle.provisioning;
   if (state.lifecycleWords) {
     const w = state.lifecycleWords;
@@ -41,11 +40,8 @@ export function applyFactoryState(t: Target, cores: { application: SimCore; netw
     if (w0 !== ERASED_WORD) app.factoryWriteUicr(base, w0);
     if (w1 !== ERASED_WORD) app.factoryWriteUicr(base + 4, w1);
   } else {
-    // The writes a correct sequence would have made: PROVISIONING 0xFFFF0000, SECURED 0x0000FFFF
-    // (second write of the same word), DECOMMISSIONED 0x0000FFFF at base + 4.
-    if (step >= 1) app.factoryWriteUicr(base, 0xffff0000);
-    if (step >= 2) app.factoryWriteUicr(base, 0x0000ffff);
-    if (step >= 3) app.factoryWriteUicr(base + 4, 0x0000ffff);
+    // The writes a correct sequence would have made (SECURED is the second write of word 0).
+    for (const [address, value] of lifecycleWrites(t.lifecycle, lifecycle)) app.factoryWriteUicr(address, value);
   }
   if (state.implementationId !== undefined) {
     const id = bytesFrom(state.implementationId, 32, 'Implementation ID');

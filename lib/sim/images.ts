@@ -8,7 +8,7 @@
  */
 import MemoryMap from 'nrf-intel-hex';
 import { getTarget, type ChipName } from '../targets';
-import { bytesFrom, toHex, writeU32LE } from './bytes';
+import { bytesFrom, toHex, writeU32LE } from '../bytes';
 import {
   NETWORK_IMAGE_STRINGS,
   PROVISIONING_IMAGE_STRINGS,

@@ -21,7 +21,7 @@ import {
   KMU_STATUS_SELECTED,
   KMU_UNREACHABLE,
 } from '../targets';
-import { hex32, writeU32LE } from './bytes';
+import { hex32, writeU32LE } from '../bytes';
 import type { By, PartContext } from './context';
 import type { CoreNvm } from './nvm';
 import type { SimKmuSlotDump } from './types';

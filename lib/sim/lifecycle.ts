@@ -7,9 +7,10 @@
  */
 import { TfmError } from '../errors';
 import { STATE_ENTERED, STATE_NOT_ENTERED } from '../targets';
+import { BL_STORAGE_LCS, LIFECYCLE_HALFWORDS, LIFECYCLE_ORDER } from '../targets/lifecycle';
 import type { SimLifecycle, SimLifecycleReading } from './types';
 
-export const LIFECYCLE_ORDER: readonly SimLifecycle[] = ['ASSEMBLY', 'PROVISIONING', 'SECURED', 'DECOMMISSIONED'];
+export { LIFECYCLE_ORDER };
 
 export interface LifecycleHalfwords {
   provisioning: number;
@@ -33,10 +34,30 @@ export function lifecycleHalfwords(word0: number, word1: number): LifecycleHalfw
   return { provisioning: word0 & 0xffff, secure: word0 >>> 16, reserved: word1 & 0xffff, decommissioned: word1 >>> 16 };
 }
 
-/** TF-M/bl_storage numbering of the states (enum lcs: 0 unknown, 1 assembly .. 4 decommissioned), as
- *  the sample prints it in "Lifecycle state was %d". */
+/** bl_storage `enum lcs` number of a state, as the sample prints it in "Lifecycle state was %d". */
 export function lifecycleNumber(state: SimLifecycleReading): number {
-  return state === 'INVALID' ? 0 : LIFECYCLE_ORDER.indexOf(state) + 1;
+  return BL_STORAGE_LCS[state];
+}
+
+/**
+ * The halfword writes a correct sequence makes to reach `state` from ASSEMBLY, in order: each state
+ * enters one more halfword (lib/targets LIFECYCLE_HALFWORDS), written as a word whose other half is
+ * 0xFFFF (nrfx_nvmc_halfword_write). Returns [word address, word value] pairs.
+ */
+export function lifecycleWrites(addresses: { provisioning: number; secure: number; decommissioned: number }, state: SimLifecycle): Array<[number, number]> {
+  const writes: Array<[number, number]> = [];
+  const fields = ['provisioning', 'secure', 'decommissioned'] as const;
+  for (let i = 1; i <= LIFECYCLE_ORDER.indexOf(state); i++) {
+    const before = LIFECYCLE_HALFWORDS[LIFECYCLE_ORDER[i - 1]!];
+    const after = LIFECYCLE_HALFWORDS[LIFECYCLE_ORDER[i]!];
+    for (const field of fields) {
+      if (before[field] === after[field]) continue;
+      const address = addresses[field];
+      const half = after[field] & 0xffff;
+      writes.push([address & ~3, address & 2 ? ((half << 16) | 0xffff) >>> 0 : (0xffff0000 | half) >>> 0]);
+    }
+  }
+  return writes;
 }
 
 /**

@@ -9,7 +9,7 @@
  * A power-loss fault tears one word program (TearPlan): part of the bits to clear get cleared.
  */
 import { ERASED_WORD, NVMC_EEN, NVMC_REN, NVMC_WEN, type CoreSpec } from '../targets';
-import { hex32 } from './bytes';
+import { hex32 } from '../bytes';
 import type { By, PartContext } from './context';
 import { nvmcRegisters } from './layout';
 import type { SimCoreName } from './types';

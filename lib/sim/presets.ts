@@ -6,7 +6,7 @@
 import { TfmError } from '../errors';
 import { cryptoRandom, seededRandom, type RandomSource } from '../random';
 import { getTarget, KMU_PERM_HUK, type ChipName } from '../targets';
-import { bytesFrom, toHex } from './bytes';
+import { bytesFrom, toHex } from '../bytes';
 import { SimulatedDevice } from './device';
 
 export const SIM_PRESETS = {

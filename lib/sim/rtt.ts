@@ -4,7 +4,7 @@
  * sName, pBuffer, SizeOfBuffer, WrOff, RdOff, Flags). The host finds it the way J-Link does, by
  * scanning RAM for the id, and reads the up buffer through the probe.
  */
-import { readU32LE } from './bytes';
+import { readU32LE } from '../bytes';
 import { RTT_CB_OFFSET, RTT_DOWN_BUFFER_SIZE, RTT_ID, RTT_UP_BUFFER_SIZE } from './layout';
 
 /** RAM and unmodelled registers of a core: word address -> value. */

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { TfmError } from '../errors';
 import { getTarget, isChipName, type ChipName } from '../targets';
-import { toHex } from './bytes';
+import { toHex } from '../bytes';
 import type { CoreSnapshot } from './core';
 import type { CtrlApSnapshot } from './ctrl-ap';
 import type { KmuSnapshot } from './kmu';

@@ -4,11 +4,12 @@
  */
 import type { ErrorCode } from '../errors';
 import type { ChipName } from '../targets';
+import type { LifecycleState, ValidLifecycleState } from '../targets/lifecycle';
 
-/** PSA lifecycle states, spelled as the library spells them (lib/device/lifecycle.ts LifecycleState). */
-export type SimLifecycle = 'ASSEMBLY' | 'PROVISIONING' | 'SECURED' | 'DECOMMISSIONED';
+/** PSA lifecycle states, spelled as the library spells them (lib/targets/lifecycle.ts). */
+export type SimLifecycle = ValidLifecycleState;
 /** A decoded lifecycle: one of the four states, or 'INVALID' for any other halfword pattern. */
-export type SimLifecycleReading = SimLifecycle | 'INVALID';
+export type SimLifecycleReading = LifecycleState;
 export type SimCoreName = 'application' | 'network';
 
 /** Initial state of a simulated device (applied as if written at the factory; see docs/simulator.md). */

@@ -8,7 +8,7 @@ import { p256 } from '@noble/curves/nist.js';
 import type { ErrorCode } from '../../errors';
 import { unwrapIdentityKeyModel } from '../../keys/wrapping-model';
 import { ERASED_WORD, kmuDestAddress, kmuPermAddress, kmuValueAddress, KMU_PERM_IDENTITY, NVMC_REN, NVMC_WEN, type KmuSlotSpec } from '../../targets';
-import { readU32LE, writeU32LE } from '../bytes';
+import { readU32LE, writeU32LE } from '../../bytes';
 import type { Cpu, FirmwareHost } from './model';
 
 /** hw_unique_key key_written(slot): selected, any of PERM, DEST, VALUE[0..3] not erased. */

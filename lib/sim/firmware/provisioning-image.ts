@@ -5,7 +5,8 @@
  */
 import { wrapIdentityKeyModel } from '../../keys/wrapping-model';
 import { defaultImplementationId, type KmuSlotSpec } from '../../targets';
-import { bytesFrom, readU32LE } from '../bytes';
+import { bytesFrom, readU32LE } from '../../bytes';
+import { SAMPLE_FAILURES as F, SAMPLE_MESSAGES as M } from '../../targets/provisioning-sample';
 import { lifecycleNumber } from '../lifecycle';
 import { identityKeyIsWritten, keySlotWritten, keyWritten, kmuWriteSlot, pushMkek, randomScalar } from './kmu-driver';
 import { DUMMY_IDENTITY_KEY_HEX, PROVISIONING_IMAGE_MARKER, SIM_MARKER_IDENTITY_KEY_DUMMY, SIM_MARKER_IMPLEMENTATION_ID, SIM_MARKER_NO_CPUNET_ENABLE } from './markers';
@@ -33,38 +34,38 @@ export function* provisioningImageModel(host: FirmwareHost, config: Provisioning
 
   let lcs = readLifecycle(cpu);
   if (lcs === 'INVALID') {
-    inf('Failure: Cannot read PSA lifecycle state. Exiting!');
+    inf(F.cannotReadLifecycle);
     return result(false, 'Cannot read PSA lifecycle state');
   }
   if (lcs !== 'ASSEMBLY') {
-    inf('Failure: Lifecycle state is not ASSEMBLY as expected. Exiting!');
+    inf(F.notAssembly);
     return result(false, `Lifecycle state is ${lcs}, not ASSEMBLY`);
   }
-  inf(PROVISIONING_IMAGE_MARKER);
+  inf(M.lifecycleAssembly);
   yield 200;
 
   // update_life_cycle_state(PROVISIONING): re-reads, allows only the single step, one halfword write.
   const current = readLifecycle(cpu);
   if (current !== 'ASSEMBLY' && current !== 'PROVISIONING') {
-    inf('Failure: Cannot set PSA lifecycle state PROVISIONING. Exiting!');
+    inf(F.cannotSetProvisioning);
     return result(false, 'Cannot set PSA lifecycle state PROVISIONING');
   }
   if (current === 'ASSEMBLY') yield* halfwordWrite(cpu, t.lifecycle.provisioning, 0x0000);
 
   lcs = readLifecycle(cpu);
   if (lcs === 'INVALID') {
-    inf('Failure: Cannot read PSA lifecycle state. Exiting!');
+    inf(F.cannotReadLifecycle);
     return result(false, 'Cannot read PSA lifecycle state after the update');
   }
   if (lcs !== 'PROVISIONING') {
-    inf(`Lifecycle state was ${lifecycleNumber(lcs)}`);
-    inf('Failure: Lifecycle state is not PROVISION as expected. Exiting!');
+    inf(F.lifecycleWas.replace('%d', String(lifecycleNumber(lcs))));
+    inf(F.notProvisioning);
     return result(false, `Lifecycle state is ${lcs} after the update`);
   }
-  inf('Successfully switched to PSA lifecycle state PROVISIONING!');
+  inf(M.lifecycleProvisioning);
   yield 200;
 
-  inf('Generating random HUK keys (including MKEK)');
+  inf(M.generatingHuks);
   // hw_unique_key_write_random(); the sample ignores its return value.
   if (keyWritten(cpu, t.huk.mkek) || keyWritten(cpu, t.huk.mext)) {
     cpu.printk('One or more keys already set. Cannot overwrite');
@@ -84,15 +85,15 @@ export function* provisioningImageModel(host: FirmwareHost, config: Provisioning
   }
 
   if (identityKeyIsWritten(cpu)) {
-    inf('Failure: Identity key slot already written. Exiting!');
+    inf(F.identityKeyAlreadyWritten);
     return result(false, 'Identity key slot already written');
   }
-  inf('Writing the identity key to KMU');
+  inf(M.writingIdentityKey);
   // identity_key_write_random()/_dummy(); return value ignored.
   yield* identityKeyWrite(cpu, config.identityKeyDummy === true);
 
   if (!identityKeyIsWritten(cpu)) {
-    inf('Failure: Identity key is not written! Exiting!');
+    inf(F.identityKeyNotWritten);
     return result(false, 'Identity key is not written');
   }
 
@@ -102,8 +103,8 @@ export function* provisioningImageModel(host: FirmwareHost, config: Provisioning
   for (let i = 0; i < 32; i += 4) words.push([t.implementationId.address + i, readU32LE(implementationId, i)]);
   yield* nvmcWriteWords(cpu, words);
 
-  inf('Success!');
-  return result(true, 'Success!');
+  inf(M.success);
+  return result(true, M.success);
 }
 
 function* identityKeyWrite(cpu: Cpu, dummy: boolean): Generator<number, void, void> {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import type { ErrorCode } from '../../errors';
-import { toHex } from '../bytes';
+import { toHex } from '../../bytes';
 import type { SimLifecycleReading } from '../types';
 import { identityKeyIsWritten, keyWritten, retrieveIdentityKey } from './kmu-driver';
 import { DUMMY_IDENTITY_KEY_HEX, TFM_IMAGE_MARKER } from './markers';
