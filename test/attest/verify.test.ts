@@ -189,6 +189,11 @@ describe('each corruption fails with its code', () => {
     expect(r.errorCodes).toEqual(['ATTEST_TAG_UNSUPPORTED']);
   });
 
+  it('20000 nested arrays (a decoder-recursion attack): ATTEST_MALFORMED, no crash', async () => {
+    const nested = Buffer.concat([Buffer.alloc(20000, 0x81), Buffer.from([0x00])]);
+    expect((await verify(nested)).errorCodes).toEqual(['ATTEST_MALFORMED']);
+  });
+
   it('not a COSE_Sign1 structure (a map, a 3-element array, a text payload): ATTEST_MALFORMED', async () => {
     for (const value of [new Map([[1, 2]]), [Buffer.alloc(0), new Map(), Buffer.alloc(1)], [Buffer.alloc(0), new Map(), 'payload', Buffer.alloc(64)]]) {
       expect((await verify(cbor(value))).errorCodes).toEqual(['ATTEST_MALFORMED']);

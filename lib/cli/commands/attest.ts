@@ -88,6 +88,10 @@ export function register(program: Command, io: CliIo): void {
         'software components. A failed check exits 3 with its code (ATTEST_*). See docs/attestation.md.\n',
     )
     .action(async (token: string, options: { records: string; nonce?: string; profile?: string; json?: boolean }) => {
+      // Bad arguments are a usage error before any file is read.
+      if (options.nonce !== undefined && !/^(0x)?([0-9a-fA-F]{2})+$/.test(options.nonce)) {
+        throw new TfmError('INVALID_PARAMETER', `--nonce must be hex (an even number of digits 0-9, a-f); got ${JSON.stringify(options.nonce)}.`);
+      }
       const tokenPath = resolve(io.cwd, token);
       const bytes = await readToken(tokenPath);
       const index = await recordsLookupFromFile(resolve(io.cwd, options.records));
