@@ -156,6 +156,18 @@ describe('attest verify (CLI)', () => {
     expect(parsed).toMatchObject({ type: 'result', ok: false, errorCodes: ['ATTEST_NONCE_MISMATCH'], claims: { nonce: nonce.toString('hex') } });
   });
 
+  it('refuses a record file whose hash chain is broken (RECORDS_CHAIN_BROKEN), unless --allow-broken-chain', async () => {
+    const edited = path.join(dir, 'edited.jsonl');
+    const lines = (await fsp.readFile(records, 'utf8')).split('\n');
+    const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+    await fsp.writeFile(edited, [JSON.stringify({ ...first, prev: 'f'.repeat(64) }), ...lines.slice(1)].join('\n'));
+    const c = captureIo({ cwd: dir });
+    expect(await runCli(['attest', 'verify', 'token.cbor', '--records', 'edited.jsonl', '--nonce', nonce.toString('hex')], c.io)).toBe(EXIT.FAILED_AFTER_WRITE);
+    expect(c.stderr()).toMatch(/^error RECORDS_CHAIN_BROKEN: edited.jsonl: the record chain breaks at line 1/);
+    const allowed = captureIo({ cwd: dir });
+    expect(await runCli(['attest', 'verify', 'token.cbor', '--records', 'edited.jsonl', '--nonce', nonce.toString('hex'), '--allow-broken-chain'], allowed.io)).toBe(EXIT.OK);
+  });
+
   it('exit 3 ATTEST_UNKNOWN_INSTANCE when the records do not hold the device', async () => {
     const empty = path.join(dir, 'empty.jsonl');
     await fsp.writeFile(empty, '');

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { attestationError, recordsLookupFromFile, verifyAttestationToken, type AttestationResult } from '../../attest';
+import { verifyRecordFile } from '../../records';
 import type { CliIo } from '../io';
 
 const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
@@ -81,20 +82,30 @@ export function register(program: Command, io: CliIo): void {
     .option('--nonce <hex>', 'the challenge sent to the device (32, 48 or 64 bytes, hex); without it freshness is not checked')
     .option('--profile <eat_profile>', 'the eat_profile value to expect (default: any profile TF-M produces)')
     .option('--json', 'print the result as one JSON line')
+    .option('--allow-broken-chain', 'look devices up even if the record file\'s hash chain does not verify')
     .addHelpText(
       'after',
       '\nChecks: COSE_Sign1 shape, ES256, signature by the registered key, instance ID derived from it (by the\n' +
         'TF-M formula the record names), nonce, implementation ID, lifecycle SECURED, profile, boot seed,\n' +
         'software components. A failed check exits 3 with its code (ATTEST_*). See docs/attestation.md.\n',
     )
-    .action(async (token: string, options: { records: string; nonce?: string; profile?: string; json?: boolean }) => {
+    .action(async (token: string, options: { records: string; nonce?: string; profile?: string; json?: boolean; allowBrokenChain?: boolean }) => {
       // Bad arguments are a usage error before any file is read.
       if (options.nonce !== undefined && !/^(0x)?([0-9a-fA-F]{2})+$/.test(options.nonce)) {
         throw new TfmError('INVALID_PARAMETER', `--nonce must be hex (an even number of digits 0-9, a-f); got ${JSON.stringify(options.nonce)}.`);
       }
       const tokenPath = resolve(io.cwd, token);
       const bytes = await readToken(tokenPath);
-      const index = await recordsLookupFromFile(resolve(io.cwd, options.records));
+      const recordsPath = resolve(io.cwd, options.records);
+      // The records are the trust anchor here: an edited line could register another key.
+      const chain = await verifyRecordFile(recordsPath);
+      if (!chain.ok && options.allowBrokenChain !== true) {
+        const brk = chain.firstBreak!;
+        throw new TfmError('RECORDS_CHAIN_BROKEN', `${options.records}: the record chain breaks at line ${brk.line}: ${brk.reason}. A key looked up there cannot be trusted (--allow-broken-chain to look anyway).`, {
+          details: { ...brk },
+        });
+      }
+      const index = await recordsLookupFromFile(recordsPath);
       const outcome = await verifyAttestationToken(bytes, { lookup: index.lookup, nonce: options.nonce, profile: options.profile });
       if (options.json === true) {
         io.stdout.write(`${JSON.stringify({ type: 'result', command: 'attest verify', file: token, ...outcome })}\n`);
