@@ -2,13 +2,13 @@
  * The KMU as firmware drives it, shared by the sample and TF-M models: hw_unique_key's
  * key_written(), nrf_cc3xx_platform's KMU slot write and push (nrf_cc3xx_platform, sdk-nrfxlib
  * v2.x, kmu.c), the older identity_key_is_written() and the identity key's retrieval through the
- * wrapping model (lib/keys/wrapping-model).
+ * simulated CryptoCell's own implementation of the wrapping model (../cryptocell.ts).
  */
-import { p256 } from '@noble/curves/nist.js';
 import type { ErrorCode } from '../../errors';
-import { unwrapIdentityKeyModel } from '../../keys/wrapping-model';
 import { ERASED_WORD, kmuDestAddress, kmuPermAddress, kmuValueAddress, KMU_PERM_IDENTITY, NVMC_REN, NVMC_WEN, type KmuSlotSpec } from '../../targets';
 import { readU32LE, writeU32LE } from '../../bytes';
+import { cryptocellUnwrapIdentityKey } from '../cryptocell';
+import { isValidP256Scalar } from '../p256';
 import type { Cpu, FirmwareHost } from './model';
 
 /** hw_unique_key key_written(slot): selected, any of PERM, DEST, VALUE[0..3] not erased. */
@@ -81,7 +81,7 @@ export function pushMkek(cpu: Cpu): Uint8Array | undefined {
 export function randomScalar(host: FirmwareHost): Uint8Array {
   const d = new Uint8Array(32);
   do host.random.fill(d);
-  while (!p256.utils.isValidSecretKey(d));
+  while (!isValidP256Scalar(d));
   return d;
 }
 
@@ -99,10 +99,10 @@ export function retrieveIdentityKey(cpu: Cpu): { d?: Uint8Array; error?: ErrorCo
     blob.fill(0);
     return { error: 'IDENTITY_KEY_INVALID', message: 'The MKEK could not be pushed to the CryptoCell (slot not pushable, revoked or wrong DEST), so the identity key cannot be decrypted.' };
   }
-  const d = unwrapIdentityKeyModel(mkek, cpu.host.deviceIdBytes(), blob);
+  const d = cryptocellUnwrapIdentityKey(mkek, cpu.host.deviceIdBytes(), blob);
   mkek.fill(0);
   blob.fill(0);
-  if (!p256.utils.isValidSecretKey(d)) {
+  if (!isValidP256Scalar(d)) {
     d.fill(0);
     return { error: 'IDENTITY_KEY_INVALID', message: 'The identity key in KMU slots 6/7 does not decrypt to a valid P-256 private key with this device\'s MKEK (wrapping model v1).' };
   }

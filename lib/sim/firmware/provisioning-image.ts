@@ -1,12 +1,12 @@
 /**
  * The NCS "TF-M: Provisioning image" sample's main() (nrfconnect/sdk-nrf
  * samples/tfm/provisioning_image/src/main.c, commit 3fc220df; device-facts 1.1), step by step, with the sample's log lines and failure paths; its
- * identity key uses the wrapping model. Lines it logs with LOG_INF get Zephyr's prefix (Cpu.log).
+ * identity key uses the simulated CryptoCell's wrapping model (../cryptocell.ts). Lines it logs with LOG_INF get Zephyr's prefix (Cpu.log).
  */
-import { wrapIdentityKeyModel } from '../../keys/wrapping-model';
 import { defaultImplementationId, type KmuSlotSpec } from '../../targets';
 import { bytesFrom, readU32LE } from '../../bytes';
 import { SAMPLE_FAILURES as F, SAMPLE_MESSAGES as M } from '../../targets/provisioning-sample';
+import { cryptocellWrapIdentityKey } from '../cryptocell';
 import { lifecycleNumber } from '../lifecycle';
 import { identityKeyIsWritten, keySlotWritten, keyWritten, kmuWriteSlot, pushMkek, randomScalar } from './kmu-driver';
 import { DUMMY_IDENTITY_KEY_HEX, PROVISIONING_IMAGE_MARKER, SIM_MARKER_IDENTITY_KEY_DUMMY, SIM_MARKER_IMPLEMENTATION_ID, SIM_MARKER_NO_CPUNET_ENABLE } from './markers';
@@ -117,7 +117,7 @@ function* identityKeyWrite(cpu: Cpu, dummy: boolean): Generator<number, void, vo
     if (t.identityKey.slots.some((s) => keySlotWritten(cpu, s.index))) return;
     const mkek = pushMkek(cpu);
     if (!mkek) return;
-    const blob = wrapIdentityKeyModel(mkek, cpu.host.deviceIdBytes(), d);
+    const blob = cryptocellWrapIdentityKey(mkek, cpu.host.deviceIdBytes(), d);
     mkek.fill(0);
     yield 2_000;
     for (let i = 0; i < t.identityKey.slots.length; i++) {

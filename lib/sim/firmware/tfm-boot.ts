@@ -5,7 +5,7 @@
  * in SECURED the initial attestation key.
  */
 import { createHash } from 'node:crypto';
-import { p256 } from '@noble/curves/nist.js';
+import { p256PublicKey } from '../p256';
 import type { ErrorCode } from '../../errors';
 import { toHex } from '../../bytes';
 import type { SimLifecycleReading } from '../types';
@@ -68,7 +68,7 @@ export function* tfmBootModel(host: FirmwareHost): Model {
   if (toHex(key.d.subarray(0, 8)) === DUMMY_IDENTITY_KEY_HEX.slice(0, 16)) {
     cpu.printk('[ERR] This device was provisioned with the dummy identity key (tfm_initial_attestation_key.pem)');
   }
-  const publicKey = p256.getPublicKey(key.d, false);
+  const publicKey = p256PublicKey(key.d);
   key.d.fill(0);
   const identityPublicKey = toHex(publicKey);
   const instanceId = '01' + createHash('sha256').update(publicKey).digest('hex');
