@@ -27,8 +27,12 @@ const SIP_PARTNO = targets.find((t) => t.ficr.sipPartNo !== undefined)!.ficr.sip
 /** FICR window read by identifyChip (exported for documentation and tests). */
 export const FICR_IDENTIFICATION_WINDOW = { start: WINDOW_START, length: WINDOW_END - WINDOW_START } as const;
 
-function asciiVariant(word: number): string | undefined {
-  const text = String.fromCharCode((word >>> 24) & 0xff, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
+/** The variant's ASCII from the word a 32-bit read returns, in the chip's layout (Target.ficr.variantLayout). */
+export function variantFromWord(layout: Target['ficr']['variantLayout'], word: number): string | undefined {
+  const bytes = [(word >>> 24) & 0xff, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff];
+  // uint8_t[4]: the first character is at the lowest address, the least significant byte of the word.
+  if (layout === 'uint8x4-memory-order') bytes.reverse();
+  const text = String.fromCharCode(...bytes);
   return /^[A-Z0-9]{4}$/.test(text) ? text : undefined;
 }
 
@@ -61,7 +65,7 @@ export async function identifyChip(session: ProbeSession, expected?: ChipName): 
     target,
     chip: target.name,
     part: target.family === 'NRF53' || target.ficr.sipPartNo === undefined ? infoPart : sipPartNo,
-    variant: asciiVariant(word(target.ficr.variant)),
+    variant: variantFromWord(target.ficr.variantLayout, word(target.ficr.variant)),
     deviceId,
     deviceIdHex: toHex(deviceId),
   };

@@ -9,7 +9,7 @@ import { ProbeError } from '../errors';
 import { ERASED_WORD } from '../targets';
 import type { By, PartContext } from './context';
 import type { SimCore } from './core';
-import { CTRLAPPERI_ERASEPROTECT_DISABLE, NET_UICR_ERASEPROTECT_OFFSET, SIM_AHB_AP_IDR, SIM_CTRL_AP_IDR } from './layout';
+import { SIM_AHB_AP_IDR, SIM_CTRL_AP_IDR } from './layout';
 
 /** IDR register offset of every access port (ADIv5). */
 const AP_IDR = 0xfc;
@@ -34,7 +34,7 @@ export function eraseProtected(host: Pick<PartContext, 'target'> & { coreList():
   const app = host.coreList()[0]!;
   const appProtected = app.nvm.uicrWord(t.uicr.eraseProtect) !== t.uicr.eraseProtectUnprotected;
   if (core.name === 'application') return appProtected;
-  const netProtected = core.nvm.uicrWord(core.spec.uicrBase + NET_UICR_ERASEPROTECT_OFFSET) !== ERASED_WORD;
+  const netProtected = core.nvm.uicrWord(t.network!.uicrEraseProtect) !== ERASED_WORD;
   // A network-core erase-all also erases the application core, so either protection blocks it.
   return appProtected || netProtected;
 }
@@ -125,10 +125,10 @@ export class CtrlAp {
 
   /** CPU side: CTRLAPPERI.ERASEPROTECT.DISABLE (write-only, reads 0), or undefined/false for other addresses. */
   readRegister(address: number): number | undefined {
-    return address === CTRLAPPERI_ERASEPROTECT_DISABLE ? 0 : undefined;
+    return address === this.host.target.ctrlApPeri?.eraseProtectDisable ? 0 : undefined;
   }
   writeRegister(address: number, value: number): boolean {
-    if (address !== CTRLAPPERI_ERASEPROTECT_DISABLE) return false;
+    if (address !== this.host.target.ctrlApPeri?.eraseProtectDisable) return false;
     this.eraseProtectDisableKey = value;
     return true;
   }

@@ -43,7 +43,13 @@ export class DebugPort {
       const partAddress = t.ficr.part ?? t.ficr.sipPartNo;
       if (partAddress !== undefined) info.part = app.ficr.get(partAddress);
       const v = app.ficr.get(t.ficr.variant);
-      if (v !== undefined) info.variant = Buffer.from([(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]).toString('latin1');
+      if (v !== undefined) {
+        // nRF91 SIPINFO.VARIANT is uint8_t[4] (memory order); nRF5340 INFO.VARIANT a uint32_t read MSB first.
+        const b = Buffer.alloc(4);
+        if (t.ficr.variantLayout === 'uint8x4-memory-order') b.writeUInt32LE(v >>> 0);
+        else b.writeUInt32BE(v >>> 0);
+        info.variant = b.toString('latin1');
+      }
     }
     return info;
   }

@@ -7,7 +7,6 @@ import { TfmError } from '../errors';
 import { ERASED_WORD, kmuDestAddress, kmuPermAddress, kmuValueAddress, type Target } from '../targets';
 import { bytesFrom, readU32LE } from '../bytes';
 import type { SimCore } from './core';
-import { NET_UICR_ERASEPROTECT_OFFSET, SIM_VARIANT } from './layout';
 import { lifecycleWrites, parseLifecycle } from './lifecycle';
 import type { SimDeviceState } from './types';
 
@@ -20,7 +19,14 @@ export function initFicr(t: Target, core: SimCore, id: Uint8Array): void {
   const part = t.parts[0]!;
   if (t.ficr.part !== undefined) core.ficr.set(rel(t.ficr.part), part);
   if (t.ficr.sipPartNo !== undefined) core.ficr.set(rel(t.ficr.sipPartNo), part);
-  core.ficr.set(rel(t.ficr.variant), SIM_VARIANT[t.name] ?? 0x41414141);
+  core.ficr.set(rel(t.ficr.variant), variantWord(t));
+}
+
+/** The word a 32-bit read of the chip's variant returns, from its typical ordering code and layout. */
+function variantWord(t: Target): number {
+  const c = Buffer.from(t.ficr.typicalVariant, 'latin1');
+  // uint8_t[4] (nRF91 SIPINFO): byte 0 at the lowest address; uint32_t (nRF5340 INFO): MSB first.
+  return t.ficr.variantLayout === 'uint8x4-memory-order' ? c.readUInt32LE(0) : c.readUInt32BE(0);
 }
 
 /** Writes the state's UICR words; returns what lives outside NVM (the CTRL-AP erase key). */
@@ -67,7 +73,7 @@ export function applyFactoryState(t: Target, cores: { application: SimCore; netw
   const net = cores.network?.nvm;
   if (net) {
     net.factoryWriteUicr(net.spec.approtect, state.networkApprotect ? t.uicr.approtectProtected : unprotected);
-    if (state.eraseProtect) net.factoryWriteUicr(net.spec.uicrBase + NET_UICR_ERASEPROTECT_OFFSET, 0);
+    if (state.eraseProtect) net.factoryWriteUicr(t.network!.uicrEraseProtect, 0);
   } else if (state.networkApprotect || state.networkForcedOff) {
     throw new TfmError('INVALID_PARAMETER', `${t.displayName} has no network core.`);
   }

@@ -7,24 +7,10 @@ import type { CoreSpec, Target } from '../targets';
 /** Size of the FICR page dumped per core. */
 export const FICR_SIZE = 0x1000;
 
-/** nRF5340 network-core UICR.ERASEPROTECT offset (device-facts 5.5). */
-export const NET_UICR_ERASEPROTECT_OFFSET = 0x004;
-
-/** nRF5340/nRF91 CPU-side CTRLAPPERI.ERASEPROTECT.DISABLE (secure alias, device-facts 5.5). */
-export const CTRLAPPERI_ERASEPROTECT_DISABLE = 0x50006504;
-
 /** Value the simulated CTRL-AP returns for IDR (0x0FC); a recognisable model value, not silicon's. */
 export const SIM_CTRL_AP_IDR = 0x12880000;
 /** Value the simulated AHB-AP returns for IDR (0x0FC). */
 export const SIM_AHB_AP_IDR = 0x84770001;
-
-/** FICR INFO.VARIANT / SIPINFO.VARIANT written into simulated devices (ASCII, big-endian packed). */
-export const SIM_VARIANT: Record<string, number> = {
-  nrf5340: 0x514b4141, // 'QKAA'
-  nrf9160: 0x53494341, // 'SICA'
-  nrf9161: 0x53494141, // 'SIAA'
-  nrf9151: 0x53414141, // 'SAAA'
-};
 
 /** Where the simulated firmware places its SEGGER RTT control block: RAM base + this offset. The host
  *  finds it the way J-Link does, by scanning RAM for the "SEGGER RTT" id. */

@@ -9,7 +9,9 @@ export const nrf5340: Target = {
   displayName: 'nRF5340',
   family: 'NRF53',
   parts: [0x5340],
-  ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, part: 0x00ff020c, variant: 0x00ff0210 },
+  // FICR INFO (nrfx mdk/nrf5340_application.h FICR_INFO_Type; device-facts 5.4): VARIANT is a
+  // uint32_t, e.g. 'QKAA' (the nRF5340-QKAA ordering code) = 0x514B4141.
+  ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, part: 0x00ff020c, variant: 0x00ff0210, variantLayout: 'uint32-msb-first', typicalVariant: 'QKAA' },
   application: {
     name: 'application',
     ahbAp: 0,
@@ -43,6 +45,7 @@ export const nrf5340: Target = {
     resetPeriphPerm: 0x50003814, // SPU base 0x50003000 + PERIPHID[5].PERM (0x800 + 4 * 5)
     erratum161: { ficrVar1: 0x00ff0130, ficrVar2: 0x00ff0134, workaroundOffset: 4 },
     accessTimeoutMs: 300,
+    uicrEraseProtect: 0x01ff8004, // network UICR + 0x004 (nRF5340 PS; device-facts 5.5)
   },
   uicr: {
     approtect: 0x00ff8000,
@@ -72,6 +75,8 @@ export const nrf5340: Target = {
   identityKey: { slots: IDENTITY_KEY_SLOTS.map((slot) => ({ ...slot })) },
   // No APPROTECTSTATUS: the nRF5340 CTRL-AP has no register at 0x00C (PS; device-facts Q8).
   ctrlAp: { reset: 0x000, eraseAll: 0x004, eraseAllStatus: 0x008, eraseProtectStatus: 0x018, eraseProtectDisable: 0x01c },
+  // CTRLAPPERI_S 0x50006000 + ERASEPROTECT.DISABLE 0x504 (nRF5340 PS; device-facts 5.5).
+  ctrlApPeri: { eraseProtectDisable: 0x50006504 },
   recover: { softResetAfterEraseAll: false },
   timing: { wordWriteUs: 43, pageEraseUs: 87_500, eraseAllUs: 173_000 },
 };

@@ -40,13 +40,19 @@ function nrf91Base(): Omit<Target, 'name' | 'displayName' | 'parts' | 'ficr' | '
   };
 }
 
-// SIPINFO.PARTNO at 0x00FF0140 reads 0x9160 / 0x9161 / 0x9151 (probe-rs nRF91 chip detection).
+// SIPINFO.PARTNO at 0x00FF0140 reads 0x9160 / 0x9161 / 0x9151 (probe-rs nRF91 chip detection;
+// OpenOCD src/flash/nor/nrf5.c prints it with %x as "nRF9160"). SIPINFO.VARIANT at 0x00FF0148 is a
+// uint8_t[4] read in memory order (nrfx mdk/nrf9160.h FICR_SIPINFO_Type "ex SIAA, SIBA or SICA";
+// OpenOCD nrf91new_ficr_offsets .info_variant = 0x148, decoded little-endian for the nRF91 series).
+// The nRF91x1 INFO fields describe only the SoC die (INFO.PART 0x9120, OpenOCD comment), so the SiP
+// is named by SIPINFO on every nRF91 here.
 export const nrf9160: Target = {
   ...nrf91Base(),
   name: 'nrf9160',
   displayName: 'nRF9160',
   parts: [0x9160],
-  ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, sipPartNo: 0x00ff0140, variant: 0x00ff0148 },
+  // "SICA": the nRF9160-SICA ordering code (nrf9160.h comment; device-facts 5.4, word 0x41434953).
+  ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, sipPartNo: 0x00ff0140, variant: 0x00ff0148, variantLayout: 'uint8x4-memory-order', typicalVariant: 'SICA' },
   uicr: {
     approtect: 0x00ff8000,
     secureApprotect: 0x00ff802c,
@@ -64,7 +70,9 @@ function nrf91x1(name: 'nrf9161' | 'nrf9151', part: number, displayName: string)
     name,
     displayName,
     parts: [part],
-    ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, part: 0x00ff020c, sipPartNo: 0x00ff0140, variant: 0x00ff0148 },
+    // "LACA": the nRF91x1 ordering code (nRF9161-LACA, nRF9151-LACA; device-facts 5.4). The letters
+    // are in the nRF91x1 PAC's SIPINFO.VARIANT enum; the full string is not confirmed from a header.
+    ficr: { deviceId0: 0x00ff0204, deviceId1: 0x00ff0208, part: 0x00ff020c, sipPartNo: 0x00ff0140, variant: 0x00ff0148, variantLayout: 'uint8x4-memory-order', typicalVariant: 'LACA' },
     uicr: {
       approtect: 0x00ff8000,
       secureApprotect: 0x00ff802c,

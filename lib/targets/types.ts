@@ -61,6 +61,17 @@ export interface Target {
     part?: number;
     /** INFO.VARIANT or SIPINFO.VARIANT (ASCII). */
     variant: number;
+    /**
+     * How the variant's four ASCII characters sit in the word a 32-bit read returns:
+     * - 'uint32-msb-first': FICR_INFO_Type `uint32_t VARIANT`, first character in the most
+     *   significant byte ('QKAA' = 0x514B4141; nrfx mdk/nrf5340_application.h, device-facts 5.4);
+     * - 'uint8x4-memory-order': FICR_SIPINFO_Type `uint8_t VARIANT[4]`, first character at the lowest
+     *   address, so the little-endian word of "SICA" is 0x41434953 (nrfx mdk/nrf9160.h; OpenOCD
+     *   src/flash/nor/nrf5.c nrf5_info_variant_to_str decodes nRF91 in memory order).
+     */
+    variantLayout: 'uint32-msb-first' | 'uint8x4-memory-order';
+    /** A variant this chip ships with (its ordering code), for simulated devices and examples. */
+    typicalVariant: string;
     /** SIPINFO.PARTNO (nRF9160 only). */
     sipPartNo?: number;
   };
@@ -79,6 +90,9 @@ export interface Target {
      *  (affected: VAR1 = 7 and VAR2 not 2..4; probe-rs nrf.rs erratum_161_present after nrfx
      *  nrf53_erratas.h) and the workaround register (FORCEOFF + 4). */
     erratum161: { ficrVar1: number; ficrVar2: number; workaroundOffset: number };
+    /** Network-core UICR.ERASEPROTECT (UICR base + 0x004; nRF5340 PS network UICR, device-facts 5.5):
+     *  Protected 0, Unprotected 0xFFFFFFFF. */
+    uicrEraseProtect: number;
     /** How long a just-released network core may take to answer (AHB-AP CSW.DeviceEn) before it
      *  counts as locked: probe-rs nrf.rs NETWORK_CORE_ACCESS_TIMEOUT, a host-side deadline, not a
      *  Nordic figure. */
@@ -151,6 +165,11 @@ export interface Target {
     eraseProtectStatus?: number;
     eraseProtectDisable?: number;
   };
+  /** CPU-side CTRLAPPERI (secure alias, base 0x50006000): ERASEPROTECT.DISABLE at +0x504, the key
+   *  firmware writes so that a debugger writing the same value to CTRL-AP ERASEPROTECT.DISABLE may
+   *  erase despite ERASEPROTECT (nRF5340 PS CTRLAPPERI; device-facts 5.5). Absent where the
+   *  debugger-side CTRL-AP has no ERASEPROTECT.DISABLE to match it (nRF91 here). */
+  ctrlApPeri?: { eraseProtectDisable: number };
   /** What a CTRL-AP erase-all needs before the port is open. */
   recover: {
     /** A CTRL-AP RESET after ERASEALL is needed to open the port (nRF91x1: probe-rs nrf91.rs

@@ -62,8 +62,25 @@ describe('chip identification from FICR', () => {
     const id = await identifyChip(s);
     expect(id.chip).toBe(target.name);
     expect(id.deviceIdHex).toBe('0123456789abcdef');
-    expect(id.variant).toBe('QKAA');
+    expect(id.variant).toBe(target.ficr.typicalVariant);
     expect(s.calls).toEqual([{ method: 'read', core: 'application', address: FICR_IDENTIFICATION_WINDOW.start, length: FICR_IDENTIFICATION_WINDOW.length }]);
+  });
+
+  it.each([
+    [nrf9160, [0x53, 0x49, 0x43, 0x41], 'SICA'],
+    [nrf9161, [0x4c, 0x41, 0x43, 0x41], 'LACA'],
+  ] as const)('reads %s SIPINFO.VARIANT (uint8_t[4]) in memory order: bytes %j are "%s"', async (target, bytes, text) => {
+    const s = new FakeSession(target);
+    s.poke(target.ficr.variant, Buffer.from(bytes).readUInt32LE(0)); // poke stores little-endian: bytes in this order
+    expect((await identifyChip(s)).variant).toBe(text);
+    // What a 32-bit read of those bytes returns; decoding it MSB first would give the reverse.
+    if (target === nrf9160) expect(s.peek(target.ficr.variant)).toBe(0x41434953);
+  });
+
+  it('reads nRF5340 INFO.VARIANT (uint32_t) most significant byte first: 0x514B4141 is "QKAA"', async () => {
+    const s = new FakeSession(nrf5340);
+    s.poke(nrf5340.ficr.variant, 0x514b4141);
+    expect((await identifyChip(s)).variant).toBe('QKAA');
   });
 
   it('refuses an unknown part and a chip other than the one asked for', async () => {

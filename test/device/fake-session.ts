@@ -33,7 +33,10 @@ export class FakeSession implements ProbeSession {
     const part = target.parts[0];
     if (target.ficr.part !== undefined) this.poke(target.ficr.part, part);
     if (target.ficr.sipPartNo !== undefined) this.poke(target.ficr.sipPartNo, part);
-    this.poke(target.ficr.variant, 0x514b4141); // "QKAA"
+    // The bytes silicon holds: nRF5340 INFO.VARIANT is a uint32_t 'QKAA' = 0x514B4141 (nrf5340_application.h);
+    // nRF91 SIPINFO.VARIANT a uint8_t[4] whose first character is at the lowest address (nrf9160.h).
+    if (target.family === 'NRF53') this.poke(target.ficr.variant, 0x514b4141);
+    else Buffer.from(target.ficr.typicalVariant, 'latin1').forEach((b, i) => this.memory.application.set(target.ficr.variant + i, b));
     deviceId.forEach((b, i) => this.memory.application.set(target.ficr.deviceId0 + i, b));
     if (target.network) this.poke(target.network.forceOff, 1);
   }

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { CHIP_NAMES, TARGETS, type CoreSpec } from '../../lib/targets';
+import { variantFromWord } from '../../lib/device/ficr';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { buildModelLayout } = require('../../scripts/build-fakes.js') as { buildModelLayout(o?: { quiet?: boolean }): string };
@@ -26,7 +27,9 @@ interface ModelChip {
   forceOffSecure: number;
   forceOffNonSecure: number;
   infoPart: number;
+  infoVariant: number;
   sipPartNo: number;
+  sipVariant: number;
   application: ModelCore;
   network?: ModelCore;
 }
@@ -66,6 +69,11 @@ describe.each(CHIP_NAMES)('%s', (chip) => {
     } else {
       expect(c.network).toBeUndefined();
     }
+  });
+
+  it('holds the variant word that decodes, in the chip\'s layout, to its ordering code', () => {
+    const word = target.ficr.variant === target.application.ficrBase + 0x148 ? c.sipVariant : c.infoVariant;
+    expect(variantFromWord(target.ficr.variantLayout, word)).toBe(target.ficr.typicalVariant);
   });
 
   it('has the same family, part numbers, APPROTECT open value and FORCEOFF register', () => {
