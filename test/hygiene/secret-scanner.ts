@@ -93,11 +93,15 @@ export class SecretScanner {
       const hex = toHex(source);
       for (let offset = 0; offset + WINDOW_BYTES <= source.length; offset++) {
         const key = hex.slice(2 * offset, 2 * (offset + WINDOW_BYTES));
+        // A window of one repeated byte (the erased tail of a slot a fault cut short) says nothing.
+        if (/^(..)\1*$/.test(key)) continue;
         if (!this.windows.has(key)) this.windows.set(key, { secret: index, offset, reversed });
       }
     }
     const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
     for (let word = 0; word + 4 <= copy.length; word += 4) {
+      const erasedOrZero = view.getUint32(word, true) === 0xffffffff || view.getUint32(word, true) === 0;
+      if (erasedOrZero) continue; // an erased or zero word of a half-written slot is not key material
       for (const value of [view.getUint32(word, true), view.getUint32(word, false)]) {
         const list = this.words.get(value) ?? [];
         list.push({ secret: index, word: word / 4 });
