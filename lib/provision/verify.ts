@@ -83,12 +83,13 @@ export async function runBootCheck(bootModel: BootModel, options: { identityKey?
   const reported = normaliseHex(options.identityPublicKey);
   const booted = normaliseHex(outcome.identityPublicKey);
   const identityMatches = reported === undefined ? undefined : reported === booted;
-  const secured = outcome.ok && String(outcome.lifecycle).toUpperCase() === 'SECURED';
+  // One lifecycle spelling (lib/targets/lifecycle.ts) in library, simulator and results: no case bridge.
+  const secured = outcome.ok && outcome.lifecycle === 'SECURED';
   const check: VerifyCheck = {
     name: 'TF-M first boot (model, on a copy)',
     ok: secured && identityMatches !== false && (!identityExpected || booted !== undefined),
     expected: reported ? 'SECURED, attesting with the reported identity key' : 'SECURED',
-    actual: `${outcome.ok ? 'booted' : `refused${outcome.errorCode ? ` (${outcome.errorCode})` : ''}`}, lifecycle ${String(outcome.lifecycle).toUpperCase()}${identityMatches === false ? ', different identity key' : ''}`,
+    actual: `${outcome.ok ? 'booted' : `refused${outcome.errorCode ? ` (${outcome.errorCode})` : ''}`}, lifecycle ${String(outcome.lifecycle)}${identityMatches === false ? ', different identity key' : ''}`,
   };
   const result: BootCheck = { check, boot: { ...outcome, identityMatches } };
   if (booted && /^04[0-9a-f]{128}$/.test(booted)) {
