@@ -8,10 +8,23 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
 
+/** Newest modification time of the addon's sources (native/ and binding.gyp). */
+function newestNativeSource() {
+  let newest = fs.statSync(path.join(root, 'binding.gyp')).mtimeMs;
+  for (const name of fs.readdirSync(path.join(root, 'native'))) {
+    newest = Math.max(newest, fs.statSync(path.join(root, 'native', name)).mtimeMs);
+  }
+  return newest;
+}
+
 if (fs.existsSync(path.join(root, 'binding.gyp'))) {
   const built = path.join(root, 'build', 'Release');
-  const hasAddon = fs.existsSync(built) && fs.readdirSync(built).some((f) => f.endsWith('.node'));
-  if (!hasAddon) run('node-gyp', ['rebuild']);
+  const addon = fs.existsSync(built) ? fs.readdirSync(built).find((f) => f.endsWith('.node')) : undefined;
+  // A build older than its sources would test yesterday's addon (a checkout that changed native/).
+  const stale = addon !== undefined && fs.statSync(path.join(built, addon)).mtimeMs < newestNativeSource();
+  if (addon === undefined || stale) run('node-gyp', ['rebuild']);
 }
 if (fs.existsSync(path.join(root, 'scripts', 'build-fakes.js'))) run(process.execPath, ['scripts/build-fakes.js']);
+// tsc never deletes: a module removed from lib/ would live on in dist/ and hide a broken import.
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json']);
