@@ -98,7 +98,8 @@ export function loadNativeAddon(nativeAddon?: string | NativeAddon): NativeAddon
     throw new ProbeError(
       'NATIVE_ADDON_UNAVAILABLE',
       `The tfm-provision native addon could not be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)}). ` +
-        'Rebuild it with `npm rebuild tfm-provision` (needs a C++ compiler and Python), or use the simulator.',
+        'Prebuilt addons ship for linux-x64 (glibc); elsewhere it is compiled at install time. Install python3, make and a ' +
+        'C++17 compiler, then run `npm rebuild tfm-provision`. The simulator (--sim, tfm-provision/testing) works without it.',
       { cause: error },
     );
   }
