@@ -1,5 +1,5 @@
 /**
- * The import graph of lib/ and the layer rules of the README's Layout, as code the layers test runs.
+ * The import graph of lib/ and the layer rules of the Layout in DEVELOPMENT.md, as code the layers test runs.
  *
  * Every edge counts: `import`, `import type`, `export ... from`, `import x = require()`, `require()`,
  * dynamic `import()` and type-position `import('x').T`. Type-only edges count as much as runtime ones
@@ -20,7 +20,7 @@ export interface ImportEdge {
 }
 
 /**
- * Layers, top (index 0) to bottom, as in the README's Layout. A module may import its own layer or
+ * Layers, top (index 0) to bottom, as in the Layout in DEVELOPMENT.md. A module may import its own layer or
  * any layer below it, never one above. Modules are lib/<folder>/ or a top-level lib/<name>.ts.
  */
 export const LAYERS: readonly (readonly string[])[] = [
@@ -31,7 +31,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['targets'],
   ['probe', 'sim'],
   // Leaf helpers every layer may use; they import nothing else in lib/.
-  ['errors', 'random', 'bytes', 'exit-codes'],
+  ['errors', 'random', 'bytes', 'exit-codes', 'crypto'],
 ];
 
 /** Entry points: they assemble the public API and may import anything (nothing imports them). */
@@ -223,7 +223,7 @@ export function layerViolations(edges: readonly ImportEdge[], layers = LAYERS, r
     const fromRank = rankOf(from);
     const toRank = rankOf(to);
     if (fromRank === undefined || toRank === undefined) {
-      problems.push(`${where}: module '${fromRank === undefined ? from : to}' has no layer; add it to LAYERS (and the README's Layout)`);
+      problems.push(`${where}: module '${fromRank === undefined ? from : to}' has no layer; add it to LAYERS (and the Layout in DEVELOPMENT.md)`);
       continue;
     }
     const rule = rules.find((r) => r.from === from && r.to === to);
