@@ -1,5 +1,7 @@
 /** tfm-provision: public library API. */
 export * from './errors';
+// For custom flows that end a process the way the CLI does (README: exit codes).
+export { EXIT, exitCodeFor } from './exit-codes';
 export * from './probe/types';
 export * from './targets';
 export * from './random';
