@@ -4,6 +4,8 @@
  * P-256 key pair of RFC 6979 A.2.5, and the wrapping-model vectors of identity-key-model.md.
  */
 import { createECDH, createPublicKey, verify } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { aesCmac, aesEcbDecrypt, aesEcbEncrypt, isP256Scalar, p256PublicKey, p256PublicKeyObject, p256Sign, p256Verify } from '../../lib/crypto';
 import { deriveModelKek, unwrapIdentityKeyModel, wrapIdentityKeyModel } from '../../lib/keys/wrapping-model';
 
@@ -142,4 +144,15 @@ describe('P-256', () => {
     p256Sign(copy, new Uint8Array(3));
     expect(copy).toEqual(d);
   });
+});
+
+test('the vectors published in docs/identity-key-model.md are what the library computes', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'identity-key-model.md'), 'utf8');
+  const row = (name: string): Uint8Array => hex(new RegExp(`^\\| ${name.replace(/[()]/g, '\\$&')} \\| ([0-9a-f]+) \\|$`, 'm').exec(doc)![1]!);
+  const deviceId = row('deviceId');
+  const d = row('d');
+  expect(toHex(deriveModelKek(row('MKEK (32 bytes)'), deviceId))).toBe(toHex(row('KEK')));
+  expect(toHex(wrapIdentityKeyModel(row('MKEK (32 bytes)'), deviceId, d))).toBe(toHex(row('blob')));
+  expect(toHex(deriveModelKek(row('MKEK (16 bytes)'), deviceId))).toBe(toHex(row('KEK (16-byte MKEK)')));
+  expect(toHex(wrapIdentityKeyModel(row('MKEK (16 bytes)'), deviceId, d))).toBe(toHex(row('blob (16-byte MKEK)')));
 });
