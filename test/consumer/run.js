@@ -206,14 +206,15 @@ function main() {
 /**
  * A consumer package.json depending on the tarball. npm matches a registry-style allowScripts key
  * (`"tfm-provision": true`, what users of the registry package write) only against registry
- * installs, and a local tarball by its `file:` spec (npm's @npmcli/arborist script-allowed.js), so
- * the README's key is used here under the tarball's spec.
+ * installs, and a local tarball by its absolute `file:` path (npm's @npmcli/arborist
+ * script-allowed.js), so the README's entry is used here under the tarball's path.
  */
 function writeConsumerPackage(dir, name, allow, tarball) {
   const spec = `file:../${tarball}`;
   const allowScripts = { ...allow };
   if (allowScripts['tfm-provision'] !== undefined) {
-    allowScripts[spec] = allowScripts['tfm-provision'];
+    // npm keys a local tarball by its absolute file: path (what `npm install-scripts approve` writes).
+    allowScripts[`file:${path.join(path.dirname(dir), tarball)}`] = allowScripts['tfm-provision'];
     delete allowScripts['tfm-provision'];
   }
   const pkg = { name, version: '1.0.0', private: true, dependencies: { 'tfm-provision': spec }, allowScripts };
