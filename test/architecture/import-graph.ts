@@ -1,5 +1,5 @@
 /**
- * The import graph of lib/ and the layer rules of the Layout in DEVELOPMENT.md, as code the layers test runs.
+ * The import graph of lib/ and the layer rules of docs/architecture.md (The layers), as code the layers test runs.
  *
  * Every edge counts: `import`, `import type`, `export ... from`, `import x = require()`, `require()`,
  * dynamic `import()` and type-position `import('x').T`. Type-only edges count as much as runtime ones
@@ -20,7 +20,7 @@ export interface ImportEdge {
 }
 
 /**
- * Layers, top (index 0) to bottom, as in the Layout in DEVELOPMENT.md. A module may import its own layer or
+ * Layers, top (index 0) to bottom, as in docs/architecture.md (The layers). A module may import its own layer or
  * any layer below it, never one above. Modules are lib/<folder>/ or a top-level lib/<name>.ts.
  */
 export const LAYERS: readonly (readonly string[])[] = [
@@ -223,7 +223,7 @@ export function layerViolations(edges: readonly ImportEdge[], layers = LAYERS, r
     const fromRank = rankOf(from);
     const toRank = rankOf(to);
     if (fromRank === undefined || toRank === undefined) {
-      problems.push(`${where}: module '${fromRank === undefined ? from : to}' has no layer; add it to LAYERS (and the Layout in DEVELOPMENT.md)`);
+      problems.push(`${where}: module '${fromRank === undefined ? from : to}' has no layer; add it to LAYERS (and docs/architecture.md (The layers))`);
       continue;
     }
     const rule = rules.find((r) => r.from === from && r.to === to);

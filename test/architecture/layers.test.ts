@@ -1,5 +1,5 @@
 /**
- * The Layout (DEVELOPMENT.md), enforced: no import circle in lib/ (type-only imports included) and no import
+ * The layers of docs/architecture.md, enforced: no import circle in lib/ (type-only imports included) and no import
  * from a lower layer to a higher one. The layers and the few explicit rules are in import-graph.ts.
  */
 import * as fs from 'node:fs';
@@ -20,7 +20,7 @@ const KNOWN_UNTIL_LANDED: readonly { from: string; to: string; who: string }[] =
 const graph = importGraph(lib);
 const known = (from: string, to: string): boolean => KNOWN_UNTIL_LANDED.some((k) => k.from === from && k.to === to);
 
-describe('lib/ keeps the layers of the Layout in DEVELOPMENT.md', () => {
+describe('lib/ keeps the layers of docs/architecture.md', () => {
   test('every relative import in lib/ resolves to a file (so no edge is silently skipped)', () => {
     expect(graph.unresolved).toEqual([]);
     expect(graph.files.length).toBeGreaterThan(50);
@@ -48,9 +48,9 @@ describe('lib/ keeps the layers of the Layout in DEVELOPMENT.md', () => {
     expect(stale).toEqual([]);
   });
 
-  test('the Layout in DEVELOPMENT.md matches the tree: it names every folder and file of lib/, and only those', () => {
-    const readme = fs.readFileSync(path.resolve(__dirname, '../../DEVELOPMENT.md'), 'utf8'); // not shipped: it names lib/ sources
-    const start = readme.indexOf('## Layout');
+  test('the layers in docs/architecture.md match the tree: they name every folder and file of lib/, and only those', () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../docs/architecture.md'), 'utf8');
+    const start = readme.indexOf('## The layers');
     const layout = readme.slice(start, readme.indexOf('\n## ', start + 1));
     const entries = fs.readdirSync(lib, { withFileTypes: true }).map((e) => (e.isDirectory() ? `lib/${e.name}/` : `lib/${e.name}`));
     expect(entries.filter((name) => !layout.includes(name))).toEqual([]);
