@@ -3,16 +3,15 @@
  * drawn from the RandomSource by rejection sampling (FIPS 186-5 A.2.2: draw 256 bits, retry unless
  * 1 <= d < n), so a seeded source gives a repeatable key on the simulator.
  *
- * Remaining exposure: computing the public key means handing d to @noble/curves, which turns it into
- * a bigint (and the scalar multiplication's intermediates into more). A JavaScript bigint is
- * immutable and cannot be zeroed: it stays in the heap until the garbage collector reuses that
- * memory. We keep that to one conversion per key, made right after d is drawn (the range check
- * below compares bytes, so rejected draws never become bigints), keep no reference to anything noble
- * returns except the public point, and the caller zeroes d as soon as it is wrapped. Our own
- * Uint8Arrays are zeroed; noble's internal copies are out of our reach.
+ * Where d goes: the public key is computed by OpenSSL through node:crypto (lib/crypto.ts), which
+ * copies d into a private KeyObject (an OpenSSL BIGNUM, cleared by OpenSSL when the object is
+ * freed, at a time the garbage collector chooses). d never becomes a JavaScript bigint or string;
+ * the DER lib/crypto.ts wraps it in is zeroed at once, and the caller zeroes d as soon as it is
+ * wrapped. (Before issue 15 @noble/curves turned d into an immutable bigint that could not be
+ * zeroed at all.)
  */
 import { createHash, createPublicKey } from 'node:crypto';
-import { p256 } from '@noble/curves/nist.js';
+import { isP256Scalar, p256PublicKey } from '../crypto';
 import { TfmError } from '../errors';
 import type { RandomSource } from '../random';
 
@@ -31,27 +30,9 @@ export interface IdentityPublicKey {
 
 const MAX_DRAWS = 64; // the chance one draw is out of range is about 2^-32
 
-/** The order n of the P-256 group, big-endian. */
-const P256_ORDER = Uint8Array.from(Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex'));
-
-/**
- * 1 <= d < n, compared byte by byte (big-endian) without turning d into a bigint, and without an
- * early exit, so its time does not depend on where d first differs from n.
- */
+/** 1 <= d < n for P-256, on the bytes, in constant time (lib/crypto.ts isP256Scalar). */
 export function isIdentityScalarInRange(d: Uint8Array): boolean {
-  if (d.length !== IDENTITY_PRIVATE_KEY_BYTES) return false;
-  let nonZero = 0;
-  let decided = 0; // 1 once a byte differs from n's
-  let less = 0; // d < n, from the first differing byte
-  for (let i = 0; i < IDENTITY_PRIVATE_KEY_BYTES; i++) {
-    const a = d[i]!;
-    const b = P256_ORDER[i]!;
-    nonZero |= a;
-    const differs = a !== b ? 1 : 0;
-    less |= (a < b ? 1 : 0) & differs & (decided ^ 1);
-    decided |= differs;
-  }
-  return nonZero !== 0 && less === 1;
+  return isP256Scalar(d);
 }
 
 export function generateIdentityPrivateKey(random: RandomSource): Uint8Array {
@@ -87,12 +68,9 @@ export function instanceIdFor(uncompressed: Uint8Array): string {
   return `01${createHash('sha256').update(uncompressed).digest('hex')}`;
 }
 
-/**
- * Public key of d (d is not modified). The one place d reaches @noble/curves, and so becomes a
- * bigint that cannot be zeroed (see the file comment): call it once per key.
- */
+/** Public key of d (d is not modified; see the file comment for the copy OpenSSL makes). */
 export function identityPublicKeyOf(d: Uint8Array): IdentityPublicKey {
-  const point = p256.getPublicKey(d, false);
+  const point = p256PublicKey(d);
   try {
     return describePublicKey(point);
   } finally {

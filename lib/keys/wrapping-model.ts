@@ -10,7 +10,7 @@
  *   KEK  = K(1) || K(2)                 (NIST SP 800-108 counter mode, L = 256 bits)
  *   blob = AES-256-ECB(KEK, d)          (two blocks, no padding; fits KMU slots 6 and 7)
  */
-import { cmac, ecb } from '@noble/ciphers/aes.js';
+import { aesCmac, aesEcbDecrypt, aesEcbEncrypt } from '../crypto';
 import { TfmError } from '../errors';
 
 export const WRAPPING_MODEL_LABEL = 'tfm-provision identity key model v1';
@@ -41,7 +41,7 @@ export function deriveModelKek(mkek: Uint8Array, deviceId: Uint8Array): Uint8Arr
   const kek = new Uint8Array(IDENTITY_KEY_BYTES);
   for (let i = 1; i <= 2; i++) {
     input[0] = i;
-    const block = cmac(input, mkek); // noble's cmac takes (message, key)
+    const block = aesCmac(mkek, input);
     kek.set(block, 16 * (i - 1));
     block.fill(0);
   }
@@ -49,11 +49,11 @@ export function deriveModelKek(mkek: Uint8Array, deviceId: Uint8Array): Uint8Arr
   return kek;
 }
 
-/** AES-ECB under the model KEK for this device; the KEK is zeroed however `use` ends. */
-function withModelKek(mkek: Uint8Array, deviceId: Uint8Array, use: (aes: ReturnType<typeof ecb>) => Uint8Array): Uint8Array {
+/** AES-256-ECB under the model KEK for this device; the KEK is zeroed however `use` ends. */
+function withModelKek(mkek: Uint8Array, deviceId: Uint8Array, use: (kek: Uint8Array) => Uint8Array): Uint8Array {
   const kek = deriveModelKek(mkek, deviceId);
   try {
-    return use(ecb(kek, { disablePadding: true }));
+    return use(kek);
   } finally {
     kek.fill(0);
   }
@@ -62,11 +62,11 @@ function withModelKek(mkek: Uint8Array, deviceId: Uint8Array, use: (aes: ReturnT
 /** Wraps the 32-byte identity private scalar `d` for KMU slots 6 and 7 (blob[0..15] -> slot 6). */
 export function wrapIdentityKeyModel(mkek: Uint8Array, deviceId: Uint8Array, d: Uint8Array): Uint8Array {
   check('identity key', d, [IDENTITY_KEY_BYTES]);
-  return withModelKek(mkek, deviceId, (aes) => aes.encrypt(d));
+  return withModelKek(mkek, deviceId, (kek) => aesEcbEncrypt(kek, d));
 }
 
 /** Inverse of wrapIdentityKeyModel: the simulated CryptoCell's view of slots 6 and 7. */
 export function unwrapIdentityKeyModel(mkek: Uint8Array, deviceId: Uint8Array, blob: Uint8Array): Uint8Array {
   check('identity key blob', blob, [IDENTITY_KEY_BYTES]);
-  return withModelKek(mkek, deviceId, (aes) => aes.decrypt(blob));
+  return withModelKek(mkek, deviceId, (kek) => aesEcbDecrypt(kek, blob));
 }

@@ -4,12 +4,12 @@
  * device holds (read chip-off, so keys made on the chip by the image strategy count too).
  */
 import { inspect } from 'node:util';
-import { p256 } from '@noble/curves/nist.js';
 import { deriveModelKek, unwrapIdentityKeyModel } from '../../lib/keys/wrapping-model';
 import type { RandomSource } from '../../lib/random';
 import { seededRandom } from '../../lib/random';
 import type { SimulatedDevice } from '../../lib/sim';
 import { getTarget, type ChipName, type KmuSlotSpec } from '../../lib/targets';
+import { oracleIsScalar, oraclePublicKey } from '../support/p256-oracle';
 import type { NamedSecret } from './secret-scanner';
 
 /** A deep copy that keeps what a scan needs (bytes copied, errors with message/stack/cause). */
@@ -98,7 +98,7 @@ export function deviceSecrets(device: SimulatedDevice, label: string): NamedSecr
 
 /** The uncompressed public key (hex) of a 32-byte private scalar, to check a secret is the real key. */
 export function publicKeyHex(privateKey: Uint8Array): string {
-  return Buffer.from(p256.getPublicKey(privateKey, false)).toString('hex');
+  return Buffer.from(oraclePublicKey(privateKey)).toString('hex');
 }
 
 /**
@@ -111,7 +111,7 @@ export function seededSecrets(seed: string, chip: ChipName, label: string): Name
   const block = random.fill(new Uint8Array(2 * size));
   const d = new Uint8Array(32);
   do random.fill(d);
-  while (!p256.utils.isValidSecretKey(d));
+  while (!oracleIsScalar(d));
   return [
     { label: `${label} MKEK (seed ${seed})`, bytes: block.slice(0, size) },
     { label: `${label} MEXT (seed ${seed})`, bytes: block.slice(size) },
