@@ -7,8 +7,10 @@
  * the caller zeroes (theirs). What it cannot zero: node:crypto copies a key into OpenSSL objects
  *  - AES: the cipher context (EVP_CIPHER_CTX and the AES key schedule) behind each Cipher object;
  *  - P-256: the EVP_PKEY (private scalar as an OpenSSL BIGNUM) behind a private KeyObject;
- * and frees them when the JavaScript object is garbage-collected. OpenSSL clears those on free
- * (EVP_CIPHER_CTX_free, BN_clear_free for EC private keys), but the moment is the collector's. Unlike
+ * and frees them when the JavaScript object is garbage-collected. OpenSSL 3 clears those on free
+ * (providers/implementations/ciphers/cipher_aes.c aes_freectx: OPENSSL_clear_free of the context;
+ * crypto/ec/ec_key.c EC_KEY_free: BN_clear_free of the private key), but the moment is the
+ * collector's. Unlike
  * a JavaScript bigint, no copy lives in the JavaScript heap, and nothing here returns or keeps those
  * objects beyond the call.
  */
