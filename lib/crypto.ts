@@ -10,9 +10,8 @@
  * and frees them when the JavaScript object is garbage-collected. OpenSSL 3 clears those on free
  * (providers/implementations/ciphers/cipher_aes.c aes_freectx: OPENSSL_clear_free of the context;
  * crypto/ec/ec_key.c EC_KEY_free: BN_clear_free of the private key), but the moment is the
- * collector's. Unlike
- * a JavaScript bigint, no copy lives in the JavaScript heap, and nothing here returns or keeps those
- * objects beyond the call.
+ * collector's. No copy lives in the JavaScript heap (no bigint, no string), and no cipher or
+ * private key object outlives the call that made it.
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, sign as signWith, verify as verifyWith, type KeyObject } from 'node:crypto';
 import { TfmError } from './errors';
