@@ -99,3 +99,8 @@ describe('the addon is optional', () => {
 function listTs(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listTs(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
 }
+
+test('no repository, homepage or bugs URL is claimed while the repository has no public one (README says so)', () => {
+  expect([pkg.repository, pkg.homepage, pkg.bugs]).toEqual([undefined, undefined, undefined]);
+  expect(readme).toMatch(/no `repository`, `homepage` or `bugs` field on purpose/);
+});
