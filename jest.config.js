@@ -1,14 +1,12 @@
-/** Jest runs the TypeScript sources through ts-jest (CommonJS). @noble/* 2.x is ESM-only, so it is
- *  transformed too instead of being left to Node's CommonJS loader. */
+/** Jest runs the TypeScript sources through ts-jest (CommonJS). Nothing in node_modules needs a
+ *  transform: the package's dependencies load under Jest's CommonJS runtime as they are (issue 15). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
-    '^.+\\.js$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   reporters: ['default', '<rootDir>/test/support/totals-reporter.js'],
   testTimeout: 60000,
 };

@@ -25,10 +25,12 @@ export interface StepReport {
 /** The simulator's TF-M first-boot model outcome (lib/sim TfmBootResult), run on a copy of the device. */
 export interface TfmBootOutcome {
   ok: boolean;
-  lifecycle: string;
+  /** The lifecycle TF-M leaves, in the library's one spelling. */
+  lifecycle: LifecycleState;
   identityPublicKey?: string;
   instanceId?: string;
-  errorCode?: string;
+  /** Why TF-M refused the device (HUK_MISSING, IDENTITY_KEY_MISSING, TFM_LIFECYCLE_REFUSED, ...). */
+  errorCode?: ErrorCode;
   message?: string;
 }
 export type BootModel = () => TfmBootOutcome | Promise<TfmBootOutcome>;

@@ -96,7 +96,7 @@ describe.each(CHIPS)('%s', (chip) => {
     await check('verify failure', async (random, events) => {
       const d = await simDevice(chip);
       // A boot model that disagrees: the run fails at verification, with every key already written.
-      return provision(d.session, { random, bootModel: () => ({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'X', message: 'no' }), onEvent: (e) => events.push(e) });
+      return provision(d.session, { random, bootModel: () => ({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'TFM_PROVISIONING_FAILED', message: 'no' }), onEvent: (e) => events.push(e) });
     });
     for (const scanner of scanners) {
       for (const [label, doc] of documents) expect(describeHits(scanner.scan(doc, label))).toBe(describeHits([]));

@@ -1,6 +1,5 @@
 /** Firmware models: the provisioning sample, the network-core image and TF-M's first boot. */
 import { createHash } from 'node:crypto';
-import { p256 } from '@noble/curves/nist.js';
 import { unwrapIdentityKeyModel, wrapIdentityKeyModel } from '../../lib/keys/wrapping-model';
 import type { ProbeSession } from '../../lib/probe/types';
 import { KMU_PERM_HUK, KMU_PERM_IDENTITY, type ChipName } from '../../lib/targets';
@@ -13,6 +12,7 @@ import {
   type SimulatedDevice as Device,
 } from '../../lib/testing';
 import { DEVICE_ID, probe } from './helpers';
+import { oraclePublicKey } from '../support/p256-oracle';
 
 async function flashAndRun(session: ProbeSession, device: Device, image: ReturnType<typeof syntheticImage>): Promise<number> {
   if (image.core === 'network') await session.selectCore('network');
@@ -48,7 +48,7 @@ function expectedIdentity(device: Device): { publicKey: string; instanceId: stri
   const blob = new Uint8Array(32);
   t.identityKey.slots.forEach((s, i) => blob.set(device.kmuSlot(s.index).value, 16 * i));
   const d = unwrapIdentityKeyModel(mkek, Buffer.from(device.deviceId, 'hex'), blob);
-  const pub = p256.getPublicKey(d, false);
+  const pub = oraclePublicKey(d);
   return { publicKey: Buffer.from(pub).toString('hex'), instanceId: '01' + createHash('sha256').update(pub).digest('hex') };
 }
 
@@ -158,7 +158,7 @@ describe('provisioning image model', () => {
     await flashAndRun(session, device, syntheticImage({ chip: 'nrf9160', kind: 'provisioning', identityKeyDummy: true, implementationId: id }));
     expect(device.dump().implementationId).toBe(id);
     const boot = device.bootTfm();
-    expect(boot.identityPublicKey).toBe(Buffer.from(p256.getPublicKey(Buffer.from(DUMMY_IDENTITY_KEY_HEX, 'hex'), false)).toString('hex'));
+    expect(boot.identityPublicKey).toBe(Buffer.from(oraclePublicKey(Buffer.from(DUMMY_IDENTITY_KEY_HEX, 'hex'))).toString('hex'));
     expect(device.console).toContain('[ERR] This device was provisioned with the dummy identity key (tfm_initial_attestation_key.pem)');
   });
 
@@ -262,7 +262,7 @@ describe('TF-M first boot model', () => {
     const d = Uint8Array.from(Buffer.from('c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721', 'hex'));
     const result = deviceWithIdentityBlob('nrf5340', d).bootTfm();
     expect(result.ok).toBe(true);
-    expect(result.identityPublicKey).toBe(Buffer.from(p256.getPublicKey(d, false)).toString('hex'));
+    expect(result.identityPublicKey).toBe(Buffer.from(oraclePublicKey(d)).toString('hex'));
   });
 
   test('an identity key that unwraps to an invalid P-256 scalar: IDENTITY_KEY_INVALID, lifecycle unchanged', () => {
