@@ -11,6 +11,7 @@
  * slot. The KMU PERM words are therefore read once the core is halted (see strategy.ts).
  */
 import { TfmError } from '../errors';
+import type { LifecycleState } from '../targets/lifecycle';
 import { classifyLine, publicKeyInLine, type ImageConsole } from './console';
 
 /** Time as the run sees it. On hardware, the wall clock; on the simulator, its virtual clock, so
@@ -39,7 +40,7 @@ export function clockForSession(session: object): RunClock {
 /** What the chip shows of the image's progress, from reads that are safe while it runs. */
 export interface ChipProgress {
   /** Decoded lifecycle, e.g. 'ASSEMBLY', 'PROVISIONING', or 'INVALID' for a torn/foreign encoding. */
-  lifecycle?: string;
+  lifecycle?: LifecycleState;
   /** All implementation-ID words differ from erased: the provisioning sample's last write is done. */
   implementationIdWritten?: boolean;
   /** The network core's UICR.APPROTECT word (network image run). */

@@ -50,7 +50,7 @@ export type ProvisionEvent =
   /** Image strategy: the console was found (RTT control block located). */
   | { type: 'imageConsole'; core: 'application' | 'network'; source: 'rtt' | 'serial'; description: string }
   /** Image strategy: what polling the chip shows while the image runs (changes only). */
-  | { type: 'imageProgress'; core: 'application' | 'network'; lifecycle?: string; implementationIdWritten?: boolean; networkApprotect?: number; complete: boolean };
+  | { type: 'imageProgress'; core: 'application' | 'network'; lifecycle?: LifecycleState; implementationIdWritten?: boolean; networkApprotect?: number; complete: boolean };
 
 export type ProvisionEventType = ProvisionEvent['type'];
 export type ProvisionEventOf<T extends ProvisionEventType> = Extract<ProvisionEvent, { type: T }>;

@@ -8,6 +8,7 @@ import type { ProvisionEvent } from '../provision/events';
 import type { ProvisionOptions, ProvisionResult } from '../provision/types';
 import type { RandomSource } from '../random';
 import type { RecordWriter } from '../records';
+import type { ChipName } from '../targets';
 
 export type DeviceOutcomeKind = 'provisioned' | 'alreadyProvisioned' | 'refused' | 'failed' | 'interrupted' | 'dryRun';
 
@@ -51,7 +52,7 @@ export interface StationSummary {
 export type StationEvent =
   | { type: 'stationStart'; probes: number[]; parallel: number; watch: boolean; records?: string }
   | { type: 'deviceStart'; probe: number; attempt: string }
-  | { type: 'deviceIdentified'; probe: number; attempt: string; chip: string; deviceId: string }
+  | { type: 'deviceIdentified'; probe: number; attempt: string; chip: ChipName; deviceId: string }
   | { type: 'provision'; probe: number; attempt: string; event: ProvisionEvent }
   | { type: 'intentRecorded'; probe: number; attempt: string }
   | { type: 'deviceEnd'; probe: number; device: DeviceOutcome }
