@@ -1,5 +1,5 @@
 /** Public types of the provisioning sequence (library API; the station and CLI build on them). */
-import type { ErrorCode } from '../errors';
+import type { ErrorCategory, ErrorCode } from '../errors';
 import type { LifecycleState } from '../device/lifecycle';
 import type { IdentityKeyWrapper } from '../keys/wrapper';
 import type { RandomSource } from '../random';
@@ -84,7 +84,7 @@ export interface ProvisionOptions extends ImageStrategyOptions {
 export interface TfmErrorJson {
   code: ErrorCode;
   message: string;
-  category: string;
+  category: ErrorCategory;
   afterWrite: boolean;
   details?: Record<string, unknown>;
   [key: string]: unknown;
