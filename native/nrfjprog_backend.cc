@@ -1,5 +1,12 @@
 // Backend over Nordic's libnrfjprogdll, `_inst` API (nRF Command Line Tools 10.13 .. 10.24).
 //
+// Families (docs/vendor-behaviour.md): an instance opened with UNKNOWN_FAMILY only offers probe
+// enumeration, connection, read_device_family and DP/AP register access (release notes 9.4.0);
+// every memory, erase, reset and coprocessor call needs a family. So a session never makes a
+// family-bound call under UNKNOWN: with 10.19+ it opens with AUTO_FAMILY (the library detects the
+// family, release notes 10.19.0); before that (no NRFJPROG_version either) it opens with UNKNOWN,
+// reads the family after connecting and selects it with NRFJPROG_select_family_inst (10.13.0).
+//
 // The library is dlopen()ed, never linked, and every function goes through a table of pointers
 // whose types are declared here from the documented signatures (vendor-apis.md 1.4). Before any
 // call is made the library is checked: the deprecated high-level library (libhighlevelnrfjprog,
@@ -33,7 +40,8 @@ using msg_callback_ex = void(const char* logger, int32_t level, const char* mess
 
 constexpr device_family_t NRF53_FAMILY = 53;
 constexpr device_family_t NRF91_FAMILY = 91;
-constexpr device_family_t UNKNOWN_FAMILY = 99;  // "detect"
+constexpr device_family_t UNKNOWN_FAMILY = 99;  // enumeration, connection and family detection only
+constexpr device_family_t AUTO_FAMILY = 255;    // 10.19.0+: the library detects the family itself
 
 constexpr coprocessor_t CP_APPLICATION = 0;
 constexpr coprocessor_t CP_MODEM = 1;
@@ -42,6 +50,8 @@ constexpr coprocessor_t CP_NETWORK = 2;
 constexpr nrfjprogdll_err_t SUCCESS = 0;
 constexpr uint32_t kDefaultSpeedKhz = 2000;
 constexpr uint32_t kMinMajor = 10, kMinMinor = 13;
+// NRFJPROG_version and AUTO_FAMILY both came with 10.19.0 (release notes).
+constexpr uint32_t kAutoMajor = 10, kAutoMinor = 19;
 
 struct NrfjprogApi {
   nrfjprogdll_err_t (*version)(uint32_t*, uint32_t*, uint32_t*);
@@ -50,6 +60,7 @@ struct NrfjprogApi {
   nrfjprogdll_err_t (*enum_emu_snr_inst)(nrfjprog_inst_t, uint32_t*, uint32_t, uint32_t*);
   nrfjprogdll_err_t (*connect_to_emu_with_snr_inst)(nrfjprog_inst_t, uint32_t, uint32_t);
   nrfjprogdll_err_t (*disconnect_from_emu_inst)(nrfjprog_inst_t);
+  nrfjprogdll_err_t (*select_family_inst)(nrfjprog_inst_t, device_family_t);
   nrfjprogdll_err_t (*select_coprocessor_inst)(nrfjprog_inst_t, coprocessor_t);
   nrfjprogdll_err_t (*read_device_family_inst)(nrfjprog_inst_t, device_family_t*);
   nrfjprogdll_err_t (*read_device_version_inst)(nrfjprog_inst_t, device_version_t*);
@@ -77,12 +88,12 @@ struct SymbolSlot {
 
 std::vector<SymbolSlot> Slots(NrfjprogApi* api) {
   return {
-      {"NRFJPROG_version", reinterpret_cast<void**>(&api->version)},
       {"NRFJPROG_open_dll_inst", reinterpret_cast<void**>(&api->open_dll_inst)},
       {"NRFJPROG_close_dll_inst", reinterpret_cast<void**>(&api->close_dll_inst)},
       {"NRFJPROG_enum_emu_snr_inst", reinterpret_cast<void**>(&api->enum_emu_snr_inst)},
       {"NRFJPROG_connect_to_emu_with_snr_inst", reinterpret_cast<void**>(&api->connect_to_emu_with_snr_inst)},
       {"NRFJPROG_disconnect_from_emu_inst", reinterpret_cast<void**>(&api->disconnect_from_emu_inst)},
+      {"NRFJPROG_select_family_inst", reinterpret_cast<void**>(&api->select_family_inst)},
       {"NRFJPROG_select_coprocessor_inst", reinterpret_cast<void**>(&api->select_coprocessor_inst)},
       {"NRFJPROG_read_device_family_inst", reinterpret_cast<void**>(&api->read_device_family_inst)},
       {"NRFJPROG_read_device_version_inst", reinterpret_cast<void**>(&api->read_device_version_inst)},
@@ -119,14 +130,15 @@ std::string Hex(uint32_t value) {
 
 class NrfjprogLibrary : public Library {
  public:
-  NrfjprogLibrary(std::string path, const NrfjprogApi& api, std::string version, bool simulated)
-      : path_(std::move(path)), api_(api), version_(std::move(version)), simulated_(simulated) {}
+  NrfjprogLibrary(std::string path, const NrfjprogApi& api, std::string version, bool hasAutoFamily, bool simulated)
+      : path_(std::move(path)), api_(api), version_(std::move(version)), hasAutoFamily_(hasAutoFamily), simulated_(simulated) {}
 
   std::string Backend() const override { return "nrfjprog"; }
   std::string Path() const override { return path_; }
   std::string Version() const override { return version_; }
   bool Simulated() const override { return simulated_; }
   const NrfjprogApi& Api() const { return api_; }
+  bool HasAutoFamily() const { return hasAutoFamily_; }
 
   Status List(std::vector<ProbeListEntry>* out) override {
     nrfjprog_inst_t instance = nullptr;
@@ -160,6 +172,7 @@ class NrfjprogLibrary : public Library {
   std::string path_;
   NrfjprogApi api_;
   std::string version_;
+  bool hasAutoFamily_;
   bool simulated_;
 };
 
@@ -207,7 +220,9 @@ class NrfjprogProbe : public ProbeBackend {
   Status Open(uint32_t serialNumber, uint32_t speedKhz, const std::string& familyHint) override {
     if (instance_ != nullptr) return Status::Error("INVALID_OPERATION", "The probe is already open.");
     serial_ = serialNumber;
-    device_family_t family = familyHint == "NRF53" ? NRF53_FAMILY : familyHint == "NRF91" ? NRF91_FAMILY : UNKNOWN_FAMILY;
+    device_family_t family = familyHint == "NRF53" ? NRF53_FAMILY : familyHint == "NRF91" ? NRF91_FAMILY
+                             : library_->HasAutoFamily()                 ? AUTO_FAMILY
+                                                                         : UNKNOWN_FAMILY;
     AddRoute(this);
     t_openingSink = sink_;
     // jlink_path NULL: nrfjprog finds the newest J-Link install itself, unless the user named one.
@@ -241,17 +256,15 @@ class NrfjprogProbe : public ProbeBackend {
       return NrfjprogStatus(err, "NRFJPROG_connect_to_emu_with_snr_inst", "connecting to probe " + std::to_string(serialNumber));
     }
     connectedToEmu_ = true;
-    return Status::Ok();
+    return ResolveFamily(family);
   }
 
   Status DeviceInfo(DeviceInfoResult* out) override {
     if (instance_ == nullptr) return Status::Error("INVALID_SESSION", "The probe is not open.");
-    device_family_t family = UNKNOWN_FAMILY;
-    nrfjprogdll_err_t err = api_.read_device_family_inst(instance_, &family);
-    if (err != SUCCESS) return Fail(err, "NRFJPROG_read_device_family_inst", "reading the device family");
-    out->family = family == NRF53_FAMILY ? "NRF53" : family == NRF91_FAMILY ? "NRF91" : "UNKNOWN";
+    // The family as Open() settled it: read_device_family is not offered under a known family.
+    out->family = family_ == NRF53_FAMILY ? "NRF53" : family_ == NRF91_FAMILY ? "NRF91" : "UNKNOWN";
     device_version_t version = 0;
-    err = api_.read_device_version_inst(instance_, &version);
+    nrfjprogdll_err_t err = api_.read_device_version_inst(instance_, &version);
     if (err != SUCCESS) return Fail(err, "NRFJPROG_read_device_version_inst", "reading the device version");
     out->versionCode = version;
     out->hasVersionCode = true;
@@ -336,6 +349,30 @@ class NrfjprogProbe : public ProbeBackend {
   }
 
  private:
+  // After connecting: the family every later call works under. A hint is taken as given (a wrong
+  // one fails the first device call with WRONG_FAMILY_FOR_DEVICE); AUTO and UNKNOWN read it from
+  // the device (read_device_family is offered under both), and UNKNOWN then selects it.
+  Status ResolveFamily(device_family_t opened) {
+    if (opened != UNKNOWN_FAMILY && opened != AUTO_FAMILY) {
+      family_ = opened;
+      return Status::Ok();
+    }
+    device_family_t detected = UNKNOWN_FAMILY;
+    nrfjprogdll_err_t err = api_.read_device_family_inst(instance_, &detected);
+    if (err != SUCCESS) return Fail(err, "NRFJPROG_read_device_family_inst", "reading the device family");
+    if (detected != NRF53_FAMILY && detected != NRF91_FAMILY) {
+      return Status::Error("UNKNOWN_DEVICE", "The device behind probe " + std::to_string(serial_) + " is of nrfjprog family " +
+                                                 std::to_string(detected) + ", not nRF53 or nRF91: tfm-provision cannot provision it.",
+                           "NRFJPROG_read_device_family_inst");
+    }
+    if (opened == UNKNOWN_FAMILY) {
+      err = api_.select_family_inst(instance_, detected);
+      if (err != SUCCESS) return Fail(err, "NRFJPROG_select_family_inst", "selecting the device family");
+    }
+    family_ = detected;
+    return Status::Ok();
+  }
+
   // Runs one vendor call on the open instance.
   template <typename VendorCall>
   Status Call(const char* function, VendorCall call, const std::string& context) {
@@ -365,6 +402,7 @@ class NrfjprogProbe : public ProbeBackend {
   nrfjprog_inst_t instance_ = nullptr;
   bool connectedToEmu_ = false;
   uint32_t serial_ = 0;
+  device_family_t family_ = UNKNOWN_FAMILY;
 };
 
 Status Unsupported(const std::string& message) { return Status::Error("VENDOR_LIBRARY_UNSUPPORTED", message); }
@@ -401,19 +439,27 @@ std::shared_ptr<Library> Validate(platform::LibraryHandle handle, const std::str
     *status = Unsupported(path + " lacks functions tfm-provision uses: " + missing + "." + required);
     return nullptr;
   }
-  uint32_t major = 0, minor = 0, micro = 0;
-  nrfjprogdll_err_t err = api.version(&major, &minor, &micro);
-  if (err != SUCCESS) {
-    *status = NrfjprogStatus(err, "NRFJPROG_version", "reading the version of " + path);
-    return nullptr;
-  }
-  std::string version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
-  if (major < kMinMajor || (major == kMinMajor && minor < kMinMinor)) {
-    *status = Unsupported(path + " is nrfjprog " + version + ", which is too old." + required);
-    return nullptr;
+  // NRFJPROG_version exists from 10.19.0; an `_inst` library without it is 10.13 .. 10.18 (the
+  // `_inst` API and select_family came with 10.13.0), which has no AUTO_FAMILY either.
+  api.version = reinterpret_cast<decltype(api.version)>(platform::FindSymbol(handle, "NRFJPROG_version"));
+  std::string version = "10.13-10.18";
+  bool hasAutoFamily = false;
+  if (api.version != nullptr) {
+    uint32_t major = 0, minor = 0, micro = 0;
+    nrfjprogdll_err_t err = api.version(&major, &minor, &micro);
+    if (err != SUCCESS) {
+      *status = NrfjprogStatus(err, "NRFJPROG_version", "reading the version of " + path);
+      return nullptr;
+    }
+    version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(micro);
+    if (major < kMinMajor || (major == kMinMajor && minor < kMinMinor)) {
+      *status = Unsupported(path + " is nrfjprog " + version + ", which is too old." + required);
+      return nullptr;
+    }
+    hasAutoFamily = major > kAutoMajor || (major == kAutoMajor && minor >= kAutoMinor);
   }
   bool simulated = platform::FindSymbol(handle, kFakeMarker) != nullptr;
-  return std::make_shared<NrfjprogLibrary>(path, api, version, simulated);
+  return std::make_shared<NrfjprogLibrary>(path, api, version, hasAutoFamily, simulated);
 }
 
 }  // namespace

@@ -23,14 +23,21 @@ const FAKES = {
   full: 'fake_nrfjprog.c',
   'no-inst': 'fake_nrfjprog_noinst.c',
   highlevel: 'fake_highlevel.c',
+  'v10.18': 'fake_nrfjprog.c',
 };
 /** Variants built on the shared model. */
-const USES_MODEL = new Set(['full']);
+const USES_MODEL = new Set(['full', 'v10.18']);
+/**
+ * `full` is like nrfjprog 10.19 .. 10.24 (NRFJPROG_version, AUTO_FAMILY); `v10.18` like 10.13 ..
+ * 10.18 (the `_inst` API and select_family, neither of those two): release notes 10.13.0 / 10.19.0.
+ */
+const VARIANT_DEFINES = { 'v10.18': ['-DFAKE_NRFJPROG_10_18'] };
+const VARIANT_NAMES = { 'v10.18': 'libfake_nrfjprog_10_18' };
 
 function fakeLibraryPath(variant = 'full') {
   const source = FAKES[variant];
   if (!source) throw new Error(`unknown fake library variant "${variant}"`);
-  return path.join(outputDir, `lib${path.basename(source, '.c')}${extension}`);
+  return path.join(outputDir, `${VARIANT_NAMES[variant] ?? `lib${path.basename(source, '.c')}`}${extension}`);
 }
 
 function isUpToDate(output, inputs) {
@@ -56,6 +63,7 @@ function buildFakes({ quiet = false } = {}) {
     const partial = `${output}.${process.pid}.tmp`;
     const args = ['-std=c11', '-O2', '-g', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', '-o', partial, input];
     if (model) args.push(`-I${MODEL_DIR}`, ...MODEL_SOURCES);
+    args.push(...(VARIANT_DEFINES[variant] ?? []));
     if (process.platform === 'linux') args.push('-lpthread');
     if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, input)} -> ${path.relative(root, output)}`);
     execFileSync(compiler, args, { stdio: quiet ? 'pipe' : 'inherit' });
@@ -139,6 +147,26 @@ function buildModelLayout({ quiet = false } = {}) {
   const partial = `${output}.${process.pid}.tmp`;
   if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, main)} -> ${path.relative(root, output)}`);
   execFileSync(compiler, ['-std=c11', '-O1', '-Wall', '-Wextra', `-I${MODEL_DIR}`, '-o', partial, main, ...MODEL_SOURCES], { stdio: quiet ? 'pipe' : 'inherit' });
+  fs.renameSync(partial, output);
+  return output;
+}
+
+// A program that calls a fake nrfjprog library directly (test/native/vendor-rules.test.ts).
+function rulesProgramPath() {
+  return path.join(outputDir, 'fake_nrfjprog_rules');
+}
+
+function buildRulesProgram({ quiet = false } = {}) {
+  const output = rulesProgramPath();
+  const main = path.join(sourceDir, 'rules_main.c');
+  if (isUpToDate(output, [main, __filename])) return output;
+  fs.mkdirSync(outputDir, { recursive: true });
+  const compiler = process.env.CC || 'cc';
+  const partial = `${output}.${process.pid}.tmp`;
+  if (!quiet) console.log(`build-fakes: ${compiler} ${path.relative(root, main)} -> ${path.relative(root, output)}`);
+  const args = ['-std=c11', '-O1', '-Wall', '-Wextra', '-o', partial, main];
+  if (process.platform === 'linux') args.push('-ldl');
+  execFileSync(compiler, args, { stdio: quiet ? 'pipe' : 'inherit' });
   fs.renameSync(partial, output);
   return output;
 }
@@ -252,6 +280,8 @@ module.exports = {
   MODEL_INPUTS,
   buildModelLayout,
   modelLayoutPath,
+  buildRulesProgram,
+  rulesProgramPath,
   JLINK_FAKES,
   buildSequencesTest,
   sequencesTestPath,
@@ -266,6 +296,7 @@ if (require.main === module) {
     buildJlinkFakes();
     buildSequencesTest();
     buildModelLayout();
+    buildRulesProgram();
   } catch (error) {
     console.error(`build-fakes: ${error.message}`);
     process.exit(1);

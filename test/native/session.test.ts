@@ -104,7 +104,6 @@ describe('native session on the fake nrfjprog library', () => {
     const binding = fake.binding();
     session = await binding.open(520);
     const netUicr = TARGETS.nrf5340.network!.uicrBase;
-    await session.writeU32(TARGETS.nrf5340.network!.forceOff, 0); // the network core is held off after reset
     await session.selectCore('network');
     await session.writeU32(netUicr, 0, { nvmc: true });
     expect(await session.readU32(netUicr)).toBe(0);
@@ -136,7 +135,6 @@ describe('native session on the fake nrfjprog library', () => {
     expect(await session.readU32(0x00ff8100)).toBe(0xffffffff);
     expect(await session.readU32(RAM)).toBe(0);
     expect(await session.readU32(TARGETS.nrf5340.uicr.approtect)).toBe(TARGETS.nrf5340.uicr.approtectUnprotected);
-    await session.writeU32(TARGETS.nrf5340.network!.forceOff, 0); // recover ends in a reset: network core held again
     await session.selectCore('network');
     expect(await session.readU32(TARGETS.nrf5340.network!.approtect)).toBe(0x50fa50fa);
     expect(lines).toContain('warning recover: device erased, UICR.APPROTECT written open');

@@ -62,6 +62,11 @@ export interface FakeFailureSpec {
 }
 
 export interface FakeNrfjprogOptions {
+  /**
+   * Which library the fake imitates: 'full' (default) is like nrfjprog 10.19 .. 10.24
+   * (NRFJPROG_version, AUTO_FAMILY), 'v10.18' like 10.13 .. 10.18 (neither).
+   */
+  variant?: 'full' | 'v10.18';
   /** Default: one nRF5340 behind probe 1000. */
   probes?: FakeProbeSpec[];
   latencyUs?: number;
@@ -113,7 +118,7 @@ export function ensureFakeLibraries(): void {
 export function fakeNrfjprog(options: FakeNrfjprogOptions = {}): FakeNrfjprog {
   ensureFakeLibraries();
   const { configPath, tracePath } = writeFakeConfig({ ...options, probes: options.probes ?? [{ serialNumber: 1000 }] });
-  const libraryPath = fakeLibraryPath('full');
+  const libraryPath = fakeLibraryPath(options.variant ?? 'full');
   return {
     libraryPath,
     configPath,
