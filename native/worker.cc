@@ -99,7 +99,8 @@ Worker* Worker::Start(Napi::Env env, WorkerRegistry* registry, const std::string
     target->PostLocked(new WorkerMessage{WorkerMessage::Kind::Log, nullptr, LogEntry{level, source, text}});
   };
 
-  core->tsfn = WorkerTsfn::New(env, "tfm-provision " + name, 0, 1, worker.get());
+  core->tsfn = WorkerTsfn::New(env, "tfm-provision " + name, 0, 1, worker.get(), &Worker::OnTsfnFinalize,
+                               static_cast<void*>(nullptr));
   core->tsfn.Unref(env);
   worker->core_ = core;
 
@@ -113,7 +114,12 @@ Worker* Worker::Start(Napi::Env env, WorkerRegistry* registry, const std::string
   } catch (const std::system_error& e) {
     napi_remove_env_cleanup_hook(env, &Worker::OnEnvCleanup, worker.get());
     worker->hookRegistered_ = false;
+    // The finalizer deletes the worker: nobody else will own it.
+    worker->ownerDetached_ = true;
+    worker->owner_ = nullptr;
+    worker->tsfnReleased_ = true;
     core->tsfn.Release();
+    worker.release();
     Napi::Error error = Napi::Error::New(env, std::string("could not start a probe thread: ") + e.what());
     error.Set("code", Napi::String::New(env, "OUT_OF_MEMORY"));
     throw error;
@@ -130,7 +136,7 @@ int64_t Worker::LiveCount() { return g_liveWorkers.load(); }
 bool Worker::Submit(Napi::Env env, std::unique_ptr<Job> job) {
   if (finalSubmitted_ || threadFinished_) return false;
   if (job->final) finalSubmitted_ = true;
-  if (job->KeepsLoopAlive() && pendingLoopJobs_++ == 0) core_->tsfn.Ref(env);
+  if (job->KeepsLoopAlive() && pendingLoopJobs_++ == 0 && !tsfnReleased_) core_->tsfn.Ref(env);
   {
     std::lock_guard<std::mutex> lock(core_->mutex);
     core_->queue.push_back(std::move(job));
@@ -154,7 +160,7 @@ void Worker::DetachOwner() {
   owner_ = nullptr;
   ownerDetached_ = true;
   if (threadFinished_) {
-    delete this;
+    DeleteIfUnreachable();
     return;
   }
   if (!finalSubmitted_) Submit(Napi::Env(env_), std::make_unique<DetachedCloseJob>());
@@ -238,14 +244,23 @@ void Worker::OnJobDone(Napi::Env env, std::unique_ptr<Job> job) {
   } catch (const Napi::Error&) {
     // Settling a promise only fails when the env is going away.
   }
-  if (keptLoopAlive && --pendingLoopJobs_ == 0 && !threadFinished_) core_->tsfn.Unref(env);
+  if (keptLoopAlive && --pendingLoopJobs_ == 0 && !tsfnReleased_) core_->tsfn.Unref(env);
 }
 
 void Worker::OnThreadFinished() {
   if (threadFinished_) return;
   if (thread_.joinable()) thread_.join();  // it has posted its last message and is returning
   ReleaseResources();
-  if (ownerDetached_) delete this;
+  DeleteIfUnreachable();
+}
+
+void Worker::OnTsfnFinalize(Napi::Env, void*, Worker* worker) {
+  worker->tsfnFinalized_ = true;
+  worker->DeleteIfUnreachable();
+}
+
+void Worker::DeleteIfUnreachable() {
+  if (ownerDetached_ && tsfnFinalized_) delete this;
 }
 
 void Worker::ReleaseResources() {
@@ -254,6 +269,7 @@ void Worker::ReleaseResources() {
     napi_remove_env_cleanup_hook(env_, &Worker::OnEnvCleanup, this);
     hookRegistered_ = false;
   }
+  tsfnReleased_ = true;
   core_->tsfn.Release();
   g_liveWorkers--;
   registry_->workers.erase(this);
@@ -301,7 +317,7 @@ void Worker::FinishExit() {
     else thread_.detach();
   }
   ReleaseResources();  // also removes the cleanup hook when it has not run
-  if (ownerDetached_) delete this;
+  DeleteIfUnreachable();
 }
 
 }  // namespace tfm

@@ -11,7 +11,9 @@
 //
 // Lifetime: a Worker is created and destroyed on the JS thread. Its owner (a Session or a listing)
 // either closes it or detaches from it (garbage collection). The Worker deletes itself once the
-// owner is gone and its thread has finished, so neither side can use the other after free.
+// owner is gone AND its TSFN has been finalized: messages the thread queued before the TSFN was
+// released (a result, its last "finished") are still delivered to the Worker after a shutdown(),
+// so it must outlive the TSFN's queue, which only the finalizer guarantees.
 #pragma once
 
 #include <napi.h>
@@ -128,6 +130,9 @@ class Worker {
   Worker() = default;
   ~Worker();
   static void OnEnvCleanup(void* arg);
+  static void OnTsfnFinalize(Napi::Env env, void* data, Worker* worker);
+  // Deletes this once nothing can reach it any more (owner detached, TSFN finalized).
+  void DeleteIfUnreachable();
   static void Run(std::shared_ptr<WorkerCore> core);
   void OnJobDone(Napi::Env env, std::unique_ptr<Job> job);
   void OnThreadFinished();
@@ -145,6 +150,8 @@ class Worker {
   bool threadFinished_ = false;
   bool hookRegistered_ = false;
   bool exitBegun_ = false;
+  bool tsfnReleased_ = false;   // no Ref/Unref after this
+  bool tsfnFinalized_ = false;  // no message can arrive any more
   int64_t pendingLoopJobs_ = 0;
 };
 

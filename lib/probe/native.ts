@@ -93,7 +93,10 @@ export function loadNativeAddon(nativeAddon?: string | NativeAddon): NativeAddon
   let addon: NativeAddon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = (nativeAddon === undefined ? require('node-gyp-build')(PACKAGE_ROOT) : require(path.resolve(nativeAddon))) as NativeAddon;
+    // TFM_PROVISION_NATIVE_ADDON: another build of the addon, e.g. the AddressSanitizer one that
+    // `npm run test:asan` builds in build-asan/ (docs/native.md).
+    const chosen = nativeAddon ?? (process.env.TFM_PROVISION_NATIVE_ADDON || undefined);
+    addon = (chosen === undefined ? require('node-gyp-build')(PACKAGE_ROOT) : require(path.resolve(chosen))) as NativeAddon;
   } catch (error) {
     throw new ProbeError(
       'NATIVE_ADDON_UNAVAILABLE',
