@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   VENDOR_LIBRARY_NOT_FOUND: 'environment',
   VENDOR_LIBRARY_UNSUPPORTED: 'environment',
   VENDOR_LIBRARY_ERROR: 'environment',
+  /** The library file is damaged (truncated): refused before it is loaded. */
+  VENDOR_LIBRARY_INVALID: 'environment',
   NATIVE_ADDON_UNAVAILABLE: 'environment',
   PROBE_NOT_FOUND: 'environment',
   NO_PROBES: 'environment',
@@ -31,6 +33,8 @@ export const ERROR_CODES = {
   NVMC_TIMEOUT: 'device',
   RECOVER_FAILED: 'device',
   VENDOR_TIMEOUT: 'environment',
+  /** A vendor call did not return in time: the probe (or its worker) hangs and must be power-cycled. */
+  PROBE_TIMEOUT: 'environment',
   VENDOR_VERIFY_ERROR: 'device',
   RAM_IS_OFF: 'device',
   INVALID_OPERATION: 'internal',

@@ -3,7 +3,11 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include <cstdlib>
+#include <string>
+
 #include "library.h"
+#include "platform.h"
 #include "session.h"
 #include "worker.h"
 
@@ -11,6 +15,14 @@ namespace tfm {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
+  // Configuration is read here, on the JS thread, once: never getenv() on a probe thread while
+  // JavaScript may setenv().
+  std::string exitWait = platform::GetEnv("TFM_PROVISION_EXIT_WAIT_MS");
+  if (!exitWait.empty()) {
+    char* end = nullptr;
+    unsigned long ms = std::strtoul(exitWait.c_str(), &end, 10);
+    if (end != nullptr && *end == '\0') data->workers.exitWait = std::chrono::milliseconds(ms);
+  }
   env.SetInstanceData(data);  // deleted with the environment
   Napi::Function library = NativeLibrary::Define(env);
   Napi::Function session = NativeSession::Define(env);

@@ -49,6 +49,9 @@ constexpr coprocessor_t CP_NETWORK = 2;
 
 constexpr nrfjprogdll_err_t SUCCESS = 0;
 constexpr uint32_t kDefaultSpeedKhz = 2000;
+// JLINKARM_SWD_MIN_SPEED_KHZ / _MAX_SPEED_KHZ (DllCommonDefinitions.h, pynrfjprog Parameters.py);
+// connect_to_emu_with_snr returns INVALID_PARAMETER outside them.
+constexpr uint32_t kMinSpeedKhz = 4, kMaxSpeedKhz = 50000;
 constexpr uint32_t kMinMajor = 10, kMinMinor = 13;
 // NRFJPROG_version and AUTO_FAMILY both came with 10.19.0 (release notes).
 constexpr uint32_t kAutoMajor = 10, kAutoMinor = 19;
@@ -131,7 +134,9 @@ std::string Hex(uint32_t value) {
 class NrfjprogLibrary : public Library {
  public:
   NrfjprogLibrary(std::string path, const NrfjprogApi& api, std::string version, bool hasAutoFamily, bool simulated)
-      : path_(std::move(path)), api_(api), version_(std::move(version)), hasAutoFamily_(hasAutoFamily), simulated_(simulated) {}
+      : path_(std::move(path)), api_(api), version_(std::move(version)), hasAutoFamily_(hasAutoFamily), simulated_(simulated),
+        // Read here, on the JS thread: a probe thread must not getenv() while JavaScript may setenv().
+        jlinkPath_(platform::GetEnv("TFM_PROVISION_JLINK_LIBRARY")) {}
 
   std::string Backend() const override { return "nrfjprog"; }
   std::string Path() const override { return path_; }
@@ -139,6 +144,8 @@ class NrfjprogLibrary : public Library {
   bool Simulated() const override { return simulated_; }
   const NrfjprogApi& Api() const { return api_; }
   bool HasAutoFamily() const { return hasAutoFamily_; }
+  // The J-Link library nrfjprog is told to use; empty = nrfjprog finds the newest itself.
+  const std::string& JlinkPath() const { return jlinkPath_; }
 
   Status List(std::vector<ProbeListEntry>* out) override {
     nrfjprog_inst_t instance = nullptr;
@@ -174,6 +181,7 @@ class NrfjprogLibrary : public Library {
   std::string version_;
   bool hasAutoFamily_;
   bool simulated_;
+  std::string jlinkPath_;
 };
 
 // ---- log routing ----
@@ -220,13 +228,17 @@ class NrfjprogProbe : public ProbeBackend {
   Status Open(uint32_t serialNumber, uint32_t speedKhz, const std::string& familyHint) override {
     if (instance_ != nullptr) return Status::Error("INVALID_OPERATION", "The probe is already open.");
     serial_ = serialNumber;
+    if (speedKhz != 0 && (speedKhz < kMinSpeedKhz || speedKhz > kMaxSpeedKhz)) {
+      return Status::Error("INVALID_PARAMETER", "SWD speed " + std::to_string(speedKhz) + " kHz is outside what nrfjprog accepts (" +
+                                                    std::to_string(kMinSpeedKhz) + " to " + std::to_string(kMaxSpeedKhz) + " kHz).");
+    }
     device_family_t family = familyHint == "NRF53" ? NRF53_FAMILY : familyHint == "NRF91" ? NRF91_FAMILY
                              : library_->HasAutoFamily()                 ? AUTO_FAMILY
                                                                          : UNKNOWN_FAMILY;
     AddRoute(this);
     t_openingSink = sink_;
     // jlink_path NULL: nrfjprog finds the newest J-Link install itself, unless the user named one.
-    std::string jlink = platform::GetEnv("TFM_PROVISION_JLINK_LIBRARY");
+    const std::string& jlink = library_->JlinkPath();
     nrfjprogdll_err_t err = api_.open_dll_inst(&instance_, jlink.empty() ? nullptr : jlink.c_str(), &LogThunk, this, family);
     t_openingSink.reset();
     if (err != SUCCESS) {
@@ -468,11 +480,13 @@ std::shared_ptr<Library> LoadNrfjprogLibrary(const std::string& explicitPath, St
   std::vector<std::string> candidates;
   std::string origin;
   std::string fromEnv = platform::GetEnv("TFM_PROVISION_NRFJPROG_LIBRARY");
+  // A name the user gave is a file, relative to the current directory: never a loader search, which
+  // would load whatever library of that name LD_LIBRARY_PATH or ld.so.cache offers.
   if (!explicitPath.empty()) {
-    candidates.push_back(explicitPath);
+    candidates.push_back(platform::AbsolutePath(explicitPath));
     origin = " (the `library` option)";
   } else if (!fromEnv.empty()) {
-    candidates.push_back(fromEnv);
+    candidates.push_back(platform::AbsolutePath(fromEnv));
     origin = " (TFM_PROVISION_NRFJPROG_LIBRARY)";
   } else {
     candidates = platform::NrfjprogStandardLocations();
@@ -486,7 +500,12 @@ std::shared_ptr<Library> LoadNrfjprogLibrary(const std::string& explicitPath, St
       continue;
     }
     std::string error;
-    platform::LibraryHandle handle = platform::OpenLibrary(candidate, &error);
+    bool invalid = false;
+    platform::LibraryHandle handle = platform::OpenLibrary(candidate, &error, &invalid);
+    if (handle == nullptr && invalid) {
+      *status = Status::Error("VENDOR_LIBRARY_INVALID", "Found the nrfjprog library at " + candidate + origin + " but " + error);
+      return nullptr;
+    }
     if (handle == nullptr) {
       if (bare) {
         searched += "\n  " + candidate + " (dynamic loader search path)";

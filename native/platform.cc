@@ -1,5 +1,6 @@
 #include "platform.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,7 +20,8 @@ namespace platform {
 
 #if defined(_WIN32)
 
-LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error) {
+LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error, bool* invalid) {
+  if (invalid) *invalid = false;
   // LOAD_WITH_ALTERED_SEARCH_PATH: the library's own folder is searched for its dependencies
   // (nrfjprog.dll loads its worker and family DLLs from beside itself).
   HMODULE module = LoadLibraryExA(pathOrName.c_str(), nullptr, LOAD_WITH_ALTERED_SEARCH_PATH);
@@ -30,7 +32,8 @@ LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error) {
   return reinterpret_cast<LibraryHandle>(module);
 }
 
-LibraryHandle OpenIsolatedLibrary(const std::string& path, std::string* error) {
+LibraryHandle OpenIsolatedLibrary(const std::string& path, std::string* error, bool* invalid) {
+  if (invalid) *invalid = false;
   char dir[MAX_PATH];
   char file[MAX_PATH];
   if (GetTempPathA(MAX_PATH, dir) == 0 || GetTempFileNameA(dir, "tfm", 0, file) == 0) {
@@ -59,6 +62,14 @@ bool IsBareLibraryName(const std::string& pathOrName) {
   return pathOrName.find_first_of("/\\:") == std::string::npos;
 }
 
+bool CheckLibraryFile(const std::string&, std::string*) { return true; }
+
+std::string AbsolutePath(const std::string& path) {
+  char full[MAX_PATH];
+  DWORD n = GetFullPathNameA(path.c_str(), MAX_PATH, full, nullptr);
+  return n > 0 && n < MAX_PATH ? std::string(full, n) : path;
+}
+
 std::vector<std::string> NrfjprogStandardLocations() {
   return {
       "C:\\Program Files\\Nordic Semiconductor\\nrf-command-line-tools\\bin\\nrfjprog.dll",
@@ -70,7 +81,14 @@ void SetCurrentThreadName(const std::string&) {}
 
 #else  // POSIX
 
-LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error) {
+LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error, bool* invalid) {
+  if (invalid) *invalid = false;
+  std::string problem;
+  if (!IsBareLibraryName(pathOrName) && !CheckLibraryFile(pathOrName, &problem)) {
+    if (invalid) *invalid = true;
+    if (error) *error = problem;
+    return nullptr;
+  }
   dlerror();
   void* handle = dlopen(pathOrName.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr && error) {
@@ -80,7 +98,14 @@ LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error) {
   return handle;
 }
 
-LibraryHandle OpenIsolatedLibrary(const std::string& path, std::string* error) {
+LibraryHandle OpenIsolatedLibrary(const std::string& path, std::string* error, bool* invalid) {
+  if (invalid) *invalid = false;
+  std::string problem;
+  if (!CheckLibraryFile(path, &problem)) {  // checked on the original: the copy is loaded at once
+    if (invalid) *invalid = true;
+    if (error) *error = problem;
+    return nullptr;
+  }
   // dlmopen(LM_ID_NEWLM) would also isolate, but glibc allows only ~16 namespaces and each gets its
   // own libc/libstdc++ copy; a private file copy has neither limit.
   const char* tmpdir = std::getenv("TMPDIR");
@@ -136,6 +161,89 @@ bool FileExists(const std::string& path) {
 
 bool IsBareLibraryName(const std::string& pathOrName) {
   return pathOrName.find('/') == std::string::npos;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+namespace {
+template <typename T>
+bool ReadAt(int fd, uint64_t offset, T* out) {
+  return pread(fd, out, sizeof *out, static_cast<off_t>(offset)) == static_cast<ssize_t>(sizeof *out);
+}
+
+// One ELF class: the header's tables and PT_LOAD segments must lie inside `size` bytes.
+template <typename Ehdr, typename Phdr>
+bool CheckElf(int fd, uint64_t size, std::string* problem) {
+  Ehdr header;
+  if (!ReadAt(fd, 0, &header)) {
+    *problem = "its ELF header is cut short";
+    return false;
+  }
+  auto past = [&](uint64_t offset, uint64_t length) { return offset > size || length > size - offset; };
+  if (header.e_phnum && past(header.e_phoff, uint64_t{header.e_phnum} * header.e_phentsize)) {
+    *problem = "its program headers lie past the end of the file";
+    return false;
+  }
+  if (header.e_shnum && past(header.e_shoff, uint64_t{header.e_shnum} * header.e_shentsize)) {
+    *problem = "its section headers lie past the end of the file";
+    return false;
+  }
+  for (uint64_t i = 0; i < header.e_phnum; i++) {
+    Phdr segment;
+    if (!ReadAt(fd, header.e_phoff + i * header.e_phentsize, &segment)) return false;
+    if (segment.p_type == 1 /* PT_LOAD */ && past(segment.p_offset, segment.p_filesz)) {
+      *problem = "a loadable segment lies past the end of the file";
+      return false;
+    }
+  }
+  return true;
+}
+
+struct Elf32Header {
+  unsigned char e_ident[16];
+  uint16_t e_type, e_machine;
+  uint32_t e_version, e_entry, e_phoff, e_shoff, e_flags;
+  uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+struct Elf32Segment {
+  uint32_t p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align;
+};
+struct Elf64Header {
+  unsigned char e_ident[16];
+  uint16_t e_type, e_machine;
+  uint32_t e_version;
+  uint64_t e_entry, e_phoff, e_shoff;
+  uint32_t e_flags;
+  uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+struct Elf64Segment {
+  uint32_t p_type, p_flags;
+  uint64_t p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
+};
+}  // namespace
+
+// The ELF layout (System V gABI) is declared here rather than from <elf.h>, which macOS lacks.
+bool CheckLibraryFile(const std::string& path, std::string* problem) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;  // dlopen reports it
+  struct stat info;
+  unsigned char ident[16] = {0};
+  bool ok = true;
+  if (fstat(fd, &info) == 0 && pread(fd, ident, sizeof ident, 0) == static_cast<ssize_t>(sizeof ident) &&
+      std::memcmp(ident, "\x7f" "ELF", 4) == 0) {
+    uint64_t size = static_cast<uint64_t>(info.st_size);
+    std::string why;
+    ok = ident[4] == 2 ? CheckElf<Elf64Header, Elf64Segment>(fd, size, &why) : CheckElf<Elf32Header, Elf32Segment>(fd, size, &why);
+    if (!ok) *problem = path + " is not a whole shared library (" + (why.empty() ? "it is cut short" : why) + ", " +
+                        std::to_string(size) + " bytes): the file is truncated or damaged; reinstall it.";
+  }
+  close(fd);
+  return ok;
 }
 
 std::vector<std::string> NrfjprogStandardLocations() {

@@ -15,12 +15,24 @@ using LibraryHandle = void*;
 // Loads a shared library with its symbols kept private (RTLD_NOW | RTLD_LOCAL): the vendor
 // libraries export generic names (NRFJPROG_read, JLINKARM_Open) that must never interpose on, or
 // be interposed by, another copy loaded in the same process. Returns nullptr and sets *error.
-LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error);
+// A file that is not a whole shared library (a truncated ELF file: dlopen maps past its end and the
+// process dies of SIGBUS on first touch) is refused before dlopen: *invalid is set then.
+LibraryHandle OpenLibrary(const std::string& pathOrName, std::string* error, bool* invalid = nullptr);
+
+// Whether the file at `path` holds everything its ELF headers say it does (program and section
+// header tables, every loaded segment). Sets *problem when not. True for non-ELF files (dlopen
+// reports those itself) and on systems without ELF.
+bool CheckLibraryFile(const std::string& path, std::string* problem);
+
+// `path` made absolute against the current directory (a relative name with a directory part, or a
+// bare name meant as a file here). dlopen would search the loader path for a bare name and may
+// load a different library than the one the user named.
+std::string AbsolutePath(const std::string& path);
 
 // Loads a private copy of a library: the file is copied to a fresh temporary file which is loaded
 // and then unlinked, so every call gets its own global state even when the library keeps process
 // globals (e.g. the J-Link DLL: one open probe per loaded copy). Returns nullptr and sets *error.
-LibraryHandle OpenIsolatedLibrary(const std::string& path, std::string* error);
+LibraryHandle OpenIsolatedLibrary(const std::string& path, std::string* error, bool* invalid = nullptr);
 
 // nullptr when the library does not export `name`.
 void* FindSymbol(LibraryHandle handle, const char* name);

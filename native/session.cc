@@ -47,6 +47,7 @@ Napi::Function NativeSession::Define(Napi::Env env) {
                          InstanceMethod<&NativeSession::Halt>("halt"),
                          InstanceMethod<&NativeSession::Go>("go"),
                          InstanceMethod<&NativeSession::Close>("close"),
+                         InstanceMethod<&NativeSession::Abandon>("abandon"),
                      });
 }
 
@@ -89,17 +90,22 @@ Napi::Value NativeSession::Open(const Napi::CallbackInfo& info) {
   uint32_t speed = info.Length() > 1 && !info[1].IsUndefined() ? ArgU32(info, 1, "speedKhz", 100000) : 0;
   std::string family = info.Length() > 2 && !info[2].IsUndefined() ? ArgString(info, 2, "family") : "UNKNOWN";
   // One session per probe in the process: two vendor instances on one probe interleave SWD traffic.
-  std::unique_ptr<ProbeClaim> claim = ProbeClaim::TryClaim(library_->Backend(), serial);
+  // The serial is the claim, whatever the backend: an nrfjprog and a J-Link session on one probe
+  // would interleave SWD traffic just the same.
+  std::string holder;
+  std::unique_ptr<ProbeClaim> claim = ProbeClaim::TryClaim(library_->Backend(), serial, &holder);
   if (!claim) {
     Napi::Promise::Deferred busy = Napi::Promise::Deferred::New(env);
-    busy.Reject(MakeStatusError(env, Status::Error("PROBE_BUSY", "Probe " + std::to_string(serial) +
-                                                                     " is already open in this process; close that session first.")));
+    busy.Reject(MakeStatusError(env, Status::Error("PROBE_BUSY", "Probe " + std::to_string(serial) + " is already open in this process (" +
+                                                                     holder + " backend); close that session first.")));
     return busy.Promise();
   }
   auto heldClaim = std::make_shared<std::unique_ptr<ProbeClaim>>(std::move(claim));
   return Run(env, [heldClaim, serial, speed, family](WorkerContext& context) -> Status {
-    context.claim = std::move(*heldClaim);
+    // A second open() on an open session keeps the first probe's claim; the new one is dropped
+    // with `heldClaim`.
     if (context.backend) return Status::Error("INVALID_OPERATION", "The session is already open.");
+    context.claim = std::move(*heldClaim);
     std::unique_ptr<ProbeBackend> backend = context.library->Backend() == "jlink"
                                                 ? CreateJlinkProbe(context.library, context.log)
                                                 : CreateNrfjprogProbe(context.library, context.log);
@@ -302,6 +308,12 @@ Napi::Value NativeSession::Go(const Napi::CallbackInfo& info) {
     ProbeBackend* backend = OpenBackend(context, &status);
     return backend ? backend->Go() : status;
   });
+}
+
+// abandon(): lib/probe/native.ts gave up on a call that hangs (PROBE_TIMEOUT); see Worker::Abandon.
+Napi::Value NativeSession::Abandon(const Napi::CallbackInfo& info) {
+  worker_->Abandon(info.Env());
+  return info.Env().Undefined();
 }
 
 // Queued behind every call made before it; the thread ends after it. A second close resolves at once.

@@ -43,6 +43,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession>, public WorkerOwner
   Napi::Value Halt(const Napi::CallbackInfo& info);
   Napi::Value Go(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Abandon(const Napi::CallbackInfo& info);
 
   // Queues a call on the probe's thread; a rejected promise when the session is closing.
   // `keySlotAccess`: the call touches the KMU key-value window (key_window.h), so vendor log lines

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <system_error>
 
@@ -13,27 +14,33 @@ namespace {
 std::atomic<int64_t> g_liveWorkers{0};
 
 std::mutex g_claimsMutex;
-std::set<std::string>& Claims() {
-  static std::set<std::string>* claims = new std::set<std::string>();  // never destroyed: used at exit
+// serial number -> backend holding it
+std::map<uint32_t, std::string>& Claims() {
+  static auto* claims = new std::map<uint32_t, std::string>();  // never destroyed: used at exit
   return *claims;
 }
 
-// How long an exiting process waits for a vendor call in progress before leaving the thread to
-// the OS. A recover can take ~30 s on real hardware; ordinary calls take milliseconds.
-constexpr std::chrono::seconds kExitWait{15};
-
 }  // namespace
 
-std::unique_ptr<ProbeClaim> ProbeClaim::TryClaim(const std::string& backend, uint32_t serialNumber) {
-  std::string key = backend + ":" + std::to_string(serialNumber);
+void WorkerRegistry::StartExitClock() {
+  if (exitDeadlineSet) return;
+  exitDeadlineSet = true;
+  exitDeadline = std::chrono::steady_clock::now() + exitWait;
+}
+
+std::unique_ptr<ProbeClaim> ProbeClaim::TryClaim(const std::string& backend, uint32_t serialNumber, std::string* holder) {
   std::lock_guard<std::mutex> lock(g_claimsMutex);
-  if (!Claims().insert(key).second) return nullptr;
-  return std::unique_ptr<ProbeClaim>(new ProbeClaim(key));
+  auto inserted = Claims().emplace(serialNumber, backend);
+  if (!inserted.second) {
+    if (holder) *holder = inserted.first->second;
+    return nullptr;
+  }
+  return std::unique_ptr<ProbeClaim>(new ProbeClaim(serialNumber));
 }
 
 ProbeClaim::~ProbeClaim() {
   std::lock_guard<std::mutex> lock(g_claimsMutex);
-  Claims().erase(key_);
+  Claims().erase(serial_);
 }
 
 void WorkerContext::CloseBackend() {
@@ -136,7 +143,7 @@ int64_t Worker::LiveCount() { return g_liveWorkers.load(); }
 bool Worker::Submit(Napi::Env env, std::unique_ptr<Job> job) {
   if (finalSubmitted_ || threadFinished_) return false;
   if (job->final) finalSubmitted_ = true;
-  if (job->KeepsLoopAlive() && pendingLoopJobs_++ == 0 && !tsfnReleased_) core_->tsfn.Ref(env);
+  if (job->KeepsLoopAlive() && pendingLoopJobs_++ == 0 && !tsfnReleased_ && !abandoned_) core_->tsfn.Ref(env);
   {
     std::lock_guard<std::mutex> lock(core_->mutex);
     core_->queue.push_back(std::move(job));
@@ -155,6 +162,12 @@ class DetachedCloseJob : public Job {
   bool KeepsLoopAlive() const override { return false; }
 };
 }  // namespace
+
+void Worker::Abandon(Napi::Env env) {
+  if (abandoned_) return;
+  abandoned_ = true;
+  if (pendingLoopJobs_ > 0 && !tsfnReleased_) core_->tsfn.Unref(env);
+}
 
 void Worker::DetachOwner() {
   owner_ = nullptr;
@@ -244,7 +257,7 @@ void Worker::OnJobDone(Napi::Env env, std::unique_ptr<Job> job) {
   } catch (const Napi::Error&) {
     // Settling a promise only fails when the env is going away.
   }
-  if (keptLoopAlive && --pendingLoopJobs_ == 0 && !tsfnReleased_) core_->tsfn.Unref(env);
+  if (keptLoopAlive && --pendingLoopJobs_ == 0 && !tsfnReleased_ && !abandoned_) core_->tsfn.Unref(env);
 }
 
 void Worker::OnThreadFinished() {
@@ -280,12 +293,14 @@ void Worker::ReleaseResources() {
 void Worker::OnEnvCleanup(void* arg) {
   Worker* worker = static_cast<Worker*>(arg);
   worker->hookRegistered_ = false;  // Node is running it now
+  worker->registry_->StartExitClock();
   for (Worker* other : std::set<Worker*>(worker->registry_->workers)) other->BeginExit();
   worker->FinishExit();
 }
 
 void Worker::ShutdownAll(WorkerRegistry* registry) {
   std::set<Worker*> workers = registry->workers;  // finishing erases from the registry
+  registry->StartExitClock();
   for (Worker* worker : workers) worker->BeginExit();
   for (Worker* worker : workers) worker->FinishExit();
 }
@@ -309,7 +324,8 @@ void Worker::FinishExit() {
   bool done;
   {
     std::unique_lock<std::mutex> lock(core_->mutex);
-    done = core_->finished.wait_for(lock, kExitWait, [&] { return core_->threadDone; });
+    registry_->StartExitClock();
+    done = core_->finished.wait_until(lock, registry_->exitDeadline, [&] { return core_->threadDone; });
   }
   if (thread_.joinable()) {
     // A vendor call that never returns must not hang the exit; the OS ends the thread.

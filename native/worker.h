@@ -19,6 +19,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -34,18 +35,19 @@
 namespace tfm {
 
 // Released (on whatever thread) when the probe's backend has been closed: the process-wide claim
-// that makes a second open of the same probe fail with PROBE_BUSY.
+// that makes a second open of the same probe fail with PROBE_BUSY. Keyed by the probe's serial
+// number alone: nrfjprog and J-Link sessions on one physical probe exclude each other too.
 class ProbeClaim {
  public:
-  // nullptr when the probe is already claimed.
-  static std::unique_ptr<ProbeClaim> TryClaim(const std::string& backend, uint32_t serialNumber);
+  // nullptr when the probe is already claimed; then *holder names the backend holding it.
+  static std::unique_ptr<ProbeClaim> TryClaim(const std::string& backend, uint32_t serialNumber, std::string* holder);
   ~ProbeClaim();
   ProbeClaim(const ProbeClaim&) = delete;
   ProbeClaim& operator=(const ProbeClaim&) = delete;
 
  private:
-  explicit ProbeClaim(std::string key) : key_(std::move(key)) {}
-  std::string key_;
+  explicit ProbeClaim(uint32_t serial) : serial_(serial) {}
+  uint32_t serial_;
 };
 
 // State owned by the worker thread; jobs get it in Execute().
@@ -99,6 +101,15 @@ class Worker;
 // cleanup hooks when the event loop ends, not on process.exit()).
 struct WorkerRegistry {
   std::set<Worker*> workers;
+  // How long an exiting process waits, in all, for vendor calls still in progress
+  // (TFM_PROVISION_EXIT_WAIT_MS, read once when the addon loads; default 15 s: a recover can take
+  // ~30 s on real hardware, ordinary calls take milliseconds).
+  std::chrono::milliseconds exitWait{15000};
+  // Fixed by the first exit step (shutdown() or the first env cleanup hook): every worker is waited
+  // for until this one instant, so N hung probes cost one budget, not N.
+  bool exitDeadlineSet = false;
+  std::chrono::steady_clock::time_point exitDeadline;
+  void StartExitClock();
 };
 
 class Worker {
@@ -118,6 +129,11 @@ class Worker {
   // JS thread: the owner is going away (finalizer, or a listing that is done with it). Queues a
   // close when none was queued. May delete this.
   void DetachOwner();
+
+  // JS thread: a call on this worker timed out (its vendor call hangs). Pending calls stop keeping
+  // the process alive; whatever they return later is still delivered, and the thread still closes
+  // the backend if the vendor call ever returns.
+  void Abandon(Napi::Env env);
 
   // Number of workers whose thread has not finished; for leak tests.
   static int64_t LiveCount();
@@ -151,6 +167,7 @@ class Worker {
   bool hookRegistered_ = false;
   bool exitBegun_ = false;
   bool tsfnReleased_ = false;   // no Ref/Unref after this
+  bool abandoned_ = false;      // Abandon(): no Ref any more
   bool tsfnFinalized_ = false;  // no message can arrive any more
   int64_t pendingLoopJobs_ = 0;
 };

@@ -190,6 +190,9 @@ function formatFakeConfig(options = {}) {
   if (options.recoverWritesApprotect !== undefined) lines.push(`recover_writes_approtect ${options.recoverWritesApprotect ? 1 : 0}`);
   if (options.busyPolls !== undefined) lines.push(`busy_polls ${integer(options.busyPolls, 'busyPolls')}`);
   if (options.chipOffView) lines.push('chip_off_view 1');
+  for (const hang of options.hangs ?? []) {
+    lines.push(`hang function=${hang.function} ms=${integer(hang.ms, 'hang ms')}${hang.serialNumber !== undefined ? ` serial=${integer(hang.serialNumber, 'hang serialNumber')}` : ''}`);
+  }
   if (options.tracePath) lines.push(`trace ${options.tracePath}`);
   if (options.barrier) {
     const b = options.barrier;

@@ -54,6 +54,8 @@ export interface NativeSessionHandle {
   /** Called for every vendor log line; installed by NativeProbeSession. */
   onlog?: (level: string, source: string, message: string) => void;
   open(serialNumber: number, speedKhz: number, family: DeviceFamily): Promise<void>;
+  /** Gives up on a hung call: pending calls no longer keep the process alive. */
+  abandon?(): void;
   deviceInfo(): Promise<{ family: string; versionCode?: number }>;
   selectCore(core: CoreName): Promise<void>;
   read(address: number, length: number): Promise<Uint8Array>;
@@ -78,7 +80,15 @@ export interface NativeBindingOptions {
   library?: string;
   /** Replaces the addon: a path to a `.node` file or an object with the addon's surface (tests). */
   nativeAddon?: string | NativeAddon;
+  /**
+   * How long one vendor call may take before it fails with PROBE_TIMEOUT (default 120000 ms: a
+   * recover on real hardware takes ~30 s). The session is then unusable: later calls fail with
+   * PROBE_TIMEOUT at once and close() resolves without waiting for the hung call.
+   */
+  callTimeoutMs?: number;
 }
+
+export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
 
 /** Bumped together with `abiVersion` in native/addon.cc when the addon's surface changes. */
 const ADDON_ABI_VERSION = 1;
@@ -92,10 +102,10 @@ export function loadNativeAddon(nativeAddon?: string | NativeAddon): NativeAddon
   if (nativeAddon === undefined && defaultAddon) return defaultAddon;
   let addon: NativeAddon;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     // TFM_PROVISION_NATIVE_ADDON: another build of the addon, e.g. the AddressSanitizer one that
     // `npm run test:asan` builds in build-asan/ (docs/native.md).
     const chosen = nativeAddon ?? (process.env.TFM_PROVISION_NATIVE_ADDON || undefined);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = (chosen === undefined ? require('node-gyp-build')(PACKAGE_ROOT) : require(path.resolve(chosen))) as NativeAddon;
   } catch (error) {
     throw new ProbeError(
@@ -173,6 +183,7 @@ export class NativeBinding implements ProbeBinding {
   readonly #addon: NativeAddon;
   readonly #library: NativeLibraryHandle;
   readonly #info: LibraryInfo;
+  readonly #callTimeoutMs: number;
 
   /** Loads the addon and the vendor library; throws a ProbeError (VENDOR_LIBRARY_NOT_FOUND, ...) at once. */
   constructor(options: NativeBindingOptions = {}) {
@@ -181,6 +192,11 @@ export class NativeBinding implements ProbeBinding {
     if (choice !== 'auto' && choice !== 'nrfjprog' && choice !== 'jlink') {
       throw new ProbeError('INVALID_PARAMETER', `backend must be 'nrfjprog', 'jlink' or 'auto', not '${String(choice)}'.`);
     }
+    const timeout = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    if (!Number.isInteger(timeout) || timeout <= 0) {
+      throw new ProbeError('INVALID_PARAMETER', `callTimeoutMs must be a positive integer, got ${String(timeout)}.`);
+    }
+    this.#callTimeoutMs = timeout;
     this.#library = choice === 'auto' ? this.#loadFirstUsable(options.library) : this.#load(choice, options.library);
     const info = this.#library.info();
     this.backend = info.backend;
@@ -204,7 +220,7 @@ export class NativeBinding implements ProbeBinding {
       throw new ProbeError('INVALID_PARAMETER', `speedKhz must be an integer from 1 to 100000, got ${String(speedKhz)}.`);
     }
     const native = new this.#addon.Session(this.#library);
-    const session = new NativeProbeSession(native, serialNumber, this.backend, this.#library);
+    const session = new NativeProbeSession(native, serialNumber, this.backend, this.#library, this.#callTimeoutMs);
     try {
       await native.open(serialNumber, speedKhz, family);
     } catch (error) {
@@ -257,10 +273,16 @@ class NativeProbeSession implements ProbeSession {
   readonly #simulated: boolean;
   #native: NativeSessionHandle | undefined;
   #closing: Promise<void> | undefined;
+  readonly #callTimeoutMs: number;
+  /** Set when a vendor call hung past the timeout: the probe needs a power cycle. */
+  #hung: ProbeError | undefined;
+  /** A close() waiting behind a call: told when that call times out. */
+  readonly #onHung = new Set<() => void>();
   readonly #listeners = new Set<ProbeLogListener>();
 
-  constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, library: NativeLibraryHandle) {
+  constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, library: NativeLibraryHandle, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS) {
     this.#native = native;
+    this.#callTimeoutMs = callTimeoutMs;
     this.serialNumber = serialNumber;
     this.backend = backend;
     // Only the addon decides: true when the loaded vendor library exports the fake's marker symbol.
@@ -355,25 +377,79 @@ class NativeProbeSession implements ProbeSession {
     if (!this.#closing) {
       const native = this.#native;
       this.#native = undefined; // later calls fail with PROBE_CLOSED; queued ones still run first
-      this.#closing = native
-        ? native.close().then(
-            () => undefined,
-            (error: unknown) => {
-              throw toProbeError(error);
-            },
-          )
-        : Promise.resolve();
+      if (native && this.#hung) {
+        // Queued behind the hung call, it would never settle: the close is still queued (it runs
+        // if the vendor call ever returns) but not awaited.
+        native.close().catch(() => undefined);
+        native.abandon?.();
+        this.#closing = Promise.resolve();
+        return this.#closing;
+      }
+      this.#closing = native ? this.#closeWithin(native) : Promise.resolve();
     }
     return this.#closing;
+  }
+
+  /** The close, unless a call before it or the close itself hangs past the timeout. */
+  async #closeWithin(native: NativeSessionHandle): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let gaveUp: (() => void) | undefined;
+    let closeHung = false;
+    const stop = new Promise<void>((resolve) => {
+      gaveUp = resolve;
+      timer = setTimeout(() => {
+        closeHung = true;
+        resolve();
+      }, this.#callTimeoutMs);
+    });
+    this.#onHung.add(gaveUp!);
+    try {
+      await Promise.race([
+        native.close().then(
+          () => undefined,
+          (error: unknown) => {
+            throw toProbeError(error);
+          },
+        ),
+        stop,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.#onHung.delete(gaveUp!);
+    }
+    if (closeHung) {
+      native.abandon?.();
+      throw (this.#hung ??= this.#timeoutError('close'));
+    }
+  }
+
+  #timeoutError(what: string): ProbeError {
+    return new ProbeError(
+      'PROBE_TIMEOUT',
+      `A ${this.backend} ${what} on probe ${this.serialNumber} did not return within ${this.#callTimeoutMs} ms: the probe or its ` +
+        'vendor library hangs. Power-cycle the probe (unplug it and plug it back in) and the target, then start again.',
+    );
   }
 
   async #call<T>(run: (native: NativeSessionHandle) => Promise<T>): Promise<T> {
     const native = this.#native;
     if (!native) throw new ProbeError('PROBE_CLOSED', `Probe ${this.serialNumber} is closed.`);
+    if (this.#hung) throw this.#hung;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#hung ??= this.#timeoutError('call');
+        native.abandon?.();
+        for (const waiting of [...this.#onHung]) waiting();
+        reject(this.#hung);
+      }, this.#callTimeoutMs);
+    });
     try {
-      return await run(native);
+      return await Promise.race([run(native), timedOut]);
     } catch (error) {
       throw toProbeError(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

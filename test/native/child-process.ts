@@ -11,9 +11,10 @@ export interface ChildResult {
   json: Record<string, unknown>;
 }
 
-export function runChild(script: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; timeoutMs?: number } = {}): ChildResult {
+export function runChild(script: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; timeoutMs?: number; cwd?: string } = {}): ChildResult {
   const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), path.join(__dirname, 'child', script), ...args], {
     env: { ...process.env, ...options.env },
+    cwd: options.cwd,
     encoding: 'utf8',
     // Generous: only a hung child (the bug these tests look for) gets near it.
     timeout: options.timeoutMs ?? 60_000,

@@ -81,6 +81,8 @@ export interface FakeNrfjprogOptions {
   trace?: boolean;
   /** NVMC READY reads busy this many times after each bus-driven write or erase (default 0). */
   busyPolls?: number;
+  /** Calls that hang: each call of `function` (on `serialNumber`, else any probe) sleeps `ms` first. */
+  hangs?: Array<{ function: string; ms: number; serialNumber?: number }>;
   /** KMU key values read back whatever the selection and permissions: a chip-off view, for comparing with a simulator dump. */
   chipOffView?: boolean;
   /**
