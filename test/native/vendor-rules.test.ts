@@ -68,3 +68,14 @@ it('the 10.18-like fake has no NRFJPROG_version and refuses AUTO_FAMILY as an un
   expect(r['exports NRFJPROG_version']!.value).toBe(0);
   expect(r['open AUTO']!.code).toBe(INVALID_PARAMETER);
 });
+
+it('a core whose UICR.APPROTECT holds Protected (0) at reset answers memory calls with NOT_AVAILABLE_BECAUSE_PROTECTION (-90)', async () => {
+  const fake = fakeNrfjprog({ probes: [{ serialNumber: 62, memory: [{ address: 0x00ff8000, value: 0 }] }] });
+  const session = await fake.binding().open(62);
+  try {
+    await expect(session.readU32(0x00ff0204)).rejects.toMatchObject({ code: 'DEVICE_PROTECTED', vendorCode: -90 });
+    expect(await session.readAccessPort(0, 0xfc)).toBe(0x84770001); // the debug port still answers
+  } finally {
+    await session.close();
+  }
+});
