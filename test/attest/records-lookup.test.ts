@@ -186,3 +186,24 @@ describe('attest verify (CLI)', () => {
     expect(absent.stderr()).toMatch(/^error FILE_ERROR: Cannot read the token file/);
   });
 });
+
+describe('attest request (CLI)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tfm-attest-request-'));
+  });
+  afterAll(async () => {
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a nonce TF-M would refuse (not 32, 48 or 64 bytes) before touching the state file: exit 2', async () => {
+    const c = captureIo({ cwd: dir });
+    expect(await runCli(['attest', 'request', '--sim', 'absent.json', '--nonce', 'ab'.repeat(16), '--out', 't.cbor'], c.io)).toBe(EXIT.USAGE);
+    expect(c.stderr()).toMatch(/^error INVALID_PARAMETER: --nonce must be 32, 48 or 64 bytes/);
+  });
+
+  it('needs --sim, --nonce and --out: exit 2', async () => {
+    const c = captureIo({ cwd: dir });
+    expect(await runCli(['attest', 'request', '--nonce', 'ab'.repeat(32), '--out', 't.cbor'], c.io)).toBe(EXIT.USAGE);
+  });
+});

@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { attestationError, recordsLookupFromFile, verifyAttestationToken, type AttestationResult } from '../../attest';
 import { verifyRecordFile } from '../../records';
+import { SimulatedDevice } from '../../sim/device';
+import type { ErrorCode } from '../../errors';
 import type { CliIo } from '../io';
 
 const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
@@ -61,6 +63,22 @@ export function formatAttestation(file: string, r: AttestationResult): string {
     lines.push(`NOT verified: ${r.errorCodes.length} check${r.errorCodes.length === 1 ? '' : 's'} failed (${r.errorCodes.join(', ')})`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What `attest request` needs of a simulated device: TF-M's first boot followed by one initial
+ * attestation request (psa_initial_attest_get_token) with the given challenge, answered with the
+ * token. This is the shape of SimulatedDevice.bootTfm({ challenge }) once the simulated TF-M
+ * answers attestation requests (issue 13); a build without it answers no `attestation`.
+ */
+export interface AttestingSimDevice {
+  bootTfm(request: { challenge: Uint8Array }): {
+    ok: boolean;
+    errorCode?: ErrorCode;
+    message: string;
+    attestation?: { ok: boolean; token?: Uint8Array; errorCode?: ErrorCode; message: string };
+  };
+  save(file: string, options: { overwrite?: boolean }): void;
 }
 
 async function readToken(file: string): Promise<Buffer> {
@@ -117,5 +135,34 @@ export function register(program: Command, io: CliIo): void {
       }
       const error = attestationError(outcome);
       if (error !== undefined) throw error;
+    });
+
+  attest
+    .command('request')
+    .description("Ask a simulated device for a PSA attestation token: TF-M boots (its first boot provisions it) and answers one psa_initial_attest_get_token with the nonce.")
+    .requiredOption('--sim <file>', 'simulator state file (updated in place, as `sim boot` does)')
+    .requiredOption('--nonce <hex>', 'the challenge: 32, 48 or 64 bytes, hex')
+    .requiredOption('--out <file>', 'where to write the token (binary CBOR)')
+    .option('--json', 'print { ok, out, bytes, message } as one JSON line')
+    .action(async (options: { sim: string; nonce: string; out: string; json?: boolean }) => {
+      const hex = options.nonce.replace(/^0x/i, '');
+      if (!/^([0-9a-fA-F]{2})+$/.test(hex) || ![32, 48, 64].includes(hex.length / 2)) {
+        throw new TfmError('INVALID_PARAMETER', `--nonce must be 32, 48 or 64 bytes of hex (as TF-M's attest_verify_challenge_size accepts); got ${JSON.stringify(options.nonce)}.`);
+      }
+      const statePath = resolve(io.cwd, options.sim);
+      const device = SimulatedDevice.load(statePath) as unknown as AttestingSimDevice;
+      const boot = device.bootTfm({ challenge: Uint8Array.from(Buffer.from(hex, 'hex')) });
+      device.save(statePath, { overwrite: true });
+      if (!boot.ok) throw new TfmError(boot.errorCode ?? 'TFM_PROVISIONING_FAILED', `TF-M did not boot: ${boot.message}`);
+      const answer = boot.attestation;
+      if (answer === undefined) throw new TfmError('NOT_IMPLEMENTED', 'This simulator answers no initial attestation requests (its TF-M model predates them).');
+      if (!answer.ok || answer.token === undefined) throw new TfmError(answer.errorCode ?? 'INTERNAL_ERROR', `The attestation request failed: ${answer.message}`);
+      try {
+        await fsp.writeFile(resolve(io.cwd, options.out), answer.token);
+      } catch (error) {
+        throw new TfmError('FILE_ERROR', `Cannot write ${options.out}: ${(error as Error).message}`, { cause: error });
+      }
+      if (options.json === true) io.stdout.write(`${JSON.stringify({ type: 'result', command: 'attest request', ok: true, out: options.out, bytes: answer.token.length, message: answer.message })}\n`);
+      else io.stdout.write(`${options.out}: ${answer.message}\n`);
     });
 }
