@@ -72,6 +72,8 @@ export const ERROR_CODES = {
   DEBUG_LOCK_AT_RESET: 'refused',
   // files, records, simulator state
   SIM_STATE_INVALID: 'usage',
+  /** A state file named with --sim FILE (or to `sim show`...) does not exist; nothing was created. */
+  SIM_STATE_NOT_FOUND: 'usage',
   RECORDS_INVALID: 'usage',
   RECORDS_CHAIN_BROKEN: 'device',
   // command line

@@ -5,6 +5,7 @@
  *   --strategy image --image provisioning.hex [--net-image net.hex] [--app tfm_app.hex]
  *   [--console-port /dev/ttyACM0 [--console-baud 115200] | --no-rtt] [--image-timeout 60]
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../errors';
@@ -44,6 +45,23 @@ function positiveNumber(text: string, option: string): number {
   return value;
 }
 
+/**
+ * An image file that can be read, checked before the probe is opened: a typo in a file name must
+ * not cost a whole preflight (its contents are parsed and range-checked once the chip is known).
+ */
+function readableImage(file: string, role: string): string {
+  let reason: string | undefined;
+  try {
+    if (!statSync(file).isFile()) reason = 'it is not a regular file';
+    else accessSync(file, fsConstants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+  }
+  if (reason !== undefined) throw new TfmError('IMAGE_INVALID', `Cannot read the ${role} image ${file}: ${reason}. Nothing was done to the device.`, { details: { path: file } });
+  return file;
+}
+
 /** The ProvisionOptions fields for the parsed options. Refuses image options without --strategy image. */
 export function imageStrategyOptionsFrom(options: ImageCliOptions, cwd: string): ImageStrategyOptions & { strategy: ProvisionStrategy } {
   const strategy = options.strategy ?? 'host';
@@ -63,12 +81,12 @@ export function imageStrategyOptionsFrom(options: ImageCliOptions, cwd: string):
   }
   if (options.image === undefined) throw new TfmError('USAGE', '--strategy image needs --image <provisioning image .hex>.');
   if (options.consolePort !== undefined && options.rtt === false) throw new TfmError('USAGE', 'Give either --console-port or --no-rtt, not both.');
-  const file = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(cwd, p));
+  const file = (p: string | undefined, role: string): string | undefined => (p === undefined ? undefined : readableImage(path.resolve(cwd, p), role));
   const result: ImageStrategyOptions & { strategy: ProvisionStrategy } = {
     strategy,
-    image: file(options.image),
-    netImage: file(options.netImage),
-    app: file(options.app),
+    image: file(options.image, 'provisioning'),
+    netImage: file(options.netImage, 'network'),
+    app: file(options.app, 'application'),
     imageTimeoutMs: positiveNumber(options.imageTimeout ?? String(DEFAULT_IMAGE_TIMEOUT_MS / 1000), '--image-timeout') * 1000,
   };
   if (options.consolePort !== undefined) {

@@ -5,7 +5,17 @@
 import * as path from 'node:path';
 import { TfmError } from '../errors';
 import { fromHex } from '../bytes';
+import { getTarget } from '../targets';
 import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
+
+/** A chip as people write it ("nRF9160"), for human output; JSON keeps the machine name. */
+export function displayName(chip: string): string {
+  try {
+    return getTarget(chip).displayName;
+  } catch {
+    return chip;
+  }
+}
 
 export const DEFAULT_RECORDS_FILE = 'tfm-provision-records.jsonl';
 

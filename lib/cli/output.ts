@@ -1,13 +1,27 @@
 /**
  * Output for commands, in two modes over one interface:
  * - human: text lines on stdout, warnings and notes on stderr;
- * - JSON Lines (--json): one JSON object per line on stdout, each with a "type", the last one
- *   {"type":"result",...}; nothing else goes to stdout (errors still get their one line on stderr).
+ * - JSON Lines (--json): one JSON object per line on stdout, each with a "type" and the stream's
+ *   "schema" version (docs/json.md), the last one {"type":"result",...}; nothing else goes to
+ *   stdout (errors still get their one line on stderr).
  * Byte arrays never reach the output: the serializer replaces them with a marker, so a mistake
  * upstream cannot print key material.
  */
 import { TfmError, asTfmError } from '../errors';
 import type { CliIo } from './io';
+
+/**
+ * The version of the JSON Lines stream (docs/json.md): raised only for a change a consumer written
+ * for the previous version could misread (a field removed, renamed or given another meaning or
+ * type, a value's spelling changed); new fields and new line types keep it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** A line of the stream: its type first, then the schema version, then the fields. */
+export function streamLine(line: { type: string } & Record<string, unknown>): Record<string, unknown> {
+  const { type, schema: _schema, ...rest } = line;
+  return { type, schema: JSON_SCHEMA_VERSION, ...rest };
+}
 
 export interface CommandOutput {
   readonly json: boolean;
@@ -46,20 +60,20 @@ export function createOutput(io: Pick<CliIo, 'stdout' | 'stderr'>, options: { js
   return {
     json,
     event(event) {
-      if (json) io.stdout.write(jsonLine(event));
+      if (json) io.stdout.write(jsonLine(streamLine(event)));
     },
     line(text = '') {
       if (!json) io.stdout.write(`${text}\n`);
     },
     warn(message, code) {
-      if (json) io.stdout.write(jsonLine({ type: 'warning', ...(code ? { code } : {}), message }));
+      if (json) io.stdout.write(jsonLine(streamLine({ type: 'warning', ...(code ? { code } : {}), message })));
       else io.stderr.write(`warning: ${message}\n`);
     },
     note(text) {
       if (!json) io.stderr.write(`${text}\n`);
     },
     result(result) {
-      if (json) io.stdout.write(jsonLine({ type: 'result', ...result }));
+      if (json) io.stdout.write(jsonLine(streamLine({ type: 'result', ...result })));
     },
   };
 }

@@ -3,6 +3,7 @@ import { TfmError } from '../errors';
 import { EXIT, EXIT_CODE_HELP, exitCodeFor } from '../exit-codes';
 import { registerCommands } from './commands';
 import { defaultIo, type CliIo } from './io';
+import { jsonLine, streamLine } from './output';
 
 function packageVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -27,13 +28,68 @@ export function buildProgram(io: CliIo): Command {
       outputError: (s, write) => write(s.replace(/^error: /, 'error USAGE: ')),
     })
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--json', 'JSON Lines on stdout for the command that follows (docs/json.md); the same as its own --json');
+  // Commander parses a program option anywhere on the line, so `tfm-provision --json list` and
+  // `tfm-provision list --json` both land here: hand it to the command that runs.
+  program.hook('preAction', (root, action) => {
+    if (root.opts().json !== true) return;
+    if (!action.options.some((o) => o.attributeName() === 'json')) {
+      throw new TfmError('USAGE', `\`${commandPath(action)}\` has no JSON output; drop --json.`);
+    }
+    action.setOptionValue('json', true);
+  });
   registerCommands(program, io);
   return program;
 }
 
+/** "records verify" for the records verify command (the program's name left out). */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null && c.parent !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** The command a command line names, for a result line written before commander found it. */
+function commandNamed(argv: string[]): string | null {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words.length === 0) return null;
+  return ['records', 'sim', 'attest'].includes(words[0]!) && words[1] !== undefined ? `${words[0]} ${words[1]}` : words[0]!;
+}
+
+/**
+ * A stdout that notes whether a {"type":"result"} line went through it, so that a run asked for
+ * JSON which fails before its command wrote one (a parse error, a missing file) still ends with
+ * one: with --json every failure is a result line with an errorCode.
+ */
+function watchResult(io: CliIo): { io: CliIo; wroteResult: () => boolean } {
+  let wrote = false;
+  const stdout = io.stdout;
+  const proxy = new Proxy(stdout, {
+    get(target, property, receiver) {
+      if (property === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) => {
+          if (typeof chunk === 'string' && chunk.startsWith('{"type":"result"')) wrote = true;
+          return (target.write as (...a: unknown[]) => boolean).call(target, chunk, ...rest);
+        };
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { io: { ...io, stdout: proxy }, wroteResult: () => wrote };
+}
+
 /** Runs the CLI and returns the exit code; never throws, never prints a stack trace for a TfmError. */
-export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+export async function runCli(argv: string[], given: CliIo = defaultIo()): Promise<number> {
+  const { io, wroteResult } = watchResult(given);
+  // Asked for JSON anywhere on the line (before `--`): known even when commander cannot parse it.
+  const end = argv.indexOf('--');
+  const wantsJson = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+  const failureLine = (code: string, message: string): void => {
+    if (!wantsJson || wroteResult()) return;
+    io.stdout.write(jsonLine(streamLine({ type: 'result', command: commandNamed(argv), ok: false, errorCode: code, error: { code, message } })));
+  };
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -43,12 +99,15 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
         return EXIT.OK;
       }
+      failureLine('USAGE', error.message.replace(/^error: /, ''));
       return EXIT.USAGE;
     }
     const code = exitCodeFor(error);
     if (error instanceof TfmError) {
+      failureLine(error.code, error.message);
       io.stderr.write(`error ${error.code}: ${error.message}\n`);
     } else {
+      failureLine('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       io.stderr.write(`internal error: ${message}\n`);
     }

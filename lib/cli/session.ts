@@ -12,8 +12,14 @@ import { getTarget, type ChipName } from '../targets';
 export interface SessionOptions {
   /** Probe serial number (real probe). */
   snr?: number | string;
-  /** true: a fresh simulated device; a path: load it if present, save it on close. */
+  /** true: a fresh simulated device; a path: load it, save it on close. */
   sim?: string | boolean;
+  /**
+   * A --sim path that does not exist yet: a fresh device saved there (provision, whose input is a
+   * fresh device in ASSEMBLY), or SIM_STATE_NOT_FOUND (default: a typo must not look like a blank
+   * device to verify or inspect).
+   */
+  createMissingSimState?: boolean;
   /** Chip of a fresh simulated device (default nrf5340); for real probes only a check. */
   chip?: ChipName;
   backend?: 'nrfjprog' | 'jlink' | 'auto';
@@ -63,7 +69,7 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
   const sim = require('../sim') as typeof import('../sim');
   const file = typeof options.sim === 'string' ? path.resolve(options.cwd ?? process.cwd(), options.sim) : undefined;
   let device;
-  if (file && existsSync(file)) {
+  if (file && (existsSync(file) || options.createMissingSimState !== true)) {
     // A --chip that differs is not refused here: provisioning's CHIP_MISMATCH check reports it from FICR.
     device = sim.SimulatedDevice.load(file);
   } else {
@@ -117,7 +123,8 @@ async function openNative(options: SessionOptions): Promise<OpenedSession> {
 export function addDeviceOptions<T extends import('commander').Command>(command: T): T {
   command
     .option('--snr <serial>', 'serial number of the debug probe (J-Link)')
-    .option('--sim [state-file]', 'use the simulator: a fresh nRF5340 in ASSEMBLY, or the device in state-file (created if missing, saved after)')
+    .option('--serial-number <serial>', 'the same as --snr (nrfutil\'s name for it)')
+    .option('--sim [state-file]', 'use the simulator: a fresh nRF5340 in ASSEMBLY, or the device in state-file (saved after; it must exist, except for provision)')
     .option('--chip <chip>', 'expected chip: nrf5340, nrf9160, nrf9161, nrf9151 (with --sim and no state file: the chip to simulate)')
     .option('--backend <backend>', 'probe library: nrfjprog, jlink or auto', 'auto')
     .option('--library <path>', 'path of the vendor library (nrfjprog DLL or J-Link DLL)');
@@ -126,6 +133,7 @@ export function addDeviceOptions<T extends import('commander').Command>(command:
 
 export interface DeviceCommandOptions {
   snr?: string;
+  serialNumber?: string;
   sim?: string | boolean;
   chip?: string;
   backend?: string;
@@ -145,5 +153,13 @@ export function sessionOptionsFrom(options: DeviceCommandOptions, cwd: string): 
       throw new TfmError('USAGE', (error as Error).message);
     }
   }
-  return { snr: options.snr, sim: options.sim, chip, backend, library: options.library, cwd };
+  return { snr: snrFrom(options), sim: options.sim, chip, backend, library: options.library, cwd };
+}
+
+/** --snr or its alias --serial-number (nrfutil's spelling); both with different values is a usage error. */
+export function snrFrom(options: { snr?: string; serialNumber?: string }): string | undefined {
+  if (options.snr !== undefined && options.serialNumber !== undefined && options.snr.trim() !== options.serialNumber.trim()) {
+    throw new TfmError('USAGE', `--snr ${options.snr} and --serial-number ${options.serialNumber} name different probes; give one of them.`);
+  }
+  return options.snr ?? options.serialNumber;
 }

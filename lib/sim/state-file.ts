@@ -204,6 +204,10 @@ export function readStateFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
+    // A missing file is most often a typo in its name: said so, apart from an unreadable one.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new TfmError('SIM_STATE_NOT_FOUND', `There is no simulated device state file ${file}. Check the name, or create one with "tfm-provision sim create ${file} --chip nrf5340".`, { cause: error, details: { file } });
+    }
     throw new TfmError('SIM_STATE_INVALID', `Cannot read the simulated device state file ${file}: ${(error as Error).message}. Create one with "tfm-provision sim create".`, { cause: error });
   }
   try {

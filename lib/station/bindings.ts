@@ -45,7 +45,11 @@ export function parseSeconds(text: string | undefined, option: string): number |
 }
 
 export interface BindingChoice {
+  /** One simulated device in this state file (it must exist). */
+  simFile?: string;
   simCount?: number;
+  /** Device IDs of fresh fleet devices (see SimFleetOptions.deviceIds). */
+  simDeviceIds?: import('./sim-fleet').SimFleetOptions['deviceIds'];
   simStateDir?: string;
   simLatencyMs?: number;
   /** Chip of fresh simulated devices. */
@@ -56,10 +60,18 @@ export interface BindingChoice {
 
 /** The simulated fleet (when asked for) or the native binding. */
 export function createBinding(choice: BindingChoice): { binding: ProbeBinding; fleet?: import('./sim-fleet').SimFleet } {
+  if (choice.simFile !== undefined && choice.simCount !== undefined) throw new TfmError('USAGE', 'Give either --sim FILE (one simulated device) or --sim-count N (a fleet), not both.');
+  if (choice.simFile !== undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { createSimFileFleet } = require('./sim-file') as typeof import('./sim-file');
+    const fleet = createSimFileFleet(choice.simFile);
+    return { binding: fleet.binding, fleet };
+  }
+  if (choice.simCount === undefined && choice.simStateDir !== undefined) throw new TfmError('USAGE', '--sim-state-dir goes with --sim-count.');
   if (choice.simCount !== undefined) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { createSimFleet } = require('./sim-fleet') as typeof import('./sim-fleet');
-    const fleet = createSimFleet({ count: choice.simCount, chip: choice.simChip, stateDir: choice.simStateDir, latencyMs: choice.simLatencyMs });
+    const fleet = createSimFleet({ count: choice.simCount, chip: choice.simChip, stateDir: choice.simStateDir, latencyMs: choice.simLatencyMs, deviceIds: choice.simDeviceIds });
     return { binding: fleet.binding, fleet };
   }
   return { binding: createNativeBinding({ backend: choice.backend, library: choice.library }) };

@@ -8,7 +8,7 @@
  * the station process at any moment and compare what the devices hold with what the records say.
  */
 import { renameSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
 import type { ProbeBinding, ProbeInfo, ProbeSession, OpenOptions, LibraryInfo } from '../probe/types';
@@ -26,6 +26,12 @@ export interface SimFleetOptions {
   /** Latency per probe operation in milliseconds, waited in real time (default 0: as fast as possible). */
   latencyMs?: number;
   firstSerial?: number;
+  /**
+   * Device IDs of the fresh devices: 'perSerial' (default) the same ID for a serial every time;
+   * 'random' new ones on each fleet (the CLI's demos: two runs are two batches of devices);
+   * { seed } derived from the seed and the serial (repeatable runs).
+   */
+  deviceIds?: 'perSerial' | 'random' | { seed: string };
 }
 
 export interface SimFleet {
@@ -48,9 +54,12 @@ export interface SimFleet {
 
 const MUTATING = new Set(['write', 'writeU32', 'erasePage', 'eraseAll', 'recover', 'writeAccessPort']);
 
-/** Device ID for a fleet device: recognisable in logs and stable per serial. */
-function fleetDeviceId(serialNumber: number): string {
-  return `f1ee7${serialNumber.toString(16).padStart(11, '0')}`.slice(0, 16);
+/** Device ID for a fleet device: recognisable in logs ("f1ee7" first), per serial, seed or fresh. */
+function fleetDeviceId(serialNumber: number, choice: SimFleetOptions['deviceIds'] = 'perSerial'): string {
+  if (choice === 'perSerial') return `f1ee7${serialNumber.toString(16).padStart(11, '0')}`.slice(0, 16);
+  // An ID is no secret: any source that differs per batch will do; the seeded one repeats.
+  const tail = choice === 'random' ? randomBytes(6).toString('hex') : createHash('sha256').update(`${choice.seed}:${serialNumber}`).digest('hex');
+  return `f1ee7${tail}`.slice(0, 16);
 }
 
 function saveAtomically(device: SimulatedDevice, file: string): void {
@@ -86,7 +95,7 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
     let device: SimulatedDevice;
     if (file !== undefined && existsSync(file)) device = sim.SimulatedDevice.load(file);
     else {
-      device = sim.SimulatedDevice.create({ chip: options.chip ?? 'nrf5340', deviceId: fleetDeviceId(serial) });
+      device = sim.SimulatedDevice.create({ chip: options.chip ?? 'nrf5340', deviceId: fleetDeviceId(serial, options.deviceIds) });
       if (file !== undefined) saveAtomically(device, file);
     }
     binding.attach(serial, device);

@@ -52,7 +52,7 @@ describe('station command on the simulator', () => {
     for (const line of lines) expect(STATION_EVENT_TYPES.has(String(line.type))).toBe(true);
     for (const line of lines.filter((l) => l.type !== 'station' && l.type !== 'result' && l.type !== 'stopping')) expect(typeof line.probe).toBe('number');
     const result = lines[lines.length - 1]!;
-    expect(Object.keys(result).sort()).toEqual(['command', 'counts', 'devices', 'devicesPerMinute', 'durationMs', 'errorCode', 'interrupted', 'ok', 'records', 'type'].sort());
+    expect(Object.keys(result).sort()).toEqual(['command', 'counts', 'devices', 'devicesPerMinute', 'durationMs', 'errorCode', 'interrupted', 'ok', 'records', 'schema', 'type'].sort());
     expect(result).toMatchObject({ type: 'result', command: 'station', ok: true, errorCode: null, counts: { passed: 3, failed: 0, refused: 0, alreadyProvisioned: 0 } });
     expect(lines.filter((l) => l.type === 'device')).toHaveLength(3);
     expect(lines.filter((l) => l.type === 'message' && l.text === 'Success!')).toHaveLength(3);

@@ -1,5 +1,5 @@
 /** `tfm-provision provision --strategy image ...`, in process, on a simulated device state file. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../lib/cli/program';
@@ -84,14 +84,18 @@ describe('provision --strategy image (CLI)', () => {
   });
 
   test('option parsing: paths resolved, seconds to milliseconds, console choices', () => {
-    expect(imageStrategyOptionsFrom({ strategy: 'image', image: 'p.hex', imageTimeout: '2.5', consolePort: '/dev/ttyACM0', consoleBaud: '1000000' }, '/w')).toEqual({
+    // The image must exist to be accepted (checked before any probe is opened).
+    const w = mkdtempSync(path.join(tmpdir(), 'tfm-image-options-'));
+    writeFileSync(path.join(w, 'p.hex'), ':00000001FF\n');
+    expect(imageStrategyOptionsFrom({ strategy: 'image', image: 'p.hex', imageTimeout: '2.5', consolePort: '/dev/ttyACM0', consoleBaud: '1000000' }, w)).toEqual({
       strategy: 'image',
-      image: path.resolve('/w', 'p.hex'),
+      image: path.resolve(w, 'p.hex'),
       imageTimeoutMs: 2500,
       console: { serialPort: '/dev/ttyACM0', baudRate: 1000000 },
     });
-    expect(imageStrategyOptionsFrom({ strategy: 'image', image: 'p.hex', rtt: false, rttAddress: '0x20000400' }, '/w')).toMatchObject({ console: 'none', rttAddress: 0x20000400 });
-    expect(() => imageStrategyOptionsFrom({ strategy: 'image', image: 'p.hex', imageTimeout: '0' }, '/w')).toThrow(/positive/);
+    expect(imageStrategyOptionsFrom({ strategy: 'image', image: 'p.hex', rtt: false, rttAddress: '0x20000400' }, w)).toMatchObject({ console: 'none', rttAddress: 0x20000400 });
+    expect(() => imageStrategyOptionsFrom({ strategy: 'image', image: 'p.hex', imageTimeout: '0' }, w)).toThrow(/positive/);
+    expect(() => imageStrategyOptionsFrom({ strategy: 'image', image: 'missing.hex' }, w)).toThrow(expect.objectContaining({ code: 'IMAGE_INVALID' }));
     expect(() => imageStrategyOptionsFrom({ strategy: 'other' }, '/w')).toThrow(/host" or "image/);
   });
 });

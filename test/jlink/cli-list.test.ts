@@ -58,7 +58,7 @@ it('lists J-Link probes with chip and device ID, and a locked device as DEVICE_P
 it('finds the library through TFM_PROVISION_JLINK_LIBRARY, and prints a table without --json', async () => {
   const run = await runCliProcess(['list', '--backend', 'jlink'], { env: env({ TFM_PROVISION_JLINK_LIBRARY: fakeJlinkLibraryPath() }) });
   expect(run.code).toBe(0);
-  expect(run.stdout).toMatch(/7001\s+nrf5340\s+0123456789abcdef/);
+  expect(run.stdout).toMatch(/7001\s+nRF5340\s+0123456789abcdef/);
   expect(run.stdout).toMatch(/7003.*DEVICE_PROTECTED/);
 });
 

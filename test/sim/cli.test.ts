@@ -97,7 +97,7 @@ test('a corrupted state file is refused with SIM_STATE_INVALID (exit 2) and left
     expect(result.stderr).toContain('error SIM_STATE_INVALID');
   }
   expect(readFileSync(file, 'utf8')).toBe(before);
-  expect((await run('sim', 'show', 'missing.json')).stderr).toContain('error SIM_STATE_INVALID');
+  expect((await run('sim', 'show', 'missing.json')).stderr).toContain('error SIM_STATE_NOT_FOUND');
 });
 
 test('--help lists the states and examples', async () => {

@@ -91,8 +91,8 @@ describe('state file', () => {
     expect(() => SimulatedDevice.load(file)).toThrow(/version\.json.*schemaVersion is 2/u);
   });
 
-  test('a missing file is SIM_STATE_INVALID; fromJSON of anything else too', () => {
-    expect(() => SimulatedDevice.load(join(dir, 'nope.json'))).toThrow(expect.objectContaining({ code: 'SIM_STATE_INVALID' }));
+  test('a missing file is SIM_STATE_NOT_FOUND; fromJSON of anything else is SIM_STATE_INVALID', () => {
+    expect(() => SimulatedDevice.load(join(dir, 'nope.json'))).toThrow(expect.objectContaining({ code: 'SIM_STATE_NOT_FOUND' }));
     for (const value of [null, 42, [], {}, { format: 'tfm-provision-sim-state', schemaVersion: 1 }]) {
       expect(() => SimulatedDevice.fromJSON(value)).toThrow(expect.objectContaining({ code: 'SIM_STATE_INVALID' }));
     }

@@ -11,6 +11,7 @@ import { attestationError, recordsLookupFromFile, verifyAttestationToken, type A
 import { verifyRecordFile } from '../../records';
 import { SimulatedDevice } from '../../sim/device';
 import type { ErrorCode } from '../../errors';
+import { jsonLine, streamLine } from '../output';
 import type { CliIo } from '../io';
 
 const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
@@ -126,7 +127,7 @@ export function register(program: Command, io: CliIo): void {
       const index = await recordsLookupFromFile(recordsPath);
       const outcome = await verifyAttestationToken(bytes, { lookup: index.lookup, nonce: options.nonce, profile: options.profile });
       if (options.json === true) {
-        io.stdout.write(`${JSON.stringify({ type: 'result', command: 'attest verify', file: token, ...outcome })}\n`);
+        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'attest verify', file: token, ...outcome, errorCode: outcome.errorCodes[0] ?? null })));
       } else {
         if (index.inconsistent.length > 0) {
           io.stderr.write(`note: ${index.inconsistent.length} record(s) left out: their instance ID does not match their key under their formula.\n`);
@@ -162,7 +163,7 @@ export function register(program: Command, io: CliIo): void {
       } catch (error) {
         throw new TfmError('FILE_ERROR', `Cannot write ${options.out}: ${(error as Error).message}`, { cause: error });
       }
-      if (options.json === true) io.stdout.write(`${JSON.stringify({ type: 'result', command: 'attest request', ok: true, out: options.out, bytes: answer.token.length, message: answer.message })}\n`);
+      if (options.json === true) io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'attest request', ok: true, errorCode: null, out: options.out, bytes: answer.token.length, message: answer.message })));
       else io.stdout.write(`${options.out}: ${answer.message}\n`);
     });
 }

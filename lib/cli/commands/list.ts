@@ -11,6 +11,7 @@ import { createBinding, parseBackend, parseCount } from '../../station/bindings'
 import { createOutput, formatTable, withResultLine } from '../output';
 import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
 import type { CliIo } from '../io';
+import { displayName } from '../options';
 
 export interface ListedProbe {
   serialNumber: number;
@@ -78,12 +79,14 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'JSON Lines: one {"type":"probe"} line per probe, then {"type":"result"}')
     .option('--backend <backend>', 'probe library: nrfjprog, jlink or auto', 'auto')
     .option('--library <path>', 'path of the vendor library (nrfjprog DLL or J-Link DLL)')
+    .option('--sim <state-file>', 'list the one simulated device in state-file instead (it must exist)')
     .option('--sim-count <n>', 'list N simulated probes instead (no hardware)')
     .option('--sim-state-dir <dir>', 'with --sim-count: the simulated devices kept in <dir>/<serial>.json')
-    .action(async (options: { json?: boolean; backend?: string; library?: string; simCount?: string; simStateDir?: string }) => {
+    .action(async (options: { json?: boolean; backend?: string; library?: string; sim?: string; simCount?: string; simStateDir?: string }) => {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'list', async (done) => {
         const { binding, fleet } = createBinding({
+          simFile: options.sim !== undefined ? path.resolve(io.cwd, options.sim) : undefined,
           simCount: parseCount(options.simCount, '--sim-count'),
           simStateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
           backend: parseBackend(options.backend),
@@ -96,7 +99,7 @@ export function register(program: Command, io: CliIo): void {
           const rows = [['probe', 'chip', 'device ID', 'product', 'note']];
           for (const p of probes) {
             const note = p.busyPid !== null ? `busy: in use by process ${p.busyPid}` : p.device === null ? `no device (${p.errorCode ?? 'unknown'})` : '';
-            rows.push([String(p.serialNumber), p.device?.chip ?? '-', p.device?.deviceId ?? '-', p.product ?? '', note]);
+            rows.push([String(p.serialNumber), p.device ? displayName(p.device.chip) : '-', p.device?.deviceId ?? '-', p.product ?? '', note]);
           }
           out.line(formatTable(rows, '').join('\n'));
         }

@@ -216,7 +216,8 @@ export function register(program: Command, io: CliIo): void {
       const onSigint = (): void => controller.abort();
       let result: ProvisionResult | undefined;
       try {
-        const sessionOptions = sessionOptionsFrom(options, io.cwd);
+        // provision is the one device command that may start a state file: its input is a fresh device.
+        const sessionOptions = { ...sessionOptionsFrom(options, io.cwd), createMissingSimState: true };
         // Usage errors come before the record file: they are no attempt on a device.
         checkSelection(sessionOptions);
         const simulatedRequest = sessionOptions.sim !== undefined && sessionOptions.sim !== false;
@@ -302,7 +303,8 @@ export function register(program: Command, io: CliIo): void {
         else {
           // The attempt ended before provision() resolved (record file, probe, lock): recorded too.
           if (recorder) await recordResult(out, () => recorder!.failure(tfm));
-          out.result({ command: 'provision', ok: false, outcome: tfm.category === 'refused' || tfm.category === 'usage' ? 'refused' : 'failed', errorCode: tfm.code, error: tfm.toJSON(), afterWrite: false, records: records?.path ?? null });
+          // No probe opened means no probe operation; once opened, the count died with the run.
+          out.result({ command: 'provision', ok: false, outcome: tfm.category === 'refused' || tfm.category === 'usage' ? 'refused' : 'failed', errorCode: tfm.code, error: tfm.toJSON(), afterWrite: false, operations: opened === undefined ? 0 : null, records: records?.path ?? null });
         }
         if (!result) throw tfm;
       } finally {

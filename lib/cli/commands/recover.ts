@@ -13,9 +13,13 @@ import { confirmIrreversible } from '../confirm';
 import { createOutput, formatFields, withResultLine } from '../output';
 import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
 import type { CliIo } from '../io';
+import { displayName } from '../options';
+import { snrFrom } from '../session';
 
 interface RecoverCommandOptions {
   snr?: string;
+  serialNumber?: string;
+  sim?: string;
   core?: string;
   yes?: boolean;
   leaveOpen?: boolean;
@@ -46,6 +50,8 @@ export function register(program: Command, io: CliIo): void {
         'The state the device is left in is read back and reported.',
     )
     .option('--snr <serial>', 'serial number of the probe (required when several are connected)')
+    .option('--serial-number <serial>', 'the same as --snr (nrfutil\'s name for it)')
+    .option('--sim <state-file>', 'recover the simulated device in state-file instead (it must exist; saved after)')
     .option('--core <core>', 'network, application or all (nRF5340; nRF91 has only the application core)', 'all')
     .option('-y, --yes', 'do not ask for typed confirmation on a real probe')
     .option('--leave-open', 'keep UICR.APPROTECT open if the recover wrote the open value (nrfjprog does by default); otherwise it is set to Protected')
@@ -58,8 +64,10 @@ export function register(program: Command, io: CliIo): void {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'recover', async (done) => {
         const core = parseCore(options.core);
-        const snr = options.snr !== undefined ? parseSerialNumber(options.snr) : undefined;
+        const snrText = snrFrom(options);
+        const snr = snrText !== undefined ? parseSerialNumber(snrText) : undefined;
         const { binding, fleet } = createBinding({
+          simFile: options.sim !== undefined ? path.resolve(io.cwd, options.sim) : undefined,
           simCount: parseCount(options.simCount, '--sim-count'),
           simStateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
           backend: parseBackend(options.backend),
@@ -87,7 +95,7 @@ export function register(program: Command, io: CliIo): void {
             await session.close().catch(() => undefined);
           }
           for (const warning of report.warnings) out.warn(warning, 'APPROTECT_LEFT_OPEN');
-          out.line(`Recovered ${report.chip} at probe ${probe.serialNumber}: erased ${report.erased.join(' core, then ')} core in ${report.durationMs} ms.`);
+          out.line(`Recovered ${displayName(report.chip)} at probe ${probe.serialNumber}: erased ${report.erased.join(' core, then ')} core in ${report.durationMs} ms.`);
           out.line(formatFields(report.protection.map((p) => [`${p.core} debug port`, `${p.state}: ${p.description}`])).join('\n'));
           out.line('The device is in lifecycle ASSEMBLY with no keys: provision it again.');
           done();

@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import { TfmError } from '../../errors';
 import { createPresetDevice, isSimPreset, SIM_PRESETS, type SimPreset } from '../../sim/presets';
 import { SimulatedDevice } from '../../sim/device';
+import { jsonLine, streamLine } from '../output';
 import type { CliIo } from '../io';
 
 const CLI_CHIPS = ['nrf5340', 'nrf9160', 'nrf9161', 'nrf9151'] as const;
@@ -65,8 +66,9 @@ export function register(program: Command, io: CliIo): void {
     .option('--device-id <hex>', 'FICR DEVICEID as 16 hex digits (DEVICEID[0] then [1], little-endian bytes); random if omitted')
     .option('--state <state>', 'starting state (see below)', 'assembly')
     .option('--force', 'overwrite an existing state file')
+    .option('--json', 'print one {"type":"result"} line')
     .addHelpText('after', `\nStates:\n${presetHelp()}\n`)
-    .action((file: string, options: { chip: CliChip; deviceId?: string; state: string; force?: boolean }) => {
+    .action((file: string, options: { chip: CliChip; deviceId?: string; state: string; force?: boolean; json?: boolean }) => {
       if (!isSimPreset(options.state)) {
         throw new TfmError('USAGE', `Unknown state "${options.state}". Use one of: ${Object.keys(SIM_PRESETS).join(', ')}.`);
       }
@@ -76,20 +78,25 @@ export function register(program: Command, io: CliIo): void {
       const target = path(file);
       const device = createPresetDevice({ chip: options.chip, preset: options.state as SimPreset, deviceId: options.deviceId?.trim() });
       device.save(target, { overwrite: options.force === true });
-      io.stdout.write(`Created a simulated ${device.target.displayName} (device ID ${device.deviceId}) in state "${options.state}": ${file}\n`);
+      if (options.json === true) io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'sim create', ok: true, errorCode: null, file, chip: device.chip, deviceId: device.deviceId, state: options.state, lifecycle: device.lifecycle })));
+      else io.stdout.write(`Created a simulated ${device.target.displayName} (device ID ${device.deviceId}) in state "${options.state}": ${file}\n`);
     });
 
   sim
     .command('show')
     .description('Print what a simulated device holds: lifecycle, debug locks, KMU slots.')
     .argument('<file>', 'state file')
-    .option('--json', 'print the chip-off summary as JSON')
+    .option('--json', 'print the chip-off summary as one {"type":"result"} line')
     .action((file: string, options: { json?: boolean }) => {
       const device = SimulatedDevice.load(path(file));
       if (options.json === true) {
         const dump = device.dump();
         io.stdout.write(
-          `${JSON.stringify({
+          jsonLine(streamLine({
+            type: 'result',
+            command: 'sim show',
+            ok: true,
+            errorCode: null,
             chip: dump.chip,
             deviceId: dump.deviceId,
             lifecycle: dump.lifecycle,
@@ -99,7 +106,7 @@ export function register(program: Command, io: CliIo): void {
             networkForcedOff: device.target.network ? device.networkForcedOff : undefined,
             // DEST and PERM only: key values stay in the state file.
             kmuSlots: dump.kmuSlots.map((s) => ({ index: s.index, dest: s.dest, perm: s.perm })),
-          })}\n`,
+          })),
         );
         return;
       }
@@ -112,7 +119,8 @@ export function register(program: Command, io: CliIo): void {
     .argument('<file>', 'state file')
     .requiredOption('--out <hex>', 'Intel HEX file to write')
     .option('--with-flash', 'include the non-erased flash pages')
-    .action((file: string, options: { out: string; withFlash?: boolean }) => {
+    .option('--json', 'print one {"type":"result"} line')
+    .action((file: string, options: { out: string; withFlash?: boolean; json?: boolean }) => {
       const device = SimulatedDevice.load(path(file));
       const hex = device.dumpHex({ withFlash: options.withFlash === true });
       try {
@@ -120,7 +128,9 @@ export function register(program: Command, io: CliIo): void {
       } catch (error) {
         throw new TfmError('FILE_ERROR', `Cannot write ${options.out}: ${(error as Error).message}`, { cause: error });
       }
-      io.stdout.write(`Wrote ${options.out} (${hex.split('\n').filter(Boolean).length} records).\n`);
+      const records = hex.split('\n').filter(Boolean).length;
+      if (options.json === true) io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'sim dump', ok: true, errorCode: null, out: options.out, records })));
+      else io.stdout.write(`Wrote ${options.out} (${records} records).\n`);
     });
 
   sim
@@ -129,7 +139,7 @@ export function register(program: Command, io: CliIo): void {
       "Run TF-M's first boot (CONFIG_TFM_NRF_PROVISIONING) on the simulated device and save the result: PROVISIONING -> SECURED with debug locked, then report the identity public key and the attestation instance ID.",
     )
     .argument('<file>', 'state file (updated in place)')
-    .option('--json', 'print { ok, lifecycle, identityPublicKey, instanceId, errorCode, message } as JSON')
+    .option('--json', 'print one {"type":"result"} line: ok, lifecycle, identityPublicKey, instanceId, errorCode, message')
     .action((file: string, options: { json?: boolean }) => {
       const target = path(file);
       const device = SimulatedDevice.load(target);
@@ -137,14 +147,16 @@ export function register(program: Command, io: CliIo): void {
       device.save(target, { overwrite: true });
       if (options.json === true) {
         io.stdout.write(
-          `${JSON.stringify({
+          jsonLine(streamLine({
+            type: 'result',
+            command: 'sim boot',
             ok: result.ok,
             lifecycle: result.lifecycle,
             identityPublicKey: result.identityPublicKey ?? null,
             instanceId: result.instanceId ?? null,
             errorCode: result.errorCode ?? null,
             message: result.message,
-          })}\n`,
+          })),
         );
       } else if (result.ok) {
         io.stdout.write(

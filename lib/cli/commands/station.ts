@@ -24,16 +24,21 @@ import { confirmIrreversible } from '../confirm';
 import { createOutput, formatFields, withResultLine, type CommandOutput } from '../output';
 import type { CliIo } from '../io';
 import { ProgressRenderer, formatDuration, type RowStatus } from '../progress';
-import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId } from '../options';
+import { DEFAULT_RECORDS_FILE, displayName, loadIdentityWrapper, parseImplementationId } from '../options';
+import { snrFrom } from '../session';
+import { createSimFileFleet } from '../../station/sim-file';
 
 interface StationCommandOptions {
   snr?: string;
+  serialNumber?: string;
+  sim?: string;
   all?: boolean;
   simCount?: string;
   simStateDir?: string;
   simLatency?: string;
   parallel?: string;
-  records?: string;
+  /** A path, false for --no-records, undefined for the default file. */
+  records?: string | false;
   json?: boolean;
   watch?: boolean;
   maxDevices?: string;
@@ -122,12 +127,15 @@ export function register(program: Command, io: CliIo): void {
         'placed on the fixtures. Ctrl-C stops starting new devices and lets writes in flight finish.',
     )
     .option('--snr <list>', 'probe serial numbers, comma separated (A,B,C)')
+    .option('--serial-number <list>', 'the same as --snr (nrfutil\'s name for it)')
     .option('--all', 'every connected probe')
+    .option('--sim <state-file>', 'provision the one simulated device in state-file (it must exist; create it with `sim create`)')
     .option('--sim-count <n>', 'use N simulated probes, each with a fresh device (no hardware); all of them unless --snr picks some')
     .option('--sim-state-dir <dir>', 'with --sim-count: keep each simulated device in <dir>/<serial>.json (saved after every write)')
     .option('--sim-latency <ms>', 'with --sim-count: real-time delay per probe operation, in milliseconds')
     .option('--parallel <n>', 'devices provisioned at the same time (default: one per probe)')
     .option('--records <file>', `record file (JSON Lines, appended; default ./${DEFAULT_RECORDS_FILE})`)
+    .option('--no-records', 'write no record file (as for provision)')
     .option('--json', 'JSON Lines on stdout: events, then one {"type":"result"} line')
     .option('--watch', 'keep running: provision each new device that appears on a probe, then wait for its removal')
     .option('--max-devices <n>', 'with --watch: stop after this many devices')
@@ -146,9 +154,14 @@ export function register(program: Command, io: CliIo): void {
     .action(async (options: StationCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'station', async (done) => {
-        if (options.snr !== undefined && options.all === true) throw new TfmError('USAGE', 'Give either --snr or --all, not both.');
-        if (options.snr === undefined && options.all !== true && options.simCount === undefined) {
-          throw new TfmError('PROBE_SELECTION_REQUIRED', 'Say which probes: --snr A,B,C or --all (or --sim-count N for simulated devices). Nothing was touched.');
+        const snr = snrFrom(options);
+        if (snr !== undefined && options.all === true) throw new TfmError('USAGE', 'Give either --snr or --all, not both.');
+        if (options.sim !== undefined && (options.simCount !== undefined || options.simStateDir !== undefined)) {
+          throw new TfmError('USAGE', 'Give either --sim FILE (one simulated device) or --sim-count N (a fleet), not both.');
+        }
+        const simulatedFleet = options.simCount !== undefined || options.sim !== undefined;
+        if (snr === undefined && options.all !== true && !simulatedFleet) {
+          throw new TfmError('PROBE_SELECTION_REQUIRED', 'Say which probes: --snr A,B,C or --all (or --sim-count N, or --sim FILE, for simulated devices). Nothing was touched.');
         }
         if (options.watch !== true && (options.maxDevices !== undefined || options.duration !== undefined)) {
           throw new TfmError('USAGE', '--max-devices and --duration bound --watch; add --watch or drop them.');
@@ -165,18 +178,26 @@ export function register(program: Command, io: CliIo): void {
         const backend = parseBackend(options.backend);
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
-        const recordsFile = path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE);
+        const recordsFile = options.records === false ? undefined : path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE);
 
         let binding: ProbeBinding;
         let bootModelFor: ((serial: number) => BootModel | undefined) | undefined;
         // Real probes are always locked; simulated ones only when other processes can reach them.
         let lock: { lockProbes: boolean; lockScope?: string } = { lockProbes: true };
-        if (options.simCount !== undefined) {
+        if (options.sim !== undefined) {
+          const fleet = createSimFileFleet(options.sim, io.cwd);
+          binding = fleet.binding;
+          bootModelFor = (serial) => fleet.bootModel(serial);
+          lock = { lockProbes: false };
+        } else if (options.simCount !== undefined) {
+          const stateDir = options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined;
           const fleet = createSimFleet({
             count: parseCount(options.simCount, '--sim-count')!,
             chip,
-            stateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
+            stateDir,
             latencyMs: simLatency,
+            // Each demo its own batch of devices; repeatable with --seed, kept with a state directory.
+            deviceIds: options.seed !== undefined ? { seed: options.seed } : stateDir !== undefined ? 'perSerial' : 'random',
           });
           binding = fleet.binding;
           bootModelFor = (serial) => fleet.bootModel(serial);
@@ -185,8 +206,8 @@ export function register(program: Command, io: CliIo): void {
           binding = createNativeBinding({ backend, library: options.library });
         }
         // Simulated probes the command created are all selected unless --snr picks some of them.
-        const wanted = options.snr !== undefined ? parseSerialList(options.snr) : undefined;
-        const all = options.all === true || (options.simCount !== undefined && wanted === undefined);
+        const wanted = snr !== undefined ? parseSerialList(snr) : undefined;
+        const all = options.all === true || (simulatedFleet && wanted === undefined);
         const serialNumbers = (await selectProbes(binding, { serialNumbers: wanted, all: all ? true : undefined })).map((p) => p.serialNumber);
         const simulated = await isSimulatedBinding(binding);
         if (options.seed !== undefined && !simulated) {
@@ -204,7 +225,7 @@ export function register(program: Command, io: CliIo): void {
           : new ProgressRenderer(io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, {
               layout: 'table',
               plainSteps: false,
-              title: `Station: ${serialNumbers.length} probe(s) (${binding.backend}${simulated ? ', simulated' : ''}), records ${recordsFile}`,
+              title: `Station: ${serialNumbers.length} probe(s) (${binding.backend}${simulated ? ', simulated' : ''}), ${recordsFile !== undefined ? `records ${recordsFile}` : 'no records'}`,
             });
         const onEvent = (event: StationEvent): void => {
           const line = jsonEvent(event);
@@ -223,7 +244,7 @@ export function register(program: Command, io: CliIo): void {
               renderer.rowRunning(key, 'connecting');
               break;
             case 'deviceIdentified':
-              renderer.setColumns(key, { device: event.deviceId, chip: event.chip });
+              renderer.setColumns(key, { device: event.deviceId, chip: displayName(event.chip) });
               renderer.rowRunning(key);
               break;
             case 'provision':
@@ -265,7 +286,7 @@ export function register(program: Command, io: CliIo): void {
             binding,
             serialNumbers,
             parallel,
-            records: recordsFile,
+            records: recordsFile ?? false,
             env: io.env,
             ...lock,
             signal: controller.signal,

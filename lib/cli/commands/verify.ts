@@ -5,7 +5,7 @@ import { verify } from '../../provision';
 import { createOutput, errorOf, formatFields, formatMs } from '../output';
 import type { CliIo } from '../io';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
-import { parseImplementationId } from '../options';
+import { displayName, parseImplementationId } from '../options';
 
 interface VerifyCommandOptions extends DeviceCommandOptions {
   implementationId?: string;
@@ -40,7 +40,7 @@ export function register(program: Command, io: CliIo): void {
         await opened?.close();
       }
       if (!out.json) {
-        out.line(`${result.ok ? 'Verified' : 'NOT verified'}: ${result.chip ?? ''} ${result.deviceId ?? ''} (${opened.description})`);
+        out.line(`${result.ok ? 'Verified' : 'NOT verified'}: ${result.chip ? displayName(result.chip) : ''} ${result.deviceId ?? ''} (${opened.description})`);
         for (const c of result.checks) out.line(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.ok ? c.actual : `expected ${c.expected}, read ${c.actual}`}`);
         out.line(
           formatFields([
