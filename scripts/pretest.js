@@ -22,7 +22,8 @@ if (fs.existsSync(path.join(root, 'binding.gyp'))) {
   const addon = fs.existsSync(built) ? fs.readdirSync(built).find((f) => f.endsWith('.node')) : undefined;
   // A build older than its sources would test yesterday's addon (a checkout that changed native/).
   const stale = addon !== undefined && fs.statSync(path.join(built, addon)).mtimeMs < newestNativeSource();
-  if (addon === undefined || stale) run('node-gyp', ['rebuild']);
+  // Through npm, so node-gyp and npm's nodedir setting are found however this script was started.
+  if (addon === undefined || stale) run('npm', ['run', '--silent', 'build:native']);
 }
 if (fs.existsSync(path.join(root, 'scripts', 'build-fakes.js'))) run(process.execPath, ['scripts/build-fakes.js']);
 // tsc never deletes: a module removed from lib/ would live on in dist/ and hide a broken import.

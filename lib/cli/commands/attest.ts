@@ -116,6 +116,9 @@ export function register(program: Command, io: CliIo): void {
       const tokenPath = resolve(io.cwd, token);
       const bytes = await readToken(tokenPath);
       const recordsPath = resolve(io.cwd, options.records);
+      // A file that is not records at all is RECORDS_INVALID (the lookup parses every line first);
+      // only a file of records can have a broken chain.
+      const index = await recordsLookupFromFile(recordsPath);
       // The records are the trust anchor here: an edited line could register another key.
       const chain = await verifyRecordFile(recordsPath);
       if (!chain.ok && options.allowBrokenChain !== true) {
@@ -124,7 +127,6 @@ export function register(program: Command, io: CliIo): void {
           details: { ...brk },
         });
       }
-      const index = await recordsLookupFromFile(recordsPath);
       const outcome = await verifyAttestationToken(bytes, { lookup: index.lookup, nonce: options.nonce, profile: options.profile });
       if (options.json === true) {
         io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'attest verify', file: token, ...outcome, errorCode: outcome.errorCodes[0] ?? null })));
