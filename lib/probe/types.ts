@@ -70,6 +70,12 @@ export interface ProbeSession {
   /** True when the session is on a simulated device (simulator or fake vendor library). Seeded
    *  randomness and the identity-key wrapping model without opt-in are allowed only then. */
   readonly simulated: boolean;
+  /**
+   * Simulated sessions only: TF-M's first boot run on a copy of the device (lib/sim's boot
+   * model). provision() and verify() use it as their default bootModel, so a device provisioned
+   * on the simulator is also checked the way TF-M would take it, as the CLI does.
+   */
+  tfmFirstBoot?(): { ok: boolean; lifecycle: string; identityPublicKey?: string; instanceId?: string; errorCode?: string; message?: string };
 
   deviceInfo(): Promise<DeviceInfo>;
   selectCore(core: CoreName): Promise<void>;

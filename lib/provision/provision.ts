@@ -7,6 +7,7 @@ import { TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import { ProvisioningRun } from './run';
 import type { ProvisionOptions, ProvisionResult } from './types';
+import { withDefaultBootModel } from './default-boot-model';
 
 /**
  * Provisions the device on `session` (host strategy unless options.strategy is 'image'). Resolves
@@ -14,8 +15,9 @@ import type { ProvisionOptions, ProvisionResult } from './types';
  * stays open.
  */
 export async function provision(session: ProbeSession, options: ProvisionOptions = {}): Promise<ProvisionResult> {
-  return new ProvisioningRun(session, options).run();
+  return new ProvisioningRun(session, withDefaultBootModel(session, options)).run();
 }
+
 
 /** The throwing variant: resolves only when ok, else throws a TfmError with the result's code. */
 export async function provisionOrThrow(session: ProbeSession, options: ProvisionOptions = {}): Promise<ProvisionResult> {

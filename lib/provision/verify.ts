@@ -9,6 +9,7 @@ import { TfmError, asTfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import { ERASED_WORD, defaultImplementationId, type Target } from '../targets';
 import { countOperations } from '../device/counting-session';
+import { withDefaultBootModel } from './default-boot-model';
 import type { ChipIdentity } from '../device/ficr';
 import { fromHex, hex32, toHex } from '../bytes';
 import { KMU_VALUE_BYTES, type KmuSlotReading } from '../device/kmu';
@@ -110,7 +111,9 @@ export function verificationError(checks: VerifyCheck[]): TfmError | undefined {
  * for mismatches and probe failures); no non-volatile write (on nRF5340 the network core is released
  * to read it and held off again afterwards).
  */
-export async function verify(session: ProbeSession, options: VerifyOptions = {}, internal: VerifyInternal = {}): Promise<VerifyResult> {
+export async function verify(session: ProbeSession, given: VerifyOptions = {}, internal: VerifyInternal = {}): Promise<VerifyResult> {
+  // A simulated session's TF-M boot model unless the caller gives one (as provision() does).
+  const options = withDefaultBootModel(session, given);
   const started = performance.now();
   const counting = countOperations(session);
   const probe = counting.session;

@@ -155,6 +155,11 @@ export class SimSession implements ProbeSession {
     return !this.closed && this.disconnected === undefined;
   }
 
+  /** TF-M's first boot on a copy of the device: the default boot model of provision() and verify(). */
+  tfmFirstBoot(): ReturnType<SimulatedDevice['bootTfm']> {
+    return this.binding.entry(this.serialNumber).device.clone().bootTfm();
+  }
+
   /** The simulated device behind this session (tests may inspect it; production code never should). */
   get device(): SimulatedDevice {
     return this.binding.entry(this.serialNumber).device;
