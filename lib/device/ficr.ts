@@ -14,11 +14,22 @@ export interface ChipIdentity {
   /** FICR DEVICEID[0] then DEVICEID[1], each as the 4 little-endian bytes a 32-bit read returns. */
   deviceId: Uint8Array;
   deviceIdHex: string;
+  /**
+   * nRF5340 only: whether nrf53_errata_161() holds (FICR words, read in the same block as the rest,
+   * so the network-core release needs no reads of its own). Undefined: not read (ask the chip).
+   */
+  erratum161?: boolean;
 }
 
 const targets = Object.values(TARGETS);
-/** Every FICR word any target identifies itself with: one read covers them all on every chip. */
-const identificationWords = targets.flatMap((t) => [t.ficr.deviceId0, t.ficr.deviceId1, t.ficr.variant, t.ficr.part, t.ficr.sipPartNo]).filter((a): a is number => a !== undefined);
+/**
+ * Every FICR word any target identifies itself with, and the words the nRF5340 network-core
+ * release decides erratum 161 from: one read covers them all on every chip (FICR is factory data,
+ * it cannot change while we hold the probe, so one read serves the whole run).
+ */
+const identificationWords = targets
+  .flatMap((t) => [t.ficr.deviceId0, t.ficr.deviceId1, t.ficr.variant, t.ficr.part, t.ficr.sipPartNo, t.network?.erratum161.ficrVar1, t.network?.erratum161.ficrVar2])
+  .filter((a): a is number => a !== undefined);
 const WINDOW_START = Math.min(...identificationWords);
 const WINDOW_END = Math.max(...identificationWords) + 4;
 const INFO_PART = targets.find((t) => t.ficr.part !== undefined)!.ficr.part!;
@@ -34,6 +45,11 @@ export function variantFromWord(layout: Target['ficr']['variantLayout'], word: n
   if (layout === 'uint8x4-memory-order') bytes.reverse();
   const text = String.fromCharCode(...bytes);
   return /^[A-Z0-9]{4}$/.test(text) ? text : undefined;
+}
+
+/** nrfx nrf53_erratas.h nrf53_errata_161(), as probe-rs reads it: VAR1 = 7 and VAR2 not 2..4. */
+export function erratum161From(var1: number, var2: number): boolean {
+  return var1 === 0x07 && !(var2 >= 0x02 && var2 <= 0x04);
 }
 
 /**
@@ -68,5 +84,6 @@ export async function identifyChip(session: ProbeSession, expected?: ChipName): 
     variant: variantFromWord(target.ficr.variantLayout, word(target.ficr.variant)),
     deviceId,
     deviceIdHex: toHex(deviceId),
+    erratum161: target.network ? erratum161From(word(target.network.erratum161.ficrVar1), word(target.network.erratum161.ficrVar2)) : undefined,
   };
 }

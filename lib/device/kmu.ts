@@ -62,29 +62,60 @@ function classifyValue(raw: Uint8Array, expected?: Uint8Array): { value: KmuValu
   return { value, valueMatches };
 }
 
-/**
- * Reads slot n: select n + 1, read DEST+PERM (one 8-byte read), read VALUE (one 16-byte read, skipped
- * when PERM has READ disabled since it would only return 0xDEADDEAD), deselect. 3 or 4 operations.
- */
+/** Slot n's words while it is selected: DEST+PERM (one 8-byte read), VALUE (one 16-byte read, skipped
+ *  when PERM has READ disabled since it would only return 0xDEADDEAD). 1 or 2 operations. */
+async function readSelectedSlot(session: ProbeSession, target: Target, index: number, expectedValue?: Uint8Array): Promise<KmuSlotReading> {
+  const config = await session.read(kmuDestAddress(target, index), 8);
+  const dest = wordAt(config, 0);
+  const perm = wordAt(config, 4);
+  let value: KmuValueState = 'unreadable';
+  let valueMatches: boolean | undefined;
+  if ((perm & KMU_PERM_READ) !== 0) {
+    const raw = await session.read(kmuValueAddress(target, index), KMU_VALUE_BYTES);
+    try {
+      ({ value, valueMatches } = classifyValue(raw, expectedValue));
+    } finally {
+      raw.fill(0);
+    }
+  }
+  const empty = dest === ERASED_WORD && perm === ERASED_WORD && value === 'erased';
+  return { index, dest, perm, value, valueMatches, empty };
+}
+
+/** Reads slot n: select n + 1, its words (readSelectedSlot), deselect. 3 or 4 operations. */
 export async function readKmuSlot(session: ProbeSession, target: Target, index: number, options: ReadKmuSlotOptions = {}): Promise<KmuSlotReading> {
   checkIndex(target, index);
-  return withSlotSelected(session, target, index, async () => {
-    const config = await session.read(kmuDestAddress(target, index), 8);
-    const dest = wordAt(config, 0);
-    const perm = wordAt(config, 4);
-    let value: KmuValueState = 'unreadable';
-    let valueMatches: boolean | undefined;
-    if ((perm & KMU_PERM_READ) !== 0) {
-      const raw = await session.read(kmuValueAddress(target, index), KMU_VALUE_BYTES);
-      try {
-        ({ value, valueMatches } = classifyValue(raw, options.expectedValue));
-      } finally {
-        raw.fill(0);
+  return withSlotSelected(session, target, index, () => readSelectedSlot(session, target, index, options.expectedValue));
+}
+
+/**
+ * Reads several slots with one deselect at the end: select n + 1, its words, then straight on to the
+ * next slot's select. SELECTKEYSLOT is a plain register whose ID field names the one slot reachable
+ * (PS KMU, SELECTKEYSLOT); writing another ID selects that slot instead. The PS's "select 0" ends
+ * the write procedure (device-facts 5.2); a read changes nothing that a deselect would have to
+ * close, and the selection is cleared after the last slot (also when a read fails), as
+ * hw_unique_key's key_written() leaves it. 2 or 3 operations per slot, plus 1.
+ */
+export async function readKmuSlots(
+  session: ProbeSession,
+  target: Target,
+  indices: readonly number[],
+  expectedValues?: ReadonlyMap<number, Uint8Array>,
+): Promise<KmuSlotReading[]> {
+  for (const index of indices) checkIndex(target, index);
+  if (indices.length === 0) return [];
+  const readings: KmuSlotReading[] = [];
+  await scoped(
+    async () => undefined,
+    async () => {
+      for (const index of indices) {
+        await select(session, target, index);
+        readings.push(await readSelectedSlot(session, target, index, expectedValues?.get(index)));
       }
-    }
-    const empty = dest === ERASED_WORD && perm === ERASED_WORD && value === 'erased';
-    return { index, dest, perm, value, valueMatches, empty };
-  });
+    },
+    () => deselect(session, target),
+  );
+  return readings;
 }
 
 /** The writes writeKmuSlot performs, for plans; `placeholder` stands for the 16 key bytes. */
@@ -109,8 +140,11 @@ export function planKmuSlotWrite(target: Target, slot: KmuSlotSpec, placeholder:
  * and verifies it by read-back inside the same selection: VALUE after it is written and before PERM
  * can take READ away, then DEST and PERM after PERM. A mismatch throws VERIFY_FAILED (afterWrite) and
  * PERM is not written over a wrong VALUE. `value` (16 bytes, little-endian words) is not modified.
+ * Returns the slot as these read-backs found it (VALUE as written, DEST and PERM as read after
+ * PERM): the last words this write makes in the slot, so the reading stays true until something
+ * writes the slot again (the run's final verify uses it; docs/performance.md).
  */
-export async function writeKmuSlot(session: ProbeSession, target: Target, slot: KmuSlotSpec, value: Uint8Array): Promise<void> {
+export async function writeKmuSlot(session: ProbeSession, target: Target, slot: KmuSlotSpec, value: Uint8Array): Promise<KmuSlotReading> {
   checkIndex(target, slot.index);
   if (value.length !== KMU_VALUE_BYTES) throw new TfmError('INVALID_PARAMETER', `A KMU slot takes ${KMU_VALUE_BYTES} bytes (got ${value.length}).`);
   const n = slot.index;
@@ -119,7 +153,7 @@ export async function writeKmuSlot(session: ProbeSession, target: Target, slot: 
       afterWrite: true,
       details: { slot: n, ...details },
     });
-  await withSlotSelected(session, target, n, async () => {
+  return withSlotSelected(session, target, n, async () => {
     if (slot.dest !== undefined) await session.writeU32(kmuDestAddress(target, n), slot.dest, { nvmc: true });
     await session.write(kmuValueAddress(target, n), value, { nvmc: true });
     const readBack = await session.read(kmuValueAddress(target, n), KMU_VALUE_BYTES);
@@ -134,5 +168,9 @@ export async function writeKmuSlot(session: ProbeSession, target: Target, slot: 
     if (dest !== expectedDest || perm !== slot.perm) {
       throw fail('DEST/PERM', { dest: hex32(dest), expectedDest: hex32(expectedDest), perm: hex32(perm), expectedPerm: hex32(slot.perm) });
     }
+    // As a read now would report it: VALUE matched before PERM; with READ gone it reads 0xDEADDEAD.
+    const readable = (perm & KMU_PERM_READ) !== 0;
+    const reading: KmuSlotReading = { index: n, dest, perm, value: readable ? 'written' : 'unreadable', valueMatches: readable ? true : undefined, empty: false };
+    return reading;
   });
 }

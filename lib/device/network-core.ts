@@ -20,6 +20,7 @@ import { ProbeError, TfmError } from '../errors';
 import type { ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
 import { hex32 } from '../bytes';
+import { erratum161From } from './ficr';
 import { scoped } from './scoped';
 import type { PlannedDeviceWrite } from './types';
 
@@ -57,20 +58,27 @@ async function forceOffAddress(session: ProbeSession, net: NetworkSpec): Promise
   return secure ? net.forceOff : net.forceOffNonSecure;
 }
 
-/** nrfx nrf53_erratas.h nrf53_errata_161(), as probe-rs reads it: VAR1 = 7 and VAR2 not 2..4. */
-async function hasErratum161(session: ProbeSession, net: NetworkSpec): Promise<boolean> {
+/** Erratum 161 from the FICR words (erratum161From), read here unless identification already did. */
+async function hasErratum161(session: ProbeSession, net: NetworkSpec, known?: boolean): Promise<boolean> {
+  if (known !== undefined) return known;
   const var1 = await session.readU32(net.erratum161.ficrVar1);
   const var2 = await session.readU32(net.erratum161.ficrVar2);
-  return var1 === 0x07 && !(var2 >= 0x02 && var2 <= 0x04);
+  return erratum161From(var1, var2);
+}
+
+/** What the caller already knows about the chip, so the release reads nothing twice. */
+export interface NetworkCoreOptions {
+  /** ChipIdentity.erratum161 (FICR, read once by identifyChip). */
+  erratum161?: boolean;
 }
 
 /** Reads FORCEOFF and releases it only when it holds the core off; returns whether it did. */
-async function releaseForceOff(session: ProbeSession, target: Target): Promise<boolean> {
+async function releaseForceOff(session: ProbeSession, target: Target, options: NetworkCoreOptions = {}): Promise<boolean> {
   const net = network(target);
   const forceOff = await forceOffAddress(session, net);
   const held = ((await session.readU32(forceOff)) & 1) === 1;
   if (!held) return false;
-  if (!(await hasErratum161(session, net))) {
+  if (!(await hasErratum161(session, net, options.erratum161))) {
     await session.writeU32(forceOff, 0);
     return true;
   }
@@ -141,8 +149,8 @@ function isProtected(error: unknown): boolean {
  * was held: then the caller puts it back with holdNetworkCore() unless it locks the core. Throws
  * DEVICE_PROTECTED when the core's port is locked (it cannot be halted; it runs).
  */
-export async function releaseNetworkCore(session: ProbeSession, target: Target): Promise<boolean> {
-  const held = await releaseForceOff(session, target);
+export async function releaseNetworkCore(session: ProbeSession, target: Target, options: NetworkCoreOptions = {}): Promise<boolean> {
+  const held = await releaseForceOff(session, target, options);
   if (held) await afterRelease(session, target, true, () => onNetworkCore(session, () => session.halt()));
   return held;
 }
@@ -156,9 +164,9 @@ export async function holdNetworkCore(session: ProbeSession, target: Target): Pr
  * Releases the core if needed (and halts it at once, see releaseNetworkCore) and reads its
  * UICR.APPROTECT: select network, [halt], one read, select application.
  */
-export async function readNetworkCore(session: ProbeSession, target: Target): Promise<NetworkCoreReading> {
+export async function readNetworkCore(session: ProbeSession, target: Target, options: NetworkCoreOptions = {}): Promise<NetworkCoreReading> {
   const net = network(target);
-  const wasForcedOff = await releaseForceOff(session, target);
+  const wasForcedOff = await releaseForceOff(session, target, options);
   try {
     const approtect = await afterRelease(session, target, wasForcedOff, () =>
       onNetworkCore(session, async () => {
@@ -190,12 +198,14 @@ export function planNetworkCoreLock(target: Target): PlannedDeviceWrite[] {
 /**
  * Writes the network core's UICR.APPROTECT = 0 and reads it back. Returns whether it reads 0. The
  * core is halted first: its CPU must not run while the debugger drives its NVMC (device-facts 5.3).
- * FORCEOFF must be released already (releaseNetworkCore).
+ * `halted: true` says the caller halted it in this session and nothing has run it since (preflight
+ * halts it in the transaction that releases FORCEOFF; no reset or go follows in a host run), so
+ * the halt is not repeated. FORCEOFF must be released already (releaseNetworkCore).
  */
-export async function lockNetworkCore(session: ProbeSession, target: Target): Promise<boolean> {
+export async function lockNetworkCore(session: ProbeSession, target: Target, options: { halted?: boolean } = {}): Promise<boolean> {
   const net = network(target);
   return onNetworkCore(session, async () => {
-    await session.halt();
+    if (!options.halted) await session.halt();
     await session.writeU32(net.approtect, NETWORK_APPROTECT_PROTECTED, { nvmc: true });
     return (await session.readU32(net.approtect)) === NETWORK_APPROTECT_PROTECTED;
   });

@@ -11,7 +11,7 @@ import { ProbeError, TfmError } from '../errors';
 import type { BackendName, ProbeSession } from '../probe/types';
 import { ERASED_WORD, defaultImplementationId, type ChipName, type KmuSlotSpec, type Target } from '../targets';
 import { identifyChip, type ChipIdentity } from '../device/ficr';
-import { readKmuSlot, type KmuSlotReading } from '../device/kmu';
+import { readKmuSlots, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleReading } from '../device/lifecycle';
 import { holdNetworkCore, readNetworkCore, type NetworkCoreReading } from '../device/network-core';
 import { compareImplementationId, readApplicationUicr, type ImplementationIdState, type ProtectionReading } from '../device/uicr';
@@ -49,6 +49,8 @@ export interface Preflight {
   implementationIdState: ImplementationIdState;
   slots: KmuSlotReading[];
   networkCore?: NetworkCoreReading;
+  /** nRF5340: erratum 161 applies (from the FICR identification read). */
+  erratum161?: boolean;
   components: Record<ComponentName, ComponentState>;
   /** KMU slots in 2..7 that provisioning does not use but that hold something (nRF91 slots 3 and 5). */
   otherSlotsInUse: number[];
@@ -106,6 +108,16 @@ export interface DeviceStateOptions {
   slotIndices?: number[];
   /** false: leave the nRF5340 network core alone (not released, not read). Default true. */
   networkCore?: boolean;
+  /** The application core was halted in this session and nothing has run it since: no second halt. */
+  halted?: boolean;
+  /** ChipIdentity.erratum161 (from the FICR block identification read), so the release reads no FICR. */
+  erratum161?: boolean;
+  /**
+   * Readings this run already holds and that nothing can have changed since (the host strategy's
+   * write read-backs: docs/performance.md says why): those slots and the network core are not read
+   * again. Slots not listed here are read.
+   */
+  known?: { slots?: readonly KmuSlotReading[]; networkCore?: NetworkCoreReading };
 }
 
 export interface DeviceState {
@@ -124,13 +136,19 @@ export interface DeviceState {
  * (device-facts 5.3). A halt is no non-volatile write; the core stays halted (a reset starts it).
  */
 export async function readDeviceState(session: ProbeSession, target: Target, options: DeviceStateOptions = {}): Promise<DeviceState> {
-  await session.halt();
+  if (!options.halted) await session.halt();
   const uicr = await readApplicationUicr(session, target);
-  const slots: KmuSlotReading[] = [];
-  for (const index of options.slotIndices ?? preflightSlotIndices(target)) {
-    slots.push(await readKmuSlot(session, target, index, { expectedValue: options.expectedValues?.get(index) }));
-  }
-  const networkCore = target.network && options.networkCore !== false ? await readNetworkCore(session, target) : undefined;
+  const known = new Map((options.known?.slots ?? []).map((s) => [s.index, s]));
+  const indices = options.slotIndices ?? preflightSlotIndices(target);
+  const read = await readKmuSlots(
+    session,
+    target,
+    indices.filter((i) => !known.has(i)),
+    options.expectedValues,
+  );
+  const slots: KmuSlotReading[] = indices.map((i) => known.get(i) ?? read.find((s) => s.index === i)!);
+  const networkCore =
+    target.network && options.networkCore !== false ? (options.known?.networkCore ?? (await readNetworkCore(session, target, { erratum161: options.erratum161 }))) : undefined;
   return { lifecycle: uicr.lifecycle, protection: uicr.protection, implementationIdBytes: uicr.implementationId, slots, networkCore };
 }
 
@@ -179,7 +197,7 @@ export async function preflight(session: ProbeSession, options: PreflightOptions
   const { target } = identity;
   let state: DeviceState;
   try {
-    state = await readDeviceState(session, target);
+    state = await readDeviceState(session, target, { erratum161: identity.erratum161 });
   } catch (error) {
     throw protectedDeviceError(error) ?? error;
   }
@@ -217,6 +235,7 @@ export async function preflight(session: ProbeSession, options: PreflightOptions
     implementationIdState,
     slots: state.slots,
     networkCore: state.networkCore,
+    erratum161: identity.erratum161,
     components,
     otherSlotsInUse,
     warnings,

@@ -222,7 +222,10 @@ export class ProvisioningRun {
         verify(
           this.probe,
           { identityKey: this.identityKey, implementationId: this.implementationId, lifecycle: ['PROVISIONING'], bootModel, ...expectation.verify },
-          { identity: { target: p.target, chip: p.chip, part: p.part, variant: p.variant, deviceId: p.deviceIdBytes, deviceIdHex: p.deviceId } },
+          {
+            identity: { target: p.target, chip: p.chip, part: p.part, variant: p.variant, deviceId: p.deviceIdBytes, deviceIdHex: p.deviceId, erratum161: p.erratum161 },
+            readBack: expectation.readBack,
+          },
         ),
       expectation.describe({ bootModel: bootModel !== undefined }),
     );

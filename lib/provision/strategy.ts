@@ -11,6 +11,8 @@
 import type { ProbeSession } from '../probe/types';
 import type { LifecycleState } from '../targets/lifecycle';
 import type { IdentityPublicKey } from '../keys/identity';
+import type { KmuSlotReading } from '../device/kmu';
+import type { NetworkCoreReading } from '../device/network-core';
 import type { Decision } from './decide';
 import type { ProvisionEvent, WarningCode } from './events';
 import type { Preflight } from './preflight';
@@ -65,6 +67,12 @@ export interface StrategyPlan {
 /** What verify expects after the strategy's writes (the run adds implementation ID, lifecycle, boot model). */
 export interface Expectation {
   verify: Pick<VerifyOptions, 'identityKeyCheck' | 'identityBlob' | 'identityPublicKey'>;
+  /**
+   * The write steps' read-backs that nothing can have changed before verify (only the host
+   * strategy has them: no firmware ran, the application core stayed halted since preflight). Verify
+   * takes these instead of reading the same words again; docs/performance.md says why that holds.
+   */
+  readBack?: { halted: boolean; slots: KmuSlotReading[]; networkCore?: NetworkCoreReading };
   /** The verify step's detail after "n/m checks passed". */
   describe(options: { bootModel: boolean }): string;
   /** The identity public key, when the strategy knows it (host: generated; image: printed by the image). */

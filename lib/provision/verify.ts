@@ -14,6 +14,7 @@ import type { ChipIdentity } from '../device/ficr';
 import { fromHex, hex32, toHex } from '../bytes';
 import { KMU_VALUE_BYTES, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleState } from '../device/lifecycle';
+import type { NetworkCoreReading } from '../device/network-core';
 import { describePublicKey } from '../keys/identity';
 import { identify, protectedDeviceError, readDeviceState, restoreNetworkCoreHold, type DeviceState, type Preflight } from './preflight';
 import type { BootModel, TfmBootOutcome, VerifyCheck, VerifyOptions, VerifyResult } from './types';
@@ -38,6 +39,12 @@ function normaliseHex(value: string | undefined): string | undefined {
 interface VerifyInternal {
   /** Skip the FICR read: provision() already identified the chip. */
   identity?: ChipIdentity;
+  /**
+   * provision() after the host strategy: the application core is still halted from preflight, and
+   * the write steps' read-backs of the slots and of the network core are the last words written
+   * there (docs/performance.md), so verify reads only what they do not cover.
+   */
+  readBack?: { halted: boolean; slots?: readonly KmuSlotReading[]; networkCore?: NetworkCoreReading };
 }
 
 /** Compares a device state with what provisioning writes (pure; no probe access). */
@@ -134,7 +141,14 @@ export async function verify(session: ProbeSession, given: VerifyOptions = {}, i
     const slotIndices = [...target.huk.mkek, ...target.huk.mext, ...(identityExpected ? target.identityKey.slots : [])].map((s) => s.index);
     let state: DeviceState;
     try {
-      state = await readDeviceState(probe, target, { expectedValues, slotIndices });
+      const readBack = internal.readBack;
+      state = await readDeviceState(probe, target, {
+        expectedValues,
+        slotIndices,
+        erratum161: identity.erratum161,
+        halted: readBack?.halted,
+        known: readBack && { slots: readBack.slots, networkCore: readBack.networkCore },
+      });
     } catch (error) {
       throw protectedDeviceError(error) ?? error;
     }

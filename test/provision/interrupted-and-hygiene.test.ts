@@ -86,8 +86,9 @@ describe.each(CHIPS)('%s', (chip) => {
       return provision(session, { random, bootModel, onEvent: (e) => events.push(e) });
     });
     await check('re-run', (random, events) => provision(session, { random, bootModel, onEvent: (e) => events.push(e) }));
+    // Operation 40 is inside the KMU writes on every chip (after preflight and the lifecycle).
     const broken = await simDevice(chip);
-    broken.binding.injectFault(broken.session.serialNumber, { atOperation: 60, kind: 'error', code: 'NVMC_TIMEOUT' });
+    broken.binding.injectFault(broken.session.serialNumber, { atOperation: 40, kind: 'error', code: 'NVMC_TIMEOUT' });
     await check('failure', async (random, events) => {
       const r = await provision(broken.session, { random, bootModel: broken.bootModel, onEvent: (e) => events.push(e) });
       expect(r).toMatchObject({ ok: false, afterWrite: true });

@@ -10,7 +10,8 @@ import { cryptoRandom, randomSourceOrigin } from '../../random';
 import { SAMPLE_MESSAGES } from '../../targets/provisioning-sample';
 import type { KmuSlotSpec } from '../../targets';
 import { zeroize } from '../../bytes';
-import { KMU_VALUE_BYTES, writeKmuSlot } from '../../device/kmu';
+import { KMU_VALUE_BYTES, writeKmuSlot, type KmuSlotReading } from '../../device/kmu';
+import type { NetworkCoreReading } from '../../device/network-core';
 import { describeLifecycle, readLifecycle, setLifecycleProvisioning } from '../../device/lifecycle';
 import { writeImplementationId } from '../../device/uicr';
 import { generateHardwareUniqueKeys, slotValues, zeroHardwareUniqueKeys, type HardwareUniqueKeys } from '../../keys/huk';
@@ -36,6 +37,8 @@ export class HostStrategy implements ProvisioningStrategy {
   private readonly keys = new KeyMaterial();
   private publicKey?: IdentityPublicKey;
   private readonly wrapper: IdentityKeyWrapper;
+  /** The slots this run wrote, as their read-backs found them, and the network core after its lock. */
+  private readonly readBack: { slots: KmuSlotReading[]; networkCore?: NetworkCoreReading } = { slots: [] };
 
   constructor(options: { identityWrapper?: IdentityKeyWrapper }) {
     this.wrapper = options.identityWrapper ?? modelIdentityKeyWrapper;
@@ -127,6 +130,8 @@ export class HostStrategy implements ProvisioningStrategy {
     const identityKey = context.identityKey;
     return {
       verify: { identityBlob: this.keys.blob, identityPublicKey: this.publicKey?.hex },
+      // The application core was halted by preflight and nothing ran it since (no reset, no go).
+      readBack: { halted: true, slots: this.readBack.slots, networkCore: this.readBack.networkCore },
       describe: ({ bootModel }) => (bootModel && identityKey === 'generate' ? ' (including the TF-M boot model)' : ''),
       identityPublicKey: this.publicKey,
     };
@@ -145,7 +150,7 @@ export class HostStrategy implements ProvisioningStrategy {
     try {
       for (let i = 0; i < slots.length; i++) {
         context.checkAbort();
-        await writeKmuSlot(context.probe, context.preflight.target, slots[i]!, values[i]!);
+        this.readBack.slots.push(await writeKmuSlot(context.probe, context.preflight.target, slots[i]!, values[i]!));
       }
     } finally {
       zeroize(...values);
@@ -204,7 +209,9 @@ export class HostStrategy implements ProvisioningStrategy {
     });
     if (target.network) {
       await networkCoreStep(context, async (c) => {
-        await lockNetworkCoreByHost(context);
+        // Preflight halted the network core when it released FORCEOFF; nothing has run it since.
+        const net = p.networkCore;
+        this.readBack.networkCore = await lockNetworkCoreByHost(context, { halted: net?.wasForcedOff === true && net.accessible });
         c.detail = 'UICR.APPROTECT = 0: debug access denied after the next reset';
       });
     }

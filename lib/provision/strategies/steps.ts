@@ -1,6 +1,6 @@
 /** Write steps both strategies make the same way (each write read back before the step ends). */
 import { TfmError } from '../../errors';
-import { lockNetworkCore } from '../../device/network-core';
+import { NETWORK_APPROTECT_PROTECTED, lockNetworkCore, type NetworkCoreReading } from '../../device/network-core';
 import type { RunContext, StepControl } from '../strategy';
 import type { StepName } from '../types';
 
@@ -30,9 +30,14 @@ export function networkCoreStep(context: RunContext, lock: (control: StepControl
   });
 }
 
-/** The host's own write of the network core's UICR.APPROTECT = 0, read back (the core released and halted). */
-export async function lockNetworkCoreByHost(context: RunContext): Promise<void> {
-  if (!(await lockNetworkCore(context.probe, context.preflight.target))) {
+/**
+ * The host's own write of the network core's UICR.APPROTECT = 0, read back (the core released and
+ * halted; `halted: true` when this session halted it and nothing ran it since). Returns the
+ * network core as the read-back found it (FORCEOFF released, APPROTECT 0).
+ */
+export async function lockNetworkCoreByHost(context: RunContext, options: { halted?: boolean } = {}): Promise<NetworkCoreReading> {
+  if (!(await lockNetworkCore(context.probe, context.preflight.target, options))) {
     throw new TfmError('VERIFY_FAILED', "The network core's UICR.APPROTECT did not read back as 0.", { afterWrite: true });
   }
+  return { wasForcedOff: false, accessible: true, approtect: NETWORK_APPROTECT_PROTECTED, locked: true };
 }
