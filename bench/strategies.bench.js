@@ -14,9 +14,8 @@
 const { fromDist, logOf, round, runWhenMain } = require('./common');
 
 const { provision } = fromDist('provision');
-const { createSimProbe } = fromDist('sim');
+const { createSimProbe, syntheticProvisioningImage } = fromDist('sim');
 const { seededRandom } = fromDist('random');
-const { syntheticProvisioningImage } = fromDist('image', 'synthetic');
 
 const CHIP = 'nrf5340';
 const IMAGE_BYTES = 40 * 1024;

@@ -73,10 +73,20 @@ export function planProgramBlocks(image: FirmwareImage, blockSize = DEFAULT_BLOC
   return blocks;
 }
 
-/** Erases exactly the image's pages on its core (the core must be selected and halted). */
-export async function eraseImagePages(session: ProbeSession, target: Target, image: FirmwareImage, onPage?: (address: number) => void): Promise<void> {
+/**
+ * Erases exactly the image's pages on its core (the core must be selected and halted), or only
+ * `pages` of them when given (blank-checked: see findUsedPages).
+ */
+export async function eraseImagePages(
+  session: ProbeSession,
+  target: Target,
+  image: FirmwareImage,
+  onPage?: (address: number) => void,
+  pages: readonly number[] = image.pages,
+): Promise<void> {
   const spec = coreOf(target, image);
-  for (const page of image.pages) {
+  for (const page of pages) {
+    if (!image.pages.includes(page)) throw new TfmError('INTERNAL_ERROR', `Page 0x${page.toString(16)} is not one of the image's pages.`);
     assertInFlash(spec, page, image.pageSize);
     if (page % image.pageSize !== 0) throw new TfmError('INTERNAL_ERROR', `Page address 0x${page.toString(16)} is not page aligned.`);
     await session.erasePage(page);
@@ -113,6 +123,22 @@ export async function findPageMismatch(session: ProbeSession, image: FirmwareIma
   return undefined;
 }
 
+/**
+ * The blank check: reads each of the image's pages (one read per page) and returns those holding
+ * any byte other than 0xFF. Only these need an erase before programming: an NVMC write only clears
+ * bits (1 -> 0; nRF5340 PS, NVMC: a page is erased to all 1s and written word by word), so a page
+ * that reads all 0xFF is exactly what an erase would leave, and programming it gives the image.
+ * A part fresh from the reel has these pages blank; one with old firmware there does not.
+ */
+export async function findUsedPages(session: ProbeSession, image: FirmwareImage): Promise<number[]> {
+  const used: number[] = [];
+  for (const page of image.pages) {
+    const actual = await session.read(page, image.pageSize);
+    if (actual.some((b) => b !== 0xff)) used.push(page);
+  }
+  return used;
+}
+
 /** Reads every touched page back and checks it is erased. */
 export async function findNonErasedPage(session: ProbeSession, image: FirmwareImage): Promise<PageMismatch | undefined> {
   for (const page of image.pages) {
@@ -127,11 +153,17 @@ export function describeMismatch(m: PageMismatch): string {
   return `byte 0x${m.address.toString(16).padStart(8, '0')} reads 0x${m.actual.toString(16).padStart(2, '0')}, expected 0x${m.expected.toString(16).padStart(2, '0')}`;
 }
 
-/** Halts the selected core, erases the image's pages, programs it and verifies the pages. */
-export async function programAndVerify(probe: ProbeSession, target: Target, image: FirmwareImage, blockSize: number): Promise<{ blocks: ProgramBlock[] }> {
+/**
+ * Halts the selected core, blank-checks the image's pages and erases those that are not blank,
+ * programs the image and verifies every page by reading it back (as before the blank check: the
+ * read-back, not the blank check, is what proves the page content).
+ */
+export async function programAndVerify(probe: ProbeSession, target: Target, image: FirmwareImage, blockSize: number): Promise<{ blocks: ProgramBlock[]; erasedPages: number[] }> {
   // The CPU must not run while the debugger drives the NVMC (nRF52 PS; assumed for nRF53/nRF91).
+  // Halted before the blank check too, so running code cannot write a page after it was checked.
   await probe.halt();
-  await eraseImagePages(probe, target, image);
+  const erasedPages = await findUsedPages(probe, image);
+  await eraseImagePages(probe, target, image, undefined, erasedPages);
   const blocks = planProgramBlocks(image, blockSize);
   await programImageBlocks(probe, target, image, blocks);
   const mismatch = await findPageMismatch(probe, image);
@@ -140,7 +172,7 @@ export async function programAndVerify(probe: ProbeSession, target: Target, imag
       details: { image: image.source, ...mismatch },
     });
   }
-  return { blocks };
+  return { blocks, erasedPages };
 }
 
 /** Erases the image's pages and checks they read erased. */

@@ -5,7 +5,8 @@
  * decision, events, abort, beforeIrreversible, verify and result. This strategy supplies the middle:
  *
  *   checkImages   parse and range-check every image (nothing touched yet)            plan()
- *   programImage  halt, erase exactly the image's pages, program, verify by read-back execute()
+ *   programImage  halt, blank-check the image's pages, erase the used ones, program,  execute()
+ *                 verify by read-back
  *   runImage      reset, go; follow the console and the chip until Success!/Failure/timeout; halt
  *   removeImage   erase the image's pages again (never UICR: that would erase the keys)
  *   networkCore   nRF5340: lock the network core by the host's own write, or by running --net-image
@@ -109,8 +110,8 @@ export class ImageStrategy implements ProvisioningStrategy {
       // the next reset or power-up and provisions the chip by itself.
       context.markAfterWrite();
       inFlash.add(provisioning);
-      const { blocks } = await programAndVerify(probe, target, provisioning, settings.blockSize);
-      control.detail = `${provisioning.pages.length} page(s) erased, ${blocks.length} block(s) programmed and read back`;
+      const { blocks, erasedPages } = await programAndVerify(probe, target, provisioning, settings.blockSize);
+      control.detail = `${provisioning.pages.length} page(s) blank-checked, ${erasedPages.length} erased, ${blocks.length} block(s) programmed and read back`;
     });
 
     const report = await context.step('runImage', async (control) => {
@@ -159,8 +160,8 @@ export class ImageStrategy implements ProvisioningStrategy {
       const app = images.application;
       await context.step('programApp', async (control) => {
         await probe.selectCore('application');
-        const { blocks } = await programAndVerify(probe, target, app, settings.blockSize);
-        control.detail = `${app.pages.length} page(s) erased, ${blocks.length} block(s) programmed and read back`;
+        const { blocks, erasedPages } = await programAndVerify(probe, target, app, settings.blockSize);
+        control.detail = `${app.pages.length} page(s) blank-checked, ${erasedPages.length} erased, ${blocks.length} block(s) programmed and read back`;
       });
     }
 
