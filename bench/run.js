@@ -25,6 +25,30 @@ function parseArgs(argv) {
   return options;
 }
 
+/**
+ * The issue-16 figures under stable keys (README's benchmark table reads these names), each null
+ * when its bench did not run or failed.
+ */
+function summarise(results) {
+  const strategies = results.strategies && !results.strategies.error ? results.strategies : undefined;
+  const station = results.station && !results.station.error ? results.station : undefined;
+  const pick = (value) => (value === undefined ? null : value);
+  return {
+    operations: {
+      host: strategies ? strategies.hostOperations : null,
+      image: strategies ? { nrf5340: strategies.image.operations } : null,
+    },
+    cpuMsPerDevice: pick(station && station.cpuMsPerDevice),
+    firstUseSpikeMs: pick(station && station.firstUseSpikeMs),
+    stationRatio16: pick(station && station.ratioToSingleProbe),
+    stationRatio64: pick(station && station.large.ratioToSingleProbe),
+    eventLoopP50Ms: pick(station && station.large.eventLoopDelayMs.p50),
+    eventLoopP99Ms: pick(station && station.large.eventLoopDelayMs.p99),
+    imageMsBlank: pick(strategies && strategies.image.perDeviceMs),
+    imageMsUsed: pick(strategies && strategies.imageUsedPart.perDeviceMs),
+  };
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const available = fs
@@ -57,8 +81,10 @@ async function main() {
       console.error(`  failed: ${error instanceof Error ? error.stack : String(error)}`);
     }
   }
+  const summary = summarise(results);
+  console.log(`summary\n${JSON.stringify(summary, null, 2).replace(/^/gm, '  ')}`);
   fs.mkdirSync(path.dirname(options.json), { recursive: true });
-  fs.writeFileSync(options.json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+  fs.writeFileSync(options.json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, summary, results }, null, 2)}\n`);
   console.log(`figures written to ${path.relative(process.cwd(), options.json) || options.json}`);
   if (failed) process.exitCode = 1;
 }
