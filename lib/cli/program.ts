@@ -14,8 +14,8 @@ export function buildProgram(io: CliIo): Command {
   const program = new Command('tfm-provision');
   program
     .description(
-      'Provision Nordic nRF5340 / nRF91 devices for Trusted Firmware-M over a debug probe:\n' +
-        'PSA lifecycle ASSEMBLY -> PROVISIONING, hardware unique keys and identity key in the KMU,\n' +
+      'Provision Nordic nRF5340 / nRF91 devices for Trusted Firmware-M over a debug probe: ' +
+        'PSA lifecycle ASSEMBLY -> PROVISIONING, hardware unique keys and identity key in the KMU, ' +
         'network-core debug lock, verification by read-back, and an audit record.',
     )
     .version(packageVersion())

@@ -189,7 +189,7 @@ export function register(program: Command, io: CliIo): void {
   const command = program
     .command('provision')
     .description(
-      'Provision one device over the probe: lifecycle ASSEMBLY -> PROVISIONING, MKEK and MEXT, the identity key,\n' +
+      'Provision one device over the probe: lifecycle ASSEMBLY -> PROVISIONING, MKEK and MEXT, the identity key, ' +
         'the implementation ID and (nRF5340) the network-core debug lock; each step read back, then verified.',
     );
   addImageStrategyOptions(addDeviceOptions(command))

@@ -44,8 +44,8 @@ export function register(program: Command, io: CliIo): void {
     .description(
       'Erase a device through its CTRL-AP (ERASEALL), which also reopens a locked debug port.\n' +
         'DESTROYS the PSA lifecycle, the hardware unique keys, the identity key and the implementation ID.\n' +
-        'On nRF5340 the network core is erased first (that also erases the application core), then the\n' +
-        'application core. If the recover wrote the open UICR.APPROTECT value (nrfjprog does, by default), it is\n' +
+        'On nRF5340 the network core is erased first (that also erases the application core), then the ' +
+        'application core. If the recover wrote the open UICR.APPROTECT value (nrfjprog does, by default), it is ' +
         'set to Protected unless --leave-open: the debug port stays open until the next reset, not for good.\n' +
         'The state the device is left in is read back and reported.',
     )

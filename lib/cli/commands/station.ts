@@ -122,8 +122,8 @@ export function register(program: Command, io: CliIo): void {
   program
     .command('station')
     .description(
-      'Provision the devices on several probes in parallel (one worker per probe), with a live table,\n' +
-        'a summary and an audit record per attempt. With --watch, keep provisioning devices as they are\n' +
+      'Provision the devices on several probes in parallel (one worker per probe), with a live table, ' +
+        'a summary and an audit record per attempt. With --watch, keep provisioning devices as they are ' +
         'placed on the fixtures. Ctrl-C stops starting new devices and lets writes in flight finish.',
     )
     .option('--snr <list>', 'probe serial numbers, comma separated (A,B,C)')
