@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   PROBE_NOT_FOUND: 'environment',
   NO_PROBES: 'environment',
   PROBE_BUSY: 'environment',
+  /** Another process has the same simulator state file open (--sim FILE): one run per file. */
+  SIM_STATE_BUSY: 'environment',
   PROBE_CLOSED: 'environment',
   PROBE_DISCONNECTED: 'environment',
   CANNOT_CONNECT: 'environment',

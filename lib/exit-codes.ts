@@ -32,12 +32,28 @@ export const EXIT_CODE_HELP = `Exit codes:
 130  interrupted by Ctrl-C (writes in flight were finished; the rest untouched)
 A station exits with the worst code among its devices (4, then 1, 5, 3, 130).`;
 
+/** Exit codes a command fixed for one error (see withExitCode). */
+const fixedCodes = new WeakMap<object, number>();
+
+/**
+ * Fixes the exit code of one error where its category would say more than happened: a `verify`
+ * that finds a device not provisioned wrote nothing, so it exits 3 ("not verified"), not 4.
+ */
+export function withExitCode<E extends object>(error: E, code: number): E {
+  fixedCodes.set(error, code);
+  return error;
+}
+
 export function exitCodeFor(error: unknown): number {
+  if (error !== null && typeof error === 'object' && fixedCodes.has(error)) return fixedCodes.get(error)!;
   if (!(error instanceof TfmError)) return EXIT.INTERNAL;
   if (error.afterWrite) return EXIT.FAILED_AFTER_WRITE;
   // Stopped by the operator before the first write: nothing failed, nothing was written.
   if (error.code === 'INTERRUPTED') return EXIT.INTERRUPTED;
   const category = ERROR_CODES[error.code as ErrorCode];
+  // The vendor library lacks a function the run needs, found before any write: an environment
+  // problem (another library version may have it), and nothing was written.
+  if (error.code === 'NOT_IMPLEMENTED') return EXIT.ENVIRONMENT;
   switch (category) {
     case 'usage':
       return EXIT.USAGE;

@@ -25,6 +25,8 @@ export interface ConfirmRequest {
   simulated: boolean;
   /** Extra warning lines printed before the question. */
   warnings?: string[];
+  /** Aborted by Ctrl-C (SIGINT), SIGTERM, SIGHUP: the question is withdrawn, INTERRUPTED, nothing written. */
+  signal?: AbortSignal;
 }
 
 /** The text the operator must type for one serial: its last 6 digits (all of a shorter serial). */
@@ -50,6 +52,7 @@ export async function confirmIrreversible(io: ConfirmIo, request: ConfirmRequest
     const expected = confirmationCode(serialNumber);
     const answer = await askLine(
       io,
+      request.signal,
       `About to ${request.action} on the device at probe ${serialNumber}. This cannot be undone.\n` +
         `Type the last 6 digits of the probe serial (${expected.length} digits) to continue: `,
     );
@@ -64,6 +67,7 @@ export async function confirmIrreversible(io: ConfirmIo, request: ConfirmRequest
   const count = String(request.serialNumbers.length);
   const answer = await askLine(
     io,
+    request.signal,
     `About to ${request.action} on the devices at these ${count} probes: ${serials}. This cannot be undone.\n` +
       `Type the number of probes (${count}) to continue: `,
   );
@@ -74,19 +78,34 @@ export async function confirmIrreversible(io: ConfirmIo, request: ConfirmRequest
   }
 }
 
-/** Reads one line from the input; undefined if the input ends first. */
-function askLine(io: ConfirmIo, question: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
+/** Reads one line from the input; undefined if the input ends first; INTERRUPTED when `signal` aborts. */
+function askLine(io: ConfirmIo, signal: AbortSignal | undefined, question: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const interrupted = (): TfmError => new TfmError('INTERRUPTED', 'Stopped at the confirmation question; nothing was written.');
+    if (signal?.aborted === true) return reject(interrupted());
     io.stderr.write(question);
     const rl = readline.createInterface({ input: io.stdin, terminal: false });
-    let answered = false;
+    let settled = false;
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      io.stderr.write('\n');
+      rl.close();
+      reject(interrupted());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     rl.once('line', (line) => {
-      answered = true;
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
       rl.close();
       resolve(line);
     });
     rl.once('close', () => {
-      if (!answered) resolve(undefined);
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      resolve(undefined);
     });
   });
 }

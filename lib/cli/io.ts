@@ -1,3 +1,5 @@
+import type { Shutdown } from './shutdown';
+
 /** The streams, environment and directory a CLI run works with: process.* by default, captured in tests. */
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -5,6 +7,8 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The run's one shutdown path (signals, broken output); runCli() creates it when absent. */
+  shutdown?: Shutdown;
 }
 
 export function defaultIo(): CliIo {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { TfmError } from '../errors';
 import { fromHex } from '../bytes';
 import { getTarget } from '../targets';
+import { implementationIdProblem } from '../provision/implementation-id';
 import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
 
 /** A chip as people write it ("nRF9160"), for human output; JSON keeps the machine name. */
@@ -27,6 +28,8 @@ export function parseImplementationId(text: string): Uint8Array {
     throw new TfmError('USAGE', '--implementation-id must be 64 hexadecimal digits (32 bytes).');
   }
   if (bytes.length !== 32) throw new TfmError('USAGE', `--implementation-id must be 32 bytes (got ${bytes.length}).`);
+  const problem = implementationIdProblem(bytes);
+  if (problem !== undefined) throw new TfmError('USAGE', `--implementation-id ${problem}`);
   return bytes;
 }
 

@@ -4,6 +4,7 @@ import { EXIT, EXIT_CODE_HELP, exitCodeFor } from '../exit-codes';
 import { registerCommands } from './commands';
 import { defaultIo, type CliIo } from './io';
 import { jsonLine, streamLine } from './output';
+import { Shutdown } from './shutdown';
 
 function packageVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -82,6 +83,17 @@ function watchResult(io: CliIo): { io: CliIo; wroteResult: () => boolean } {
 
 /** Runs the CLI and returns the exit code; never throws, never prints a stack trace for a TfmError. */
 export async function runCli(argv: string[], given: CliIo = defaultIo()): Promise<number> {
+  const shutdown = given.shutdown ?? new Shutdown();
+  // Every command writes through guarded streams: a closed pipe or terminal never throws into a run.
+  const guarded: CliIo = { ...given, stdout: shutdown.guard(given.stdout, 'stdout'), stderr: shutdown.guard(given.stderr, 'stderr'), shutdown };
+  try {
+    return shutdown.exitCode(await runProgram(argv, guarded));
+  } finally {
+    shutdown.dispose();
+  }
+}
+
+async function runProgram(argv: string[], given: CliIo): Promise<number> {
   const { io, wroteResult } = watchResult(given);
   // Asked for JSON anywhere on the line (before `--`): known even when commander cannot parse it.
   const end = argv.indexOf('--');

@@ -2,12 +2,15 @@
  * Opens the probe session a command works on: the simulator (--sim, --sim FILE) or a real probe
  * through the native addon (--snr N). Shared by provision, verify, inspect and the station.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
 import type { BackendName, ProbeSession } from '../probe/types';
 import type { BootModel } from '../provision/types';
+import { persistingSession } from '../sim/persist';
+import { simStopHook } from './sim-stop';
 import { getTarget, type ChipName } from '../targets';
+import { acquireProbeLock, acquireStateFileLock, type ProbeLock } from '../station/probe-lock';
 
 export interface SessionOptions {
   /** Probe serial number (real probe). */
@@ -27,6 +30,8 @@ export interface SessionOptions {
   library?: string;
   /** Base for relative paths. */
   cwd?: string;
+  /** Simulator only: the stop hook of the signal-and-pipe sweep (cli/sim-stop). */
+  onSimOperation?: (index: number, serialNumber: number, method: string) => void;
 }
 
 export interface OpenedSession {
@@ -42,9 +47,15 @@ export interface OpenedSession {
   close(): Promise<void>;
 }
 
+/**
+ * A probe serial number, in decimal as nrfjprog and J-Link Commander print it. Number() would also
+ * take 0x3e8, 1e3, 0b1111101000, 1000.0 and +1000, each a different spelling of some serial: a
+ * typo must select no probe rather than another one.
+ */
 export function parseSerialNumber(value: number | string): number {
-  const n = typeof value === 'number' ? value : Number(String(value).trim());
-  if (!Number.isSafeInteger(n) || n <= 0) throw new TfmError('USAGE', `"${String(value)}" is not a probe serial number.`);
+  const text = typeof value === 'number' ? String(value) : String(value).trim();
+  const n = /^[1-9][0-9]*$/u.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TfmError('USAGE', `"${String(value)}" is not a probe serial number (decimal digits, as nrfjprog --ids prints it).`);
   return n;
 }
 
@@ -57,10 +68,66 @@ export function checkSelection(options: SessionOptions): void {
   }
 }
 
-export async function openSession(options: SessionOptions): Promise<OpenedSession> {
+export interface SessionLockOptions {
+  /** What the holder does, shown to a second process ("provision", "verify", ...). */
+  purpose: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Opens the session; with `lock`, first takes the probe's lock (--snr) or the state file's lock
+ * (--sim FILE), before the probe is opened at all: another process in the middle of a KMU slot
+ * write must not see its CPU halted or its slot selection moved by a read. close() releases it.
+ */
+export async function openSession(options: SessionOptions, lock?: SessionLockOptions): Promise<OpenedSession> {
   checkSelection(options);
-  if (options.sim !== undefined && options.sim !== false) return openSimulated(options);
-  return openNative(options);
+  const simulated = options.sim !== undefined && options.sim !== false;
+  let held: ProbeLock | undefined;
+  if (lock !== undefined) {
+    if (!simulated) held = await acquireProbeLock(parseSerialNumber(options.snr!), { backend: 'jlink', purpose: lock.purpose, env: lock.env });
+    else if (typeof options.sim === 'string') held = await acquireStateFileLock(stateFilePath(options), { purpose: lock.purpose, env: lock.env });
+  }
+  let opened: OpenedSession;
+  try {
+    opened = simulated ? await openSimulated(options) : await openNative(options);
+  } catch (error) {
+    await held?.release().catch(() => undefined);
+    throw error;
+  }
+  if (held === undefined) return opened;
+  const close = opened.close.bind(opened);
+  const release = held;
+  return {
+    ...opened,
+    async close() {
+      try {
+        await close();
+      } finally {
+        await release.release().catch(() => undefined);
+      }
+    },
+  };
+}
+
+function stateFilePath(options: SessionOptions): string {
+  return path.resolve(options.cwd ?? process.cwd(), options.sim as string);
+}
+
+/**
+ * The state file will be saved after every write: check first that it can be, so that a read-only
+ * directory stops the run before the device is touched instead of after "Success!".
+ */
+export function checkStateFileWritable(file: string): void {
+  const directory = path.dirname(file);
+  const exists = existsSync(file);
+  try {
+    if (!statSync(directory).isDirectory()) throw new Error(`${directory} is not a directory`);
+    // The save is a temporary file renamed over the state file: both need the directory.
+    accessSync(directory, fsConstants.W_OK);
+    if (exists) accessSync(file, fsConstants.W_OK);
+  } catch (error) {
+    throw new TfmError('FILE_ERROR', `The simulated device state file ${file} cannot be saved (${(error as Error).message}). Nothing was done to the device; make the file and its directory writable.`, { cause: error });
+  }
 }
 
 async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
@@ -68,6 +135,7 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const sim = require('../sim') as typeof import('../sim');
   const file = typeof options.sim === 'string' ? path.resolve(options.cwd ?? process.cwd(), options.sim) : undefined;
+  if (file) checkStateFileWritable(file);
   let device;
   if (file && (existsSync(file) || options.createMissingSimState !== true)) {
     // A --chip that differs is not refused here: provisioning's CHIP_MISMATCH check reports it from FICR.
@@ -75,10 +143,15 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
   } else {
     device = sim.SimulatedDevice.create({ chip: options.chip ? getTarget(options.chip).name : 'nrf5340' });
   }
-  const binding = new sim.SimBinding();
+  const binding = new sim.SimBinding({ onOperation: options.onSimOperation });
   const serialNumber = sim.DEFAULT_SIM_SERIAL;
   binding.attach(serialNumber, device);
-  const session = await binding.open(serialNumber);
+  const opened = await binding.open(serialNumber);
+  const save = (): void => {
+    if (file) binding.device(serialNumber)!.save(file);
+  };
+  // Saved after every write (lib/sim/persist): the file is the device, durable like silicon.
+  const session = file ? persistingSession(opened, save) : opened;
   let closed = false;
   return {
     session,
@@ -91,7 +164,7 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
       if (closed) return;
       closed = true;
       await session.close();
-      if (file) binding.device(serialNumber)!.save(file);
+      save();
     },
   };
 }
@@ -142,7 +215,7 @@ export interface DeviceCommandOptions {
 }
 
 /** Turns the shared command-line options into SessionOptions (USAGE errors for bad values). */
-export function sessionOptionsFrom(options: DeviceCommandOptions, cwd: string): SessionOptions {
+export function sessionOptionsFrom(options: DeviceCommandOptions, cwd: string, env: NodeJS.ProcessEnv = {}): SessionOptions {
   const backend = options.backend ?? 'auto';
   if (backend !== 'nrfjprog' && backend !== 'jlink' && backend !== 'auto') throw new TfmError('USAGE', `--backend must be nrfjprog, jlink or auto (got "${backend}").`);
   let chip: ChipName | undefined;
@@ -153,7 +226,8 @@ export function sessionOptionsFrom(options: DeviceCommandOptions, cwd: string): 
       throw new TfmError('USAGE', (error as Error).message);
     }
   }
-  return { snr: snrFrom(options), sim: options.sim, chip, backend, library: options.library, cwd };
+  const simulated = options.sim !== undefined && options.sim !== false;
+  return { snr: snrFrom(options), sim: options.sim, chip, backend, library: options.library, cwd, onSimOperation: simulated ? simStopHook(env) : undefined };
 }
 
 /** --snr or its alias --serial-number (nrfutil's spelling); both with different values is a usage error. */

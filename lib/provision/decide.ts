@@ -41,7 +41,7 @@ function lists(components: Record<ComponentName, ComponentState>): { present: Co
 function recoveryHint(p: Preflight): string {
   return p.protection.eraseProtected
     ? 'Recovery needs an erase-all, which UICR.ERASEPROTECT blocks on this device: only the firmware that set it can lift it.'
-    : 'Recovery: an erase-all (for example `nrfjprog --recover`), which erases flash and UICR including the lifecycle and every KMU key, then provision again.';
+    : 'Recovery: `tfm-provision recover` (an erase-all through the CTRL-AP, which erases flash and UICR including the lifecycle and every KMU key), then provision again.';
 }
 
 export interface DecideOptions {

@@ -30,6 +30,7 @@ import { HostStrategy } from './strategies/host';
 import { ImageStrategy } from './strategies/image';
 import type { ProvisionOptions, ProvisionOutcome, ProvisionResult, StepName, StepReport, TfmErrorJson, VerifyResult } from './types';
 import { verify, verifyFromReadings } from './verify';
+import { implementationIdProblem } from './implementation-id';
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
@@ -151,8 +152,10 @@ export class ProvisioningRun {
       await this.restoreNetworkCore();
       return this.finish(outcome);
     } catch (error) {
+      // Read back before the network core is put back: the preflight's readings are stale now.
+      const readBack = this.afterWrite ? await this.readBack() : undefined;
       await this.restoreNetworkCore();
-      return this.fail(error);
+      return this.fail(error, readBack);
     } finally {
       this.requested.destroy?.();
       this.host.destroy();
@@ -164,6 +167,8 @@ export class ProvisioningRun {
     if (o.strategy !== undefined && o.strategy !== 'host' && o.strategy !== 'image') {
       throw new TfmError('INVALID_PARAMETER', `Unknown provisioning strategy "${String(o.strategy)}" (use 'host' or 'image').`);
     }
+    const idProblem = implementationIdProblem(this.implementationId);
+    if (idProblem !== undefined) throw new TfmError('INVALID_PARAMETER', `The implementation ID ${idProblem}`);
     const context = (this.context = this.optionsContext());
     this.requested.checkOptions(context);
     this.checkAbort();
@@ -286,6 +291,7 @@ export class ProvisioningRun {
       durationMs: round(performance.now() - this.started),
       warnings: this.warnings,
       afterWrite: this.afterWrite,
+      recovery: 'none',
     };
     if (publicKey) {
       result.identityPublicKey = { hex: publicKey.hex, pem: publicKey.pem };
@@ -302,17 +308,56 @@ export class ProvisioningRun {
   }
 
   private finish(outcome: ProvisionOutcome): ProvisionResult {
-    return { ...this.base(), ok: true, outcome };
+    return { ...this.base(), ok: true, outcome, recovery: 'none' };
   }
 
-  private fail(error: unknown): ProvisionResult {
+  /**
+   * After a failure that followed a write: what the device holds now, read again (read-only), or
+   * undefined when it cannot be read (probe gone, power lost, debug port locked).
+   */
+  private async readBack(): Promise<Decision | undefined> {
+    try {
+      const o = this.options;
+      const p = await preflight(this.probe, { chip: o.chip, identityKey: this.identityKey, implementationId: this.implementationId });
+      return decide(p, { allowEraseProtected: o.allowEraseProtected === true });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private fail(error: unknown, readBack?: Decision): ProvisionResult {
     const tfm = protectedDeviceError(error) ?? asTfmError(error);
     if (this.afterWrite) tfm.afterWrite = true;
     const refused = !this.afterWrite && (tfm.category === 'refused' || tfm.category === 'usage');
     const result = this.base();
     result.outcome = refused ? 'refused' : 'failed';
     result.errorCode = tfm.code;
-    result.error = tfm.toJSON() as TfmErrorJson;
+    if (this.afterWrite) {
+      // What the device holds now, not what the preflight saw before the writes.
+      result.componentsFrom = readBack !== undefined ? 'device' : 'unreadable';
+      result.present = readBack?.present;
+      result.missing = readBack?.missing;
+      if (readBack === undefined) {
+        delete result.present;
+        delete result.missing;
+      }
+      // A re-run finishes a device whose keys are all in place (decide's finishOnly) or re-checks a
+      // complete one; anything else has lost the keys of this run: erase-all first.
+      result.recovery = readBack !== undefined && (readBack.action === 'alreadyProvisioned' || readBack.finishOnly === true) ? 'rerun' : 'recover-then-rerun';
+      const found =
+        readBack !== undefined
+          ? `Read back from the device: present ${readBack.present.join(', ') || 'nothing'}; missing ${readBack.missing.join(', ') || 'nothing'}.`
+          : 'The device could not be read back.';
+      const next =
+        result.recovery === 'rerun'
+          ? 'Run provision again: it finishes or re-verifies this device.'
+          : `Reconnect the probe if it was lost, run \`tfm-provision recover\` (an erase-all: lifecycle and keys are destroyed), then provision again.`;
+      result.error = { ...(tfm.toJSON() as TfmErrorJson), message: `${tfm.message} ${found} ${next}` };
+    } else {
+      result.componentsFrom = this.preflightResult !== undefined ? 'preflight' : undefined;
+      result.recovery = recoveryBeforeWrite(tfm);
+      result.error = tfm.toJSON() as TfmErrorJson;
+    }
     // A refusal leaves the device as it was; a key never reached it.
     if (!this.afterWrite) {
       delete result.identityPublicKey;
@@ -320,4 +365,12 @@ export class ProvisioningRun {
     }
     return result;
   }
+}
+
+/** Before any write: an erase-all when the device holds an earlier run's half (decide's advice), a
+ *  re-run for a probe or connection problem or a stop, nothing a re-run would change otherwise. */
+function recoveryBeforeWrite(error: TfmError): ProvisionResult['recovery'] {
+  if ((error.details as { recovery?: unknown } | undefined)?.recovery === 'eraseAll' || error.code === 'DEVICE_PROTECTED') return 'recover-then-rerun';
+  if (error.category === 'environment' || error.code === 'INTERRUPTED') return 'rerun';
+  return 'none';
 }

@@ -93,6 +93,14 @@ export interface TfmErrorJson {
 export type ProvisionOutcome = 'provisioned' | 'alreadyProvisioned' | 'dryRun' | 'refused' | 'failed';
 
 /**
+ * What the operator does next, typed so scripts need not parse messages:
+ * - 'none': nothing (it worked), or nothing a re-run would change (fix the cause named by the error);
+ * - 'rerun': run provision again (nothing was written, or what was written a re-run finishes);
+ * - 'recover-then-rerun': `tfm-provision recover` (an erase-all), then provision again.
+ */
+export type Recovery = 'none' | 'rerun' | 'recover-then-rerun';
+
+/**
  * provision() resolves with this for every outcome; it does not throw for device states, policy
  * refusals or probe failures (use provisionOrThrow() for a throwing variant).
  * - ok: provisioned and verified, already provisioned (verified from what is on the chip), or a dry
@@ -128,6 +136,14 @@ export interface ProvisionResult {
   warnings: string[];
   verification?: VerifyResult;
   afterWrite: boolean;
+  /** What to do next (see Recovery). */
+  recovery: Recovery;
+  /**
+   * After a failure that followed a write: whether present/missing were read from the device
+   * again ('device'), or it could not be read ('unreadable': present/missing are then absent).
+   * Before any write, present/missing are the preflight's readings ('preflight').
+   */
+  componentsFrom?: 'preflight' | 'device' | 'unreadable';
   errorCode?: ErrorCode;
   error?: TfmErrorJson;
 }

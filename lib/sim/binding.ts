@@ -17,6 +17,8 @@ export interface SimBindingOptions {
   latencyMs?: number;
   /** Also wait that latency in real time (benchmarks). Default false: tests never sleep. */
   realTime?: boolean;
+  /** Called as each probe operation begins (0-based per serial), before it runs: a test hook. */
+  onOperation?: (index: number, serialNumber: number, method: string) => void;
 }
 
 interface SerialEntry {
@@ -33,12 +35,14 @@ export class SimBinding implements ProbeBinding {
   private readonly serials = new Map<number, SerialEntry>();
   /** @internal */ readonly latencyUs: number;
   /** @internal */ readonly realTime: boolean;
+  /** @internal */ readonly onOperation?: (index: number, serialNumber: number, method: string) => void;
 
   constructor(options: SimBindingOptions = {}) {
     const latency = options.latencyMs ?? 1;
     if (!Number.isFinite(latency) || latency < 0) throw new TfmError('INVALID_PARAMETER', 'latencyMs must be a number >= 0.');
     this.latencyUs = latency * 1000;
     this.realTime = options.realTime ?? false;
+    this.onOperation = options.onOperation;
   }
 
   /** Connects a simulated device to a simulated probe with this serial number. */
@@ -225,6 +229,7 @@ export class SimSession implements ProbeSession {
     const index = entry.opCount++;
     const op: SimOperation = { index, session: this.sessionNumber, method, core: this.selected, ...details };
     entry.operations.push(op);
+    this.binding.onOperation?.(index, this.serialNumber, method);
     try {
       if (this.disconnected !== undefined) {
         throw new ProbeError('PROBE_DISCONNECTED', `${this.disconnected} Reopen the probe.`);

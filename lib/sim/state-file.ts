@@ -185,6 +185,9 @@ export function stateToSnapshot(value: unknown, where = 'The state'): DeviceSnap
 /** Writes a state file atomically: a crash never leaves a truncated file. */
 export function writeStateFile(file: string, state: object, options: { overwrite?: boolean } = {}): void {
   const text = JSON.stringify(state, null, 1);
+  // Never write what readStateFile would refuse (a clock run past Number.MAX_SAFE_INTEGER, ...):
+  // the file on disk stays the last one that loads.
+  stateToSnapshot(JSON.parse(text) as unknown, `The simulated device to be saved to ${file}`);
   if (options.overwrite === false && existsSync(file)) {
     throw new TfmError('USAGE', `${file} already exists; choose another name or overwrite it explicitly (--force).`);
   }

@@ -7,7 +7,7 @@
  * file + rename). That makes the simulated silicon as durable as real silicon, so a test can kill
  * the station process at any moment and compare what the devices hold with what the records say.
  */
-import { renameSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
@@ -15,6 +15,8 @@ import type { ProbeBinding, ProbeInfo, ProbeSession, OpenOptions, LibraryInfo } 
 import type { BootModel } from '../provision/types';
 import type { ChipName } from '../targets';
 import type { SimBinding, SimulatedDevice } from '../sim';
+import { persistingSession } from '../sim/persist';
+import { writeStateFile } from '../sim/state-file';
 
 export const SIM_FLEET_FIRST_SERIAL = 100000001;
 
@@ -32,6 +34,8 @@ export interface SimFleetOptions {
    * { seed } derived from the seed and the serial (repeatable runs).
    */
   deviceIds?: 'perSerial' | 'random' | { seed: string };
+  /** Test hook: called as each probe operation of any device begins (see SimBindingOptions). */
+  onOperation?: (index: number, serialNumber: number, method: string) => void;
 }
 
 export interface SimFleet {
@@ -52,8 +56,6 @@ export interface SimFleet {
   lockScope: string | undefined;
 }
 
-const MUTATING = new Set(['write', 'writeU32', 'erasePage', 'eraseAll', 'recover', 'writeAccessPort']);
-
 /** Device ID for a fleet device: recognisable in logs ("f1ee7" first), per serial, seed or fresh. */
 function fleetDeviceId(serialNumber: number, choice: SimFleetOptions['deviceIds'] = 'perSerial'): string {
   if (choice === 'perSerial') return `f1ee7${serialNumber.toString(16).padStart(11, '0')}`.slice(0, 16);
@@ -62,14 +64,9 @@ function fleetDeviceId(serialNumber: number, choice: SimFleetOptions['deviceIds'
   return `f1ee7${tail}`.slice(0, 16);
 }
 
+/** Atomic (temp file + rename) and checked: never a file the simulator would refuse to load. */
 function saveAtomically(device: SimulatedDevice, file: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(device.toJSON({ settle: false }))}\n`);
-    renameSync(tmp, file);
-  } catch (error) {
-    throw new TfmError('FILE_ERROR', `Cannot save the simulated device to ${file}: ${(error as Error).message}`, { cause: error });
-  }
+  writeStateFile(file, device.toJSON({ settle: false }));
 }
 
 /** Upper bound of a simulated fleet: every device lives in memory, so a larger count is a typo, and
@@ -83,11 +80,17 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const sim = require('../sim') as typeof import('../sim');
   const latencyMs = options.latencyMs ?? 0;
-  const binding = new sim.SimBinding({ latencyMs, realTime: latencyMs > 0 });
+  const binding = new sim.SimBinding({ latencyMs, realTime: latencyMs > 0, onOperation: options.onOperation });
   const first = options.firstSerial ?? SIM_FLEET_FIRST_SERIAL;
   const serialNumbers = Array.from({ length: options.count }, (_, i) => first + i);
   const stateDir = options.stateDir !== undefined ? path.resolve(options.stateDir) : undefined;
-  if (stateDir !== undefined) mkdirSync(stateDir, { recursive: true });
+  if (stateDir !== undefined) {
+    try {
+      mkdirSync(stateDir, { recursive: true });
+    } catch (error) {
+      throw new TfmError('FILE_ERROR', `Cannot use ${stateDir} as the directory of the simulated devices: ${(error as Error).message}. Nothing was done.`, { cause: error });
+    }
+  }
   const fileOf = (serial: number): string | undefined => (stateDir !== undefined ? path.join(stateDir, `${serial}.json`) : undefined);
 
   for (const serial of serialNumbers) {
@@ -110,25 +113,10 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
           libraryInfo: (): Promise<LibraryInfo> => binding.libraryInfo(),
           async open(serialNumber: number, openOptions?: OpenOptions): Promise<ProbeSession> {
             const session = await binding.open(serialNumber, openOptions);
-            const persist = (): void => {
+            return persistingSession(session, () => {
               const device = binding.device(serialNumber);
               const file = fileOf(serialNumber);
               if (device !== undefined && file !== undefined) saveAtomically(device, file);
-            };
-            return new Proxy(session, {
-              get(target, property, receiver) {
-                const value = Reflect.get(target, property, receiver) as unknown;
-                if (typeof value !== 'function') return value;
-                if (typeof property !== 'string' || !MUTATING.has(property)) return (value as (...a: unknown[]) => unknown).bind(target);
-                return async (...args: unknown[]) => {
-                  try {
-                    return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-                  } finally {
-                    // Also after a failed or torn write: the silicon keeps whatever happened.
-                    persist();
-                  }
-                };
-              },
             });
           },
         };

@@ -406,8 +406,10 @@ export function stationError(summary: StationSummary): TfmError | undefined {
   }
   const refused = summary.devices.filter((d) => d.outcome === 'refused');
   if (refused.length > 0) return pick(refused, false, `${count(refused.length, 'refused')}; nothing was written to them`);
-  if (summary.interrupted) {
-    const waiting = summary.devices.filter((d) => d.outcome === 'interrupted').length;
+  const waiting = summary.devices.filter((d) => d.outcome === 'interrupted').length;
+  // Stopped, but every device had already been started and finished: nothing was left undone (the
+  // CLI still exits 128+N after a signal, cli/shutdown).
+  if (summary.interrupted && waiting > 0) {
     return new TfmError('INTERRUPTED', `Stopped by the operator; ${waiting} device${waiting === 1 ? '' : 's'} left untouched, writes in flight were finished.`);
   }
   return undefined;

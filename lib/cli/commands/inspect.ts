@@ -4,6 +4,7 @@ import { asTfmError } from '../../errors';
 import { inspect, type DeviceReport } from '../../provision';
 import { createOutput, formatFields, formatTable, type CommandOutput } from '../output';
 import type { CliIo } from '../io';
+import { Shutdown } from '../shutdown';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { parseImplementationId } from '../options';
 
@@ -45,12 +46,14 @@ export function register(program: Command, io: CliIo): void {
     .option('--skip-identity-key', 'judge the device as provisioned without an identity key')
     .action(async (options: InspectCommandOptions) => {
       const out = createOutput(io, { json: options.json });
+      (io.shutdown ?? new Shutdown()).arm();
       let opened: OpenedSession | undefined;
       let report: DeviceReport;
       try {
-        const sessionOptions = sessionOptionsFrom(options, io.cwd);
+        const sessionOptions = sessionOptionsFrom(options, io.cwd, io.env);
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
-        opened = await openSession(sessionOptions);
+        // Locked before the probe is opened: a read halts the CPU and moves the KMU slot selection.
+        opened = await openSession(sessionOptions, { purpose: 'inspect', env: io.env });
         report = await inspect(opened.session, { chip: sessionOptions.chip, implementationId, identityKey: options.skipIdentityKey ? 'skip' : 'generate' });
       } catch (error) {
         const tfm = asTfmError(error);

@@ -17,7 +17,7 @@ import { createOutput, errorOf, formatFields, formatMs, formatTable, type Comman
 import { ProgressRenderer, type ProgressStream, type RowStatus } from '../progress';
 import { AttemptRecorder, RecordWriter } from '../../records';
 import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId } from '../options';
-import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
+import { Shutdown } from '../shutdown';
 import type { CliIo } from '../io';
 import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions } from '../image-options';
@@ -208,16 +208,16 @@ export function register(program: Command, io: CliIo): void {
     .action(async (options: ProvisionCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       let opened: OpenedSession | undefined;
-      let lock: ProbeLock | undefined;
       let records: RecordWriter | undefined;
       let recorder: AttemptRecorder | undefined;
       let progress: LiveProgress | undefined;
-      const controller = new AbortController();
-      const onSigint = (): void => controller.abort();
+      // SIGINT, SIGTERM, SIGHUP and a closed output all stop the run the same way (cli/shutdown).
+      const shutdown = io.shutdown ?? new Shutdown();
+      shutdown.arm();
       let result: ProvisionResult | undefined;
       try {
         // provision is the one device command that may start a state file: its input is a fresh device.
-        const sessionOptions = { ...sessionOptionsFrom(options, io.cwd), createMissingSimState: true };
+        const sessionOptions = { ...sessionOptionsFrom(options, io.cwd, io.env), createMissingSimState: true };
         // Usage errors come before the record file: they are no attempt on a device.
         checkSelection(sessionOptions);
         const simulatedRequest = sessionOptions.sim !== undefined && sessionOptions.sim !== false;
@@ -240,15 +240,14 @@ export function register(program: Command, io: CliIo): void {
           simulated: simulatedRequest,
           strategy: imageStrategy.strategy ?? 'host',
         });
-        opened = await openSession(sessionOptions);
+        // The lock (probe, or --sim FILE) is taken before the probe is opened, inside openSession.
+        opened = await openSession(sessionOptions, { purpose: 'provision', env: io.env });
         Object.assign(recorder.facts, { probeSerial: opened.serialNumber, backend: opened.backend, simulated: opened.simulated });
-        if (!opened.simulated) lock = await acquireProbeLock(opened.serialNumber, { backend: opened.backend, purpose: 'provision', env: io.env });
         const session = opened;
         const attempt = recorder;
         const stdout = io.stdout as NodeJS.WritableStream & ProgressStream;
         if (!out.json && stdout.isTTY === true) progress = new LiveProgress(stdout, session.description);
         const live = progress;
-        process.once('SIGINT', onSigint);
         result = await provision(session.session, {
           ...imageStrategy,
           chip: sessionOptions.chip,
@@ -259,7 +258,7 @@ export function register(program: Command, io: CliIo): void {
           allowEraseProtected: options.allowEraseProtected === true,
           implementationId,
           dryRun: options.dryRun === true,
-          signal: controller.signal,
+          signal: shutdown.signal,
           bootModel: session.bootModel,
           onEvent: (event) => {
             attempt.observe(event);
@@ -276,6 +275,7 @@ export function register(program: Command, io: CliIo): void {
                 serialNumbers: [session.serialNumber],
                 yes: options.yes === true,
                 simulated: session.simulated,
+                signal: shutdown.signal,
               });
             } finally {
               if (asks) live?.resume();
@@ -286,6 +286,9 @@ export function register(program: Command, io: CliIo): void {
         });
         progress?.finish(result.outcome, result.errorCode);
         progress = undefined;
+        // Closed (and the state file saved) before the result is recorded: a save that fails is
+        // part of the result, not a FILE_ERROR after a "verified" record.
+        result = await closeInto(opened, result);
         await recordResult(out, () => attempt.result(result!));
         if (result.ok && options.exportPublicKey !== undefined && result.identityPublicKey) {
           const file = path.resolve(io.cwd, options.exportPublicKey);
@@ -308,21 +311,32 @@ export function register(program: Command, io: CliIo): void {
         }
         if (!result) throw tfm;
       } finally {
-        process.removeListener('SIGINT', onSigint);
         try {
           await opened?.close();
         } finally {
-          try {
-            await lock?.release();
-          } finally {
-            await records?.close();
-          }
+          await records?.close();
         }
       }
       if (!out.json && opened) printSummary(out, result, opened, records?.path);
       out.result({ ...resultLine(result), records: records?.path ?? null });
       if (!result.ok) throw errorOf(result);
     });
+}
+
+/**
+ * Closes the session (a simulator state file is saved then). If that fails after the run wrote to
+ * the device, the result says so: the device state may not be what the records will claim.
+ */
+async function closeInto(opened: OpenedSession, result: ProvisionResult): Promise<ProvisionResult> {
+  try {
+    await opened.close();
+    return result;
+  } catch (error) {
+    const tfm = asTfmError(error);
+    const afterWrite = result.afterWrite || result.writes > 0;
+    tfm.afterWrite = afterWrite;
+    return { ...result, ok: false, outcome: afterWrite ? 'failed' : 'refused', afterWrite, errorCode: tfm.code, error: tfm.toJSON() as ProvisionResult['error'] };
+  }
 }
 
 /** Appends a result record; a failure to append is a warning (the device outcome stands). */

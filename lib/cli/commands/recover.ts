@@ -15,6 +15,7 @@ import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
 import type { CliIo } from '../io';
 import { displayName } from '../options';
 import { snrFrom } from '../session';
+import { Shutdown } from '../shutdown';
 
 interface RecoverCommandOptions {
   snr?: string;
@@ -62,6 +63,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--sim-state-dir <dir>', 'with --sim-count: the simulated devices kept in <dir>/<serial>.json')
     .action(async (options: RecoverCommandOptions) => {
       const out = createOutput(io, { json: options.json });
+      const shutdown = io.shutdown ?? new Shutdown();
+      shutdown.arm();
       await withResultLine(out, 'recover', async (done) => {
         const core = parseCore(options.core);
         const snrText = snrFrom(options);
@@ -86,6 +89,7 @@ export function register(program: Command, io: CliIo): void {
             serialNumbers: [probe.serialNumber],
             yes: options.yes === true,
             simulated,
+            signal: shutdown.signal,
           });
           const session = await binding.open(probe.serialNumber);
           let report;

@@ -21,6 +21,8 @@ import { createNativeBinding, isSimulatedBinding, parseBackend, parseCount, pars
 import { createSimFleet } from '../../station/sim-fleet';
 import { getTarget, type ChipName } from '../../targets';
 import { confirmIrreversible } from '../confirm';
+import { Shutdown } from '../shutdown';
+import { simStopHook } from '../sim-stop';
 import { createOutput, formatFields, withResultLine, type CommandOutput } from '../output';
 import type { CliIo } from '../io';
 import { ProgressRenderer, formatDuration, type RowStatus } from '../progress';
@@ -153,6 +155,9 @@ export function register(program: Command, io: CliIo): void {
     .option('-y, --yes', 'do not ask for typed confirmation before provisioning real devices')
     .action(async (options: StationCommandOptions) => {
       const out = createOutput(io, { json: options.json });
+      // SIGINT, SIGTERM, SIGHUP and a closed output all stop the station the same way (cli/shutdown).
+      const shutdown = io.shutdown ?? new Shutdown();
+      shutdown.arm();
       await withResultLine(out, 'station', async (done) => {
         const snr = snrFrom(options);
         if (snr !== undefined && options.all === true) throw new TfmError('USAGE', 'Give either --snr or --all, not both.');
@@ -198,6 +203,7 @@ export function register(program: Command, io: CliIo): void {
             latencyMs: simLatency,
             // Each demo its own batch of devices; repeatable with --seed, kept with a state directory.
             deviceIds: options.seed !== undefined ? { seed: options.seed } : stateDir !== undefined ? 'perSerial' : 'random',
+            onOperation: simStopHook(io.env),
           });
           binding = fleet.binding;
           bootModelFor = (serial) => fleet.bootModel(serial);
@@ -218,6 +224,7 @@ export function register(program: Command, io: CliIo): void {
           serialNumbers,
           yes: options.yes === true,
           simulated,
+          signal: shutdown.signal,
         });
 
         const renderer = out.json
@@ -272,14 +279,6 @@ export function register(program: Command, io: CliIo): void {
           }
         };
 
-        const controller = new AbortController();
-        let interrupts = 0;
-        const onSigint = (): void => {
-          interrupts++;
-          if (interrupts === 1) controller.abort();
-          else io.stderr.write('Still finishing the writes in flight; the station stops as soon as they are done.\n');
-        };
-        process.on('SIGINT', onSigint);
         let summary: StationSummary;
         try {
           summary = await runStation({
@@ -289,7 +288,7 @@ export function register(program: Command, io: CliIo): void {
             records: recordsFile ?? false,
             env: io.env,
             ...lock,
-            signal: controller.signal,
+            signal: shutdown.signal,
             watch: options.watch === true ? { maxDevices, durationMs, pollMs } : false,
             provision: {
               chip,
@@ -304,7 +303,6 @@ export function register(program: Command, io: CliIo): void {
             onEvent,
           });
         } finally {
-          process.removeListener('SIGINT', onSigint);
           renderer?.stop();
         }
         if (!out.json) printSummary(out, summary);

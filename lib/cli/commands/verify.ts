@@ -1,9 +1,11 @@
 /** `tfm-provision verify`: read a device back and check what provisioning writes. Writes nothing. */
 import type { Command } from 'commander';
 import { asTfmError } from '../../errors';
+import { EXIT, withExitCode } from '../../exit-codes';
 import { verify } from '../../provision';
 import { createOutput, errorOf, formatFields, formatMs } from '../output';
 import type { CliIo } from '../io';
+import { Shutdown } from '../shutdown';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { displayName, parseImplementationId } from '../options';
 
@@ -20,12 +22,14 @@ export function register(program: Command, io: CliIo): void {
     .option('--skip-identity-key', 'do not expect the identity key slots')
     .action(async (options: VerifyCommandOptions) => {
       const out = createOutput(io, { json: options.json });
+      (io.shutdown ?? new Shutdown()).arm();
       let opened: OpenedSession | undefined;
       let result;
       try {
-        const sessionOptions = sessionOptionsFrom(options, io.cwd);
+        const sessionOptions = sessionOptionsFrom(options, io.cwd, io.env);
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
-        opened = await openSession(sessionOptions);
+        // Locked before the probe is opened: a read halts the CPU and moves the KMU slot selection.
+        opened = await openSession(sessionOptions, { purpose: 'verify', env: io.env });
         result = await verify(opened.session, {
           chip: sessionOptions.chip,
           implementationId,
@@ -63,6 +67,11 @@ export function register(program: Command, io: CliIo): void {
         errorCode: result.errorCode ?? null,
         ...rest,
       });
-      if (!result.ok) throw errorOf({ error: result.error, afterWrite: false });
+      if (!result.ok) {
+        // verify writes nothing: a device that fails its checks is "not verified" (3), never
+        // "failed after writing" (4); probe and environment errors keep their own codes.
+        const error = errorOf({ error: result.error, afterWrite: false });
+        throw error.category === 'device' || error.category === 'refused' ? withExitCode(error, EXIT.REFUSED) : error;
+      }
     });
 }
