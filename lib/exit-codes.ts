@@ -10,6 +10,8 @@ import { ERROR_CODES, type ErrorCode, TfmError } from './errors';
  *   5  probe or environment error (library, probe or connection; nothing was written)
  * 130  interrupted (Ctrl-C) before anything was written to the devices still waiting; writes in
  *      flight were finished first
+ * 129 / 143  the same for SIGHUP / SIGTERM; 141: the output closed and devices were left unstarted
+ *      (cli/shutdown.ts decides these: 128 + the signal's number)
  * A station exits with the worst code among its devices: 4 over 1 over 5 over 3 over 130.
  */
 export const EXIT = {
@@ -30,7 +32,10 @@ export const EXIT_CODE_HELP = `Exit codes:
   4  failed after writing (device may be partly provisioned)
   5  probe or environment error (library, probe, connection)
 130  interrupted by Ctrl-C (writes in flight were finished; the rest untouched)
-A station exits with the worst code among its devices (4, then 1, 5, 3, 130).`;
+129  the same for SIGHUP, 143 for SIGTERM (a failure, 1 to 5, is reported instead)
+141  the output was closed and devices were left unstarted (a finished run keeps its code)
+A station exits with the worst code among its devices (4, then 1, 5, 3, 130).
+verify exits 3 when the device is not verified (it writes nothing).`;
 
 /** Exit codes a command fixed for one error (see withExitCode). */
 const fixedCodes = new WeakMap<object, number>();

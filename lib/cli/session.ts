@@ -143,7 +143,7 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
   } else {
     device = sim.SimulatedDevice.create({ chip: options.chip ? getTarget(options.chip).name : 'nrf5340' });
   }
-  const binding = new sim.SimBinding({ onOperation: options.onSimOperation });
+  const binding = new sim.SimBinding({ onOperation: options.onSimOperation, yieldEachOperation: true });
   const serialNumber = sim.DEFAULT_SIM_SERIAL;
   binding.attach(serialNumber, device);
   const opened = await binding.open(serialNumber);

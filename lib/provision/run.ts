@@ -147,6 +147,11 @@ export class ProvisioningRun {
   }
 
   async run(): Promise<ProvisionResult> {
+    // A stop that arrives after the first write is reported when it arrives (the run goes on).
+    const onAbort = (): void => {
+      if (this.afterWrite) this.checkAbort();
+    };
+    this.options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const outcome = await this.sequence();
       await this.restoreNetworkCore();
@@ -157,6 +162,7 @@ export class ProvisioningRun {
       await this.restoreNetworkCore();
       return this.fail(error, readBack);
     } finally {
+      this.options.signal?.removeEventListener('abort', onAbort);
       this.requested.destroy?.();
       this.host.destroy();
     }

@@ -19,6 +19,12 @@ export interface SimBindingOptions {
   realTime?: boolean;
   /** Called as each probe operation begins (0-based per serial), before it runs: a test hook. */
   onOperation?: (index: number, serialNumber: number, method: string) => void;
+  /**
+   * Let the event loop run before each operation, as a real probe's call on a worker thread does.
+   * Without it a run on the simulator is one chain of microtasks, and a signal or a closed pipe
+   * would only be seen once the run is over. Default false (library tests need no macrotasks).
+   */
+  yieldEachOperation?: boolean;
 }
 
 interface SerialEntry {
@@ -36,6 +42,7 @@ export class SimBinding implements ProbeBinding {
   /** @internal */ readonly latencyUs: number;
   /** @internal */ readonly realTime: boolean;
   /** @internal */ readonly onOperation?: (index: number, serialNumber: number, method: string) => void;
+  /** @internal */ readonly yieldEachOperation: boolean;
 
   constructor(options: SimBindingOptions = {}) {
     const latency = options.latencyMs ?? 1;
@@ -43,6 +50,7 @@ export class SimBinding implements ProbeBinding {
     this.latencyUs = latency * 1000;
     this.realTime = options.realTime ?? false;
     this.onOperation = options.onOperation;
+    this.yieldEachOperation = options.yieldEachOperation ?? false;
   }
 
   /** Connects a simulated device to a simulated probe with this serial number. */
@@ -221,6 +229,7 @@ export class SimSession implements ProbeSession {
   }
 
   private async execute<T>(method: SimOperationMethod, details: Partial<SimOperation>, fn: (device: SimulatedDevice) => T): Promise<T> {
+    if (this.binding.yieldEachOperation) await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.closed) throw new ProbeError('PROBE_CLOSED', `Simulated probe ${this.serialNumber} session is closed.`);
     const entry = this.binding.entryOf(this);
     if (!entry) {

@@ -80,7 +80,7 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const sim = require('../sim') as typeof import('../sim');
   const latencyMs = options.latencyMs ?? 0;
-  const binding = new sim.SimBinding({ latencyMs, realTime: latencyMs > 0, onOperation: options.onOperation });
+  const binding = new sim.SimBinding({ latencyMs, realTime: latencyMs > 0, onOperation: options.onOperation, yieldEachOperation: true });
   const first = options.firstSerial ?? SIM_FLEET_FIRST_SERIAL;
   const serialNumbers = Array.from({ length: options.count }, (_, i) => first + i);
   const stateDir = options.stateDir !== undefined ? path.resolve(options.stateDir) : undefined;

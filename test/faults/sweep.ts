@@ -96,13 +96,10 @@ export interface SweepResult {
   durationMs: number;
 }
 
-/** Reads the tool's advice from a failed result: the erase-all it names in `details.recovery`, or
- *  in the message for errors that carry no details; anything else is a re-run. */
+/** Reads the tool's advice from a failed result: its typed `recovery` (issue 14), so rule 4 holds
+ *  that advice to account; 'none' on a failure is followed by a plain re-run. */
 export function advisedAction(result: ProvisionResult): OperatorAction {
-  const details = result.error?.details as { recovery?: unknown } | undefined;
-  if (details?.recovery === 'eraseAll') return 'recover+rerun';
-  if (result.errorCode === 'DEVICE_PROTECTED') return 'recover+rerun'; // "otherwise recover it with an erase-all"
-  return 'rerun';
+  return result.recovery === 'recover-then-rerun' ? 'recover+rerun' : 'rerun';
 }
 
 function describeOperation(op: SimOperation | undefined): string {

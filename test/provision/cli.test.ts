@@ -84,7 +84,7 @@ describe('tfm-provision provision', () => {
     expect(json.code).toBe(3);
     expect(jsonLines(json.stdout).pop()).toMatchObject({ type: 'result', ok: false, outcome: 'refused', errorCode: 'PARTIALLY_PROVISIONED', afterWrite: false, writes: 0 });
     expect(SimulatedDevice.load(file).dump()).toEqual(before);
-    expect(cli(['verify', '--sim', file]).code).toBe(4);
+    expect(cli(['verify', '--sim', file]).code).toBe(3); // not verified: verify writes nothing (issue 14)
   });
 
   it('--export-public-key into a missing directory (exit 5) or onto a directory (exit 2) is refused before the device is touched', () => {
