@@ -37,9 +37,8 @@ describe('the fault sweep catches a broken tool', () => {
   });
 
   test('one that never tells the operator to recover', async () => {
-    const tool = broken('no-recovery-advice', (r) =>
-      r.error?.details ? { ...r, error: { ...r.error, details: { ...r.error.details, recovery: undefined } } } : r,
-    );
+    // The sweep follows the typed `recovery`; a tool that never says 'recover-then-rerun' must show.
+    const tool = broken('no-recovery-advice', (r) => (r.recovery === 'recover-then-rerun' ? { ...r, recovery: 'rerun' } : r));
     const result = await runSweep('nrf9160', tool, { ...slice, profiles: profile('power-loss') });
     expect(result.cases.filter((c) => c.problems.some((p) => p.startsWith('not provisioned after'))).length).toBeGreaterThan(5);
   });
