@@ -10,8 +10,9 @@ const MUTATING = new Set(['write', 'writeU32', 'erasePage', 'eraseAll', 'recover
 
 export function persistingSession(session: ProbeSession, save: () => void): ProbeSession {
   return new Proxy(session, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
+    get(target, property) {
+      // Getters run on the session itself (virtualClock finds its device by `this`), not the proxy.
+      const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== 'function') return value;
       if (typeof property !== 'string' || !MUTATING.has(property)) return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...args: unknown[]) => {

@@ -69,7 +69,7 @@ describe.each(cases.map((c) => [c.file, c] as const))('%s', (_file, c) => {
   check('exit')('exits non-zero, with the documented exit code, and shows no stack trace', () => {
     const r = run();
     expect(r.signal).toBeNull();
-    const expected = c.exit ?? documentedExit(c.expectedCode as ErrorCode, !c.refusedBeforeWriting);
+    const expected = c.exit ?? documentedExit(c.expectedCode as ErrorCode, !c.refusedBeforeWriting, c.argv?.[0]);
     expect({ exit: r.exitCode, transcript: transcript(r) }).toEqual({ exit: expected, transcript: transcript(r) });
     expect(stackTraceLines(`${r.stderr}\n${r.stdout}`)).toEqual([]);
     expect(r.stderr).not.toMatch(/internal error/i);

@@ -46,8 +46,12 @@ export function caseProblems(c: CorpusCase): string[] {
  * is the oracle for the CLI's exit codes, and an oracle that reused the code under test would agree
  * with any mistake in it (e.g. a category mapped to the wrong code). Keep it in step with the docs.
  */
-export function documentedExit(code: ErrorCode, afterWrite: boolean): number {
+export function documentedExit(code: ErrorCode, afterWrite: boolean, command?: string): number {
   if (afterWrite) return EXIT.FAILED_AFTER_WRITE;
+  // README: the vendor library lacking a function before any write is an environment problem (5).
+  if (code === 'NOT_IMPLEMENTED') return EXIT.ENVIRONMENT;
+  // README: `verify` writes nothing; a device it does not verify exits 3, never 4.
+  if (command === 'verify' && (ERROR_CODES[code] === 'device' || ERROR_CODES[code] === 'refused')) return EXIT.REFUSED;
   switch (ERROR_CODES[code]) {
     case 'usage':
       return EXIT.USAGE;
