@@ -221,8 +221,9 @@ describe('strict parsing and true exit codes', () => {
   });
 
   it('verify of a blank device exits 3 ("not verified"), not 4: it writes nothing', async () => {
-    const c = captureIo({ cwd: dir, env });
-    expect(await runCli(['verify', '--sim', path.join(dir, 'blank.json')], c.io)).toBe(EXIT.REFUSED);
+    const blank = path.join(dir, 'blank.json');
+    expect(await runCli(['sim', 'create', blank, '--chip', 'nrf5340'], captureIo({ cwd: dir, env }).io)).toBe(0);
+    expect(await runCli(['verify', '--sim', blank], captureIo({ cwd: dir, env }).io)).toBe(EXIT.REFUSED);
   });
 
   it('station --sim-state-dir /dev/null: FILE_ERROR (exit 5), not INTERNAL_ERROR', async () => {
