@@ -70,6 +70,17 @@ export const ERROR_CODES = {
   IMAGE_OUT_OF_RANGE: 'refused',
   IMAGE_TIMEOUT: 'device',
   IMAGE_FAILED: 'device',
+  // the provisioning sample's own failure lines (lib/targets/provisioning-sample.ts SAMPLE_FAILURE_CODES)
+  IMAGE_LIFECYCLE_READ_FAILED: 'device',
+  IMAGE_LIFECYCLE_NOT_ASSEMBLY: 'device',
+  IMAGE_LIFECYCLE_UPDATE_FAILED: 'device',
+  IMAGE_LIFECYCLE_NOT_PROVISIONING: 'device',
+  IMAGE_HUK_WRITE_FAILED: 'device',
+  IMAGE_IDENTITY_KEY_SLOT_WRITTEN: 'device',
+  IMAGE_IDENTITY_KEY_WRITE_FAILED: 'device',
+  IMAGE_IDENTITY_KEY_NOT_WRITTEN: 'device',
+  IMAGE_IMPLEMENTATION_ID_WRITE_FAILED: 'device',
+  IMAGE_NETWORK_APPROTECT_FAILED: 'device',
   /** The image strategy must reset the chip, and a UICR protection word would lock the debug port then. */
   DEBUG_LOCK_AT_RESET: 'refused',
   // files, records, simulator state
@@ -87,6 +98,8 @@ export const ERROR_CODES = {
   IDENTITY_KEY_MISSING: 'device',
   IDENTITY_KEY_INVALID: 'device',
   TFM_PROVISIONING_FAILED: 'device',
+  /** The simulated TF-M booted but gave no valid attestation token (its identity key does not unwrap, or the token failed a check). */
+  TFM_ATTESTATION_FAILED: 'device',
   // nrfjprog library codes without an equivalent above (native/nrfjprog_errors.cc)
   INVALID_DEVICE_FOR_OPERATION: 'refused',
   JLINK_LIBRARY_NOT_FOUND: 'environment',

@@ -7,6 +7,7 @@ import { TfmError } from '../errors';
 import { fromHex } from '../bytes';
 import { getTarget } from '../targets';
 import { implementationIdProblem } from '../provision/implementation-id';
+import { instanceIdFormulaForTfm } from '../keys/instance-id';
 import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
 
 /** A chip as people write it ("nRF9160"), for human output; JSON keeps the machine name. */
@@ -31,6 +32,20 @@ export function parseImplementationId(text: string): Uint8Array {
   const problem = implementationIdProblem(bytes);
   if (problem !== undefined) throw new TfmError('USAGE', `--implementation-id ${problem}`);
   return bytes;
+}
+
+/** --tfm-version: the TF-M the device boots, which decides the instance ID ('2.1' or '2.2', or a 2.x version). */
+export const TFM_VERSION_HELP =
+  'TF-M version the device boots: 2.1 (TF-M <= 2.1.x, NCS <= v3.1: instance ID = 0x01 || SHA-256(key)) or 2.2 (TF-M >= 2.2.0, NCS >= v3.2: 0x01 || SHA-256(COSE_Key)); default 2.2';
+
+export function parseTfmVersion(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    instanceIdFormulaForTfm(text);
+  } catch {
+    throw new TfmError('USAGE', `--tfm-version must be 2.1 or 2.2 (or another TF-M 2.x version such as 2.1.2); got "${text}".`);
+  }
+  return text;
 }
 
 /** Loads a user's IdentityKeyWrapper: the module's default export, `identityKeyWrapper`, or the module itself. */

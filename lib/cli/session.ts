@@ -159,7 +159,7 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
     backend: 'sim',
     serialNumber,
     description: `simulated ${getTarget(device.chip).displayName}${file ? ` (state file ${path.basename(file)})` : ''}`,
-    bootModel: () => binding.device(serialNumber)!.clone().bootTfm(),
+    bootModel: (request) => binding.device(serialNumber)!.clone().bootTfm(request),
     async close() {
       if (closed) return;
       closed = true;

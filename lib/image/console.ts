@@ -6,7 +6,8 @@
  * with ANSI colours; printk output (the network-core sample) is the bare text. `classifyLine`
  * strips the decoration so the flow can match the sample's messages exactly.
  */
-import { NETWORK_SAMPLE_FAILURE_PREFIX, SAMPLE_FAILURE_PREFIX, SAMPLE_MESSAGES } from '../targets/provisioning-sample';
+import type { ErrorCode } from '../errors';
+import { NETWORK_SAMPLE_FAILURE_PREFIX, SAMPLE_FAILURE_CODES, SAMPLE_FAILURE_PREFIX, SAMPLE_FAILURES, SAMPLE_MESSAGES } from '../targets/provisioning-sample';
 
 export type ConsoleKind = 'rtt' | 'serial';
 
@@ -67,6 +68,9 @@ export interface ClassifiedLine {
   kind: LineKind;
   /** The message without timestamp, level and module. */
   message: string;
+  /** For a failure line: which of the sample's failures it is (SAMPLE_FAILURES key, 'networkApprotect'
+   *  for the network image's, 'unknown' for another `Failure:` line) and the error code it maps to. */
+  failure?: { name: string; code: ErrorCode };
 }
 
 /**
@@ -77,8 +81,21 @@ export interface ClassifiedLine {
 export function classifyLine(line: string): ClassifiedLine {
   const message = line.replace(LOG_PREFIX, '').trim();
   if (message === SAMPLE_MESSAGES.success) return { kind: 'success', message };
-  if (message.startsWith(SAMPLE_FAILURE_PREFIX) || message.startsWith(NETWORK_SAMPLE_FAILURE_PREFIX)) return { kind: 'failure', message };
+  if (message.startsWith(SAMPLE_FAILURE_PREFIX) || message.startsWith(NETWORK_SAMPLE_FAILURE_PREFIX)) return { kind: 'failure', message, failure: failureOf(message) };
   return { kind: 'info', message };
+}
+
+/**
+ * Which failure a failure line is: the sample's lines verbatim (newest main.c), each with its own
+ * code; the network image's APPROTECT line; anything else starting `Failure:` is IMAGE_FAILED (a
+ * build whose wording differs).
+ */
+export function failureOf(message: string): { name: string; code: ErrorCode } {
+  for (const [name, code] of Object.entries(SAMPLE_FAILURE_CODES)) {
+    if (message === SAMPLE_FAILURES[name as keyof typeof SAMPLE_FAILURE_CODES]) return { name, code };
+  }
+  if (message.startsWith(NETWORK_SAMPLE_FAILURE_PREFIX)) return { name: 'networkApprotect', code: 'IMAGE_NETWORK_APPROTECT_FAILED' };
+  return { name: 'unknown', code: 'IMAGE_FAILED' };
 }
 
 /** `<label> public key ... 04<128 hex digits>`: an uncompressed P-256 point, if an image prints one.

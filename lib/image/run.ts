@@ -10,9 +10,9 @@
  * selecting a slot from the probe mid-run could make the image's own key write land in the wrong
  * slot. The KMU PERM words are therefore read once the core is halted (see strategy.ts).
  */
-import { TfmError } from '../errors';
+import { TfmError, type ErrorCode } from '../errors';
 import type { LifecycleState } from '../targets/lifecycle';
-import { classifyLine, publicKeyInLine, type ImageConsole } from './console';
+import { classifyLine, failureOf, publicKeyInLine, type ImageConsole } from './console';
 
 /** Time as the run sees it. On hardware, the wall clock; on the simulator, its virtual clock, so
  *  the image model progresses and timeouts fire without real waiting. */
@@ -61,6 +61,8 @@ export interface ImageRunReport {
   lines: string[];
   /** The failure line, for outcome 'failure'. */
   failureLine?: string;
+  /** Which failure that line is, and its error code (console.ts failureOf). */
+  failure?: { name: string; code: ErrorCode };
   /** Uncompressed SEC1 hex, when the image printed its identity public key. */
   identityPublicKey?: string;
   /** Time from `go` to the end of the run, on the run clock. */
@@ -99,7 +101,7 @@ export async function watchImageRun(options: RunWatchOptions): Promise<ImageRunR
   const finish = (outcome: RunOutcome, failureLine?: string): ImageRunReport => ({
     outcome,
     lines,
-    ...(failureLine !== undefined ? { failureLine } : {}),
+    ...(failureLine !== undefined ? { failureLine, failure: failureOf(failureLine) } : {}),
     ...(identityPublicKey !== undefined ? { identityPublicKey } : {}),
     elapsedMs: clock.now() - start,
     progress: progress ?? { complete: false },
@@ -149,9 +151,10 @@ export function checkTimeout(timeoutMs: number | undefined, fallback = DEFAULT_I
 export function outcomeError(report: ImageRunReport, image: { source: string }, timeoutMs: number, what: string): TfmError | undefined {
   const details = { image: image.source, lines: report.lines, progress: report.progress, elapsedMs: Math.round(report.elapsedMs) };
   if (report.outcome === 'failure') {
-    return new TfmError('IMAGE_FAILED', `The ${what} reported a failure: "${report.failureLine}". Nothing more was written by the host; see the details for what the chip holds.`, {
+    const failure = report.failure ?? failureOf(report.failureLine ?? '');
+    return new TfmError(failure.code, `The ${what} reported a failure: "${report.failureLine}". Nothing more was written by the host; see the details for what the chip holds.`, {
       afterWrite: true,
-      details: { ...details, failureLine: report.failureLine },
+      details: { ...details, failureLine: report.failureLine, failure: failure.name },
     });
   }
   if (report.outcome === 'timeout') {

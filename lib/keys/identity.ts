@@ -10,9 +10,10 @@
  * wrapped. (Before issue 15 @noble/curves turned d into an immutable bigint that could not be
  * zeroed at all.)
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { isP256Scalar, p256PublicKey } from '../crypto';
 import { TfmError } from '../errors';
+import { DEFAULT_INSTANCE_ID_FORMULA, instanceIdUnder, type InstanceIdFormula } from './instance-id';
 import type { RandomSource } from '../random';
 
 export const IDENTITY_PRIVATE_KEY_BYTES = 32;
@@ -24,8 +25,10 @@ export interface IdentityPublicKey {
   hex: string;
   /** SubjectPublicKeyInfo PEM, for device registries. */
   pem: string;
-  /** PSA attestation instance ID (UEID): 0x01 || SHA-256(uncompressed key), as older TF-M computes it. */
+  /** PSA attestation instance ID (UEID) under `instanceIdFormula` (keys/instance-id.ts). */
   instanceId: string;
+  /** Which TF-M's formula gave instanceId: '2.1' (TF-M <= 2.1.x, NCS <= 3.1) or '2.2' (TF-M >= 2.2.0, NCS >= 3.2). */
+  instanceIdFormula: InstanceIdFormula;
 }
 
 const MAX_DRAWS = 64; // the chance one draw is out of range is about 2^-32
@@ -45,7 +48,7 @@ export function generateIdentityPrivateKey(random: RandomSource): Uint8Array {
   throw new TfmError('INTERNAL_ERROR', 'The random source keeps returning values outside the P-256 key range; it is broken.');
 }
 
-export function describePublicKey(uncompressed: Uint8Array): IdentityPublicKey {
+export function describePublicKey(uncompressed: Uint8Array, formula: InstanceIdFormula = DEFAULT_INSTANCE_ID_FORMULA): IdentityPublicKey {
   if (uncompressed.length !== IDENTITY_PUBLIC_KEY_BYTES || uncompressed[0] !== 0x04) {
     throw new TfmError('INVALID_PARAMETER', 'An identity public key must be 65 bytes of uncompressed SEC1 (0x04 || X || Y).');
   }
@@ -60,19 +63,21 @@ export function describePublicKey(uncompressed: Uint8Array): IdentityPublicKey {
     bytes: Uint8Array.from(uncompressed),
     hex: Buffer.from(uncompressed).toString('hex'),
     pem,
-    instanceId: instanceIdFor(uncompressed),
+    instanceId: instanceIdUnder(uncompressed, formula),
+    instanceIdFormula: formula,
   };
 }
 
+/** The TF-M 2.1 instance ID, 0x01 || SHA-256(uncompressed key) (instanceIdUnder(key, '2.1')). */
 export function instanceIdFor(uncompressed: Uint8Array): string {
-  return `01${createHash('sha256').update(uncompressed).digest('hex')}`;
+  return instanceIdUnder(uncompressed, '2.1');
 }
 
 /** Public key of d (d is not modified; see the file comment for the copy OpenSSL makes). */
-export function identityPublicKeyOf(d: Uint8Array): IdentityPublicKey {
+export function identityPublicKeyOf(d: Uint8Array, formula: InstanceIdFormula = DEFAULT_INSTANCE_ID_FORMULA): IdentityPublicKey {
   const point = p256PublicKey(d);
   try {
-    return describePublicKey(point);
+    return describePublicKey(point, formula);
   } finally {
     point.fill(0); // public, but describePublicKey keeps its own copy
   }

@@ -2,4 +2,5 @@
 export * from './wrapping-model';
 export * from './huk';
 export * from './identity';
+export * from './instance-id';
 export { modelIdentityKeyWrapper, isIdentityKeyWrapper, isModelWrapper, type IdentityKeyWrapper, type IdentityKeyWrapInput } from './wrapper';

@@ -19,9 +19,10 @@ import { defaultImplementationId } from '../targets';
 import type { LifecycleState } from '../targets/lifecycle';
 import { SAMPLE_MESSAGES } from '../targets/provisioning-sample';
 import { countOperations, type CountingSession } from '../device/counting-session';
-import { toHex } from '../bytes';
+import { fromHex, toHex } from '../bytes';
 import { holdNetworkCore } from '../device/network-core';
 import type { IdentityPublicKey } from '../keys/identity';
+import { DEFAULT_INSTANCE_ID_FORMULA, instanceIdUnder, type InstanceIdFormula } from '../keys/instance-id';
 import { ProvisionEvents, type ProvisionEvent, type WarningCode } from './events';
 import { decide, type Decision } from './decide';
 import { preflight, protectedDeviceError, type Preflight } from './preflight';
@@ -29,7 +30,7 @@ import type { ProvisioningStrategy, RunContext, StepControl } from './strategy';
 import { HostStrategy } from './strategies/host';
 import { ImageStrategy } from './strategies/image';
 import type { ProvisionOptions, ProvisionOutcome, ProvisionResult, StepName, StepReport, TfmErrorJson, VerifyResult } from './types';
-import { verify, verifyFromReadings } from './verify';
+import { formulaOption, verify, verifyFromReadings } from './verify';
 import { implementationIdProblem } from './implementation-id';
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -56,6 +57,8 @@ export class ProvisioningRun {
   private preflightResult?: Preflight;
   private decision?: Decision;
   private publicKey?: IdentityPublicKey;
+  /** The instance-ID formula of the TF-M the device will boot (ProvisionOptions.tfmVersion). */
+  private formula: InstanceIdFormula = DEFAULT_INSTANCE_ID_FORMULA;
   private lifecycleAfter?: LifecycleState;
   private verification?: VerifyResult;
   private plan?: ProvisionResult['plan'];
@@ -175,6 +178,7 @@ export class ProvisioningRun {
     }
     const idProblem = implementationIdProblem(this.implementationId);
     if (idProblem !== undefined) throw new TfmError('INVALID_PARAMETER', `The implementation ID ${idProblem}`);
+    this.formula = formulaOption(o.tfmVersion);
     const context = (this.context = this.optionsContext());
     this.requested.checkOptions(context);
     this.checkAbort();
@@ -190,7 +194,7 @@ export class ProvisioningRun {
     if (decision.error) throw decision.error;
 
     if (decision.action === 'alreadyProvisioned') {
-      await this.verifyStep(() => verifyFromReadings(p, { identityKey: this.identityKey, implementationId: this.implementationId, bootModel: o.bootModel }), ' from the preflight readings');
+      await this.verifyStep(() => verifyFromReadings(p, { identityKey: this.identityKey, implementationId: this.implementationId, bootModel: o.bootModel, tfmVersion: o.tfmVersion }), ' from the preflight readings');
       this.lifecycleAfter = p.lifecycle.state;
       return 'alreadyProvisioned';
     }
@@ -220,7 +224,7 @@ export class ProvisioningRun {
         lifecycle: p.lifecycle.state,
         plan: this.plan,
         identityPublicKey: this.publicKey && { hex: this.publicKey.hex, pem: this.publicKey.pem },
-        instanceId: this.publicKey?.instanceId,
+        ...(this.publicKey ? { instanceId: instanceIdUnder(fromHex(this.publicKey.hex), this.formula), instanceIdFormula: this.formula } : {}),
         implementationId: toHex(this.implementationId),
       });
     }
@@ -232,7 +236,7 @@ export class ProvisioningRun {
       () =>
         verify(
           this.probe,
-          { identityKey: this.identityKey, implementationId: this.implementationId, lifecycle: ['PROVISIONING'], bootModel, ...expectation.verify },
+          { identityKey: this.identityKey, implementationId: this.implementationId, lifecycle: ['PROVISIONING'], bootModel, tfmVersion: o.tfmVersion, ...expectation.verify },
           {
             identity: { target: p.target, chip: p.chip, part: p.part, variant: p.variant, deviceId: p.deviceIdBytes, deviceIdHex: p.deviceId, erratum161: p.erratum161 },
             readBack: expectation.readBack,
@@ -301,7 +305,9 @@ export class ProvisioningRun {
     };
     if (publicKey) {
       result.identityPublicKey = { hex: publicKey.hex, pem: publicKey.pem };
-      result.instanceId = publicKey.instanceId;
+      // The ID the TF-M the device boots will attest with (the tfmVersion option).
+      result.instanceId = instanceIdUnder(fromHex(publicKey.hex), this.formula);
+      result.instanceIdFormula = this.formula;
     }
     if (this.plan) result.plan = this.plan;
     if (p) {
@@ -368,6 +374,7 @@ export class ProvisioningRun {
     if (!this.afterWrite) {
       delete result.identityPublicKey;
       delete result.instanceId;
+      delete result.instanceIdFormula;
     }
     return result;
   }

@@ -1,6 +1,7 @@
 /** Public types of the provisioning sequence (library API; the station and CLI build on them). */
 import type { ErrorCategory, ErrorCode } from '../errors';
 import type { LifecycleState } from '../device/lifecycle';
+import type { InstanceIdFormula } from '../keys/instance-id';
 import type { IdentityKeyWrapper } from '../keys/wrapper';
 import type { RandomSource } from '../random';
 import type { ChipName } from '../targets';
@@ -32,8 +33,16 @@ export interface TfmBootOutcome {
   /** Why TF-M refused the device (HUK_MISSING, IDENTITY_KEY_MISSING, TFM_LIFECYCLE_REFUSED, ...). */
   errorCode?: ErrorCode;
   message?: string;
+  /** After a boot to SECURED: the simulated TF-M's answer to one initial attestation request. */
+  attestation?: { ok: boolean; token?: Uint8Array; errorCode?: string; message?: string };
 }
-export type BootModel = () => TfmBootOutcome | Promise<TfmBootOutcome>;
+/** What the run asks of the boot model: the TF-M it targets, and the challenge of the attestation
+ *  request it makes after the boot (psa_initial_attest_get_token). */
+export interface BootModelRequest {
+  instanceIdFormula?: InstanceIdFormula;
+  challenge?: Uint8Array;
+}
+export type BootModel = (request?: BootModelRequest) => TfmBootOutcome | Promise<TfmBootOutcome>;
 
 /** Handed to beforeIrreversible: everything known before the first irreversible write, no secrets. */
 export interface IrreversibleContext {
@@ -43,6 +52,8 @@ export interface IrreversibleContext {
   plan: PlannedWrite[];
   identityPublicKey?: { hex: string; pem: string };
   instanceId?: string;
+  /** The TF-M formula instanceId follows ('2.1' or '2.2'; keys/instance-id.ts). */
+  instanceIdFormula?: InstanceIdFormula;
   implementationId: string;
 }
 
@@ -75,6 +86,13 @@ export interface ProvisionOptions extends ImageStrategyOptions {
   signal?: AbortSignal;
   /** Simulator only: TF-M first boot on a copy of the device, run as the last verification. */
   bootModel?: BootModel;
+  /**
+   * The TF-M version the device will boot, which decides the instance ID reported (results, records):
+   * '2.1' (TF-M up to 2.1.x, NCS up to v3.1: 0x01 || SHA-256(public key)) or '2.2' (TF-M 2.2.0 and
+   * later, NCS v3.2 and later: 0x01 || SHA-256(COSE_Key)); any 2.x version such as '2.1.2' or '2.3'
+   * is accepted and mapped. Default '2.2'.
+   */
+  tfmVersion?: string;
   /** Called after keys are generated and before the first irreversible write (audit record, typed
    *  confirmation). Throwing (or rejecting) stops the run with nothing written. */
   beforeIrreversible?: (context: IrreversibleContext) => void | Promise<void>;
@@ -119,6 +137,8 @@ export interface ProvisionResult {
   /** Present when this run generated the identity key, or when the boot model reported it. */
   identityPublicKey?: { hex: string; pem: string };
   instanceId?: string;
+  /** Which TF-M's instance-ID formula instanceId follows: '2.1' or '2.2' (the tfmVersion option). */
+  instanceIdFormula?: InstanceIdFormula;
   implementationId: string;
   identityWrapper?: string;
   simulated: boolean;
@@ -165,6 +185,8 @@ export interface VerifyOptions {
   /** The public key that the boot model must attest with (uncompressed hex). */
   identityPublicKey?: string;
   bootModel?: BootModel;
+  /** The TF-M version the device boots (as ProvisionOptions.tfmVersion); decides the instance ID. */
+  tfmVersion?: string;
   onEvent?: (event: ProvisionEvent) => void;
 }
 
@@ -181,9 +203,13 @@ export interface VerifyResult {
   deviceId?: string;
   lifecycle?: LifecycleState;
   checks: VerifyCheck[];
-  boot?: TfmBootOutcome & { identityMatches?: boolean };
+  boot?: Omit<TfmBootOutcome, 'attestation'> & { identityMatches?: boolean };
+  /** The simulated TF-M's attestation token checked after the boot (lib/attest): ok, the failed
+   *  checks' codes, the token (hex) and the challenge it answered. */
+  attestation?: { ok: boolean; errorCodes: string[]; token?: string; challenge?: string; profile?: string; message: string };
   identityPublicKey?: { hex: string; pem: string };
   instanceId?: string;
+  instanceIdFormula?: InstanceIdFormula;
   operations: number;
   durationMs: number;
   errorCode?: ErrorCode;

@@ -2,7 +2,9 @@
  * Verification by read-back: reads everything provisioning writes and compares it with what should be
  * there. Works on any device (a re-check days later) and is the last stage of provision(), which also
  * passes the identity blob it wrote. On the simulator, the TF-M first-boot model runs on a copy of the
- * device and must reach SECURED with the identity key we report. Nothing is written.
+ * device and must reach SECURED, then answer an initial attestation request with a token that
+ * lib/attest verifies against the identity key we report (a badly wrapped key boots on silicon too,
+ * and shows only there). Nothing is written.
  */
 import { performance } from 'node:perf_hooks';
 import { TfmError, asTfmError } from '../errors';
@@ -15,7 +17,11 @@ import { fromHex, hex32, toHex } from '../bytes';
 import { KMU_VALUE_BYTES, type KmuSlotReading } from '../device/kmu';
 import type { LifecycleState } from '../device/lifecycle';
 import type { NetworkCoreReading } from '../device/network-core';
+import { randomBytes } from 'node:crypto';
 import { describePublicKey } from '../keys/identity';
+import { DEFAULT_INSTANCE_ID_FORMULA, instanceIdFormulaForTfm, type InstanceIdFormula } from '../keys/instance-id';
+import { staticLookup } from '../attest/lookup';
+import { verifyAttestationToken } from '../attest/verify';
 import { identify, protectedDeviceError, readDeviceState, restoreNetworkCoreHold, type DeviceState, type Preflight } from './preflight';
 import type { BootModel, TfmBootOutcome, VerifyCheck, VerifyOptions, VerifyResult } from './types';
 
@@ -78,32 +84,76 @@ export function evaluateState(target: Target, state: DeviceState, options: Verif
 }
 
 export interface BootCheck {
-  check: VerifyCheck;
+  checks: VerifyCheck[];
   boot: NonNullable<VerifyResult['boot']>;
+  attestation?: VerifyResult['attestation'];
   identityPublicKey?: { hex: string; pem: string };
   instanceId?: string;
+  instanceIdFormula?: InstanceIdFormula;
 }
 
-/** Runs the TF-M first-boot model (on a copy of the device: the hook's contract) and judges it. */
-export async function runBootCheck(bootModel: BootModel, options: { identityKey?: 'generate' | 'skip'; identityPublicKey?: string }): Promise<BootCheck> {
-  const outcome: TfmBootOutcome = await bootModel();
+/** The formula of the TF-M a run targets (INVALID_PARAMETER for a version that is not 2.x). */
+export function formulaOption(tfmVersion: string | undefined): InstanceIdFormula {
+  return tfmVersion === undefined ? DEFAULT_INSTANCE_ID_FORMULA : instanceIdFormulaForTfm(tfmVersion);
+}
+
+/**
+ * Runs the TF-M first-boot model (on a copy of the device: the hook's contract) and judges it: the
+ * boot must reach SECURED; then, when an identity key is expected, the simulated TF-M's attestation
+ * token must verify (lib/attest) against the reported identity key (or, when the run knows none, the
+ * key the model unwrapped), the formula's instance ID, the implementation ID and a fresh challenge.
+ */
+export async function runBootCheck(
+  bootModel: BootModel,
+  options: { identityKey?: 'generate' | 'skip'; identityPublicKey?: string; implementationId?: Uint8Array; tfmVersion?: string },
+): Promise<BootCheck> {
+  const formula = formulaOption(options.tfmVersion);
+  const challenge = randomBytes(32); // a verifier's nonce: public, fresh per request
+  const outcome: TfmBootOutcome = await bootModel({ instanceIdFormula: formula, challenge });
   const identityExpected = (options.identityKey ?? 'generate') === 'generate';
   const reported = normaliseHex(options.identityPublicKey);
   const booted = normaliseHex(outcome.identityPublicKey);
-  const identityMatches = reported === undefined ? undefined : reported === booted;
+  const identityMatches = reported === undefined || booted === undefined ? undefined : reported === booted;
   // One lifecycle spelling (lib/targets/lifecycle.ts) in library, simulator and results: no case bridge.
   const secured = outcome.ok && outcome.lifecycle === 'SECURED';
-  const check: VerifyCheck = {
-    name: 'TF-M first boot (model, on a copy)',
-    ok: secured && identityMatches !== false && (!identityExpected || booted !== undefined),
-    expected: reported ? 'SECURED, attesting with the reported identity key' : 'SECURED',
-    actual: `${outcome.ok ? 'booted' : `refused${outcome.errorCode ? ` (${outcome.errorCode})` : ''}`}, lifecycle ${String(outcome.lifecycle)}${identityMatches === false ? ', different identity key' : ''}`,
-  };
-  const result: BootCheck = { check, boot: { ...outcome, identityMatches } };
-  if (booted && /^04[0-9a-f]{128}$/.test(booted)) {
-    const described = describePublicKey(Uint8Array.from(Buffer.from(booted, 'hex')));
+  const { attestation: answer, ...boot } = outcome;
+  const checks: VerifyCheck[] = [
+    {
+      name: 'TF-M first boot (model, on a copy)',
+      ok: secured,
+      expected: 'SECURED',
+      actual: `${outcome.ok ? 'booted' : `refused${outcome.errorCode ? ` (${outcome.errorCode})` : ''}`}, lifecycle ${String(outcome.lifecycle)}`,
+    },
+  ];
+  const result: BootCheck = { checks, boot: { ...boot, identityMatches } };
+  const keyHex = reported ?? booted;
+  if (keyHex && /^04[0-9a-f]{128}$/.test(keyHex)) {
+    const described = describePublicKey(Uint8Array.from(Buffer.from(keyHex, 'hex')), formula);
     result.identityPublicKey = { hex: described.hex, pem: described.pem };
     result.instanceId = described.instanceId;
+    result.instanceIdFormula = formula;
+  }
+  if (secured && identityExpected) {
+    const name = 'TF-M initial attestation (model, on a copy)';
+    const expected = `a token signed by ${reported ? 'the reported identity key' : 'the identity key'}, answering the challenge`;
+    if (!answer?.ok || !answer.token) {
+      const why = answer?.message ?? 'the boot model made no attestation request';
+      result.attestation = { ok: false, errorCodes: [answer?.errorCode ?? 'TFM_ATTESTATION_FAILED'], challenge: challenge.toString('hex'), message: why };
+      checks.push({ name, ok: false, expected, actual: `no token: ${why}` });
+    } else if (!keyHex || !result.identityPublicKey) {
+      result.attestation = { ok: false, errorCodes: ['TFM_ATTESTATION_FAILED'], token: toHex(answer.token), challenge: challenge.toString('hex'), message: 'no identity public key to check the token against' };
+      checks.push({ name, ok: false, expected, actual: 'a token, but no identity public key is known to check it against' });
+    } else {
+      const lookup = staticLookup(
+        [{ identityPublicKey: Uint8Array.from(Buffer.from(keyHex, 'hex')), instanceIdFormula: formula, implementationId: toHex(options.implementationId ?? defaultImplementationId()) }],
+        'this run',
+      );
+      const verdict = await verifyAttestationToken(answer.token, { lookup, nonce: challenge });
+      const failed = verdict.checks.filter((c) => c.status === 'fail');
+      const message = verdict.ok ? `verified (${verdict.profile}, instance ID ${result.instanceId})` : failed.map((c) => `${c.name}: ${c.detail}`).join('; ');
+      result.attestation = { ok: verdict.ok, errorCodes: verdict.errorCodes, token: toHex(answer.token), challenge: challenge.toString('hex'), ...(verdict.profile ? { profile: verdict.profile } : {}), message };
+      checks.push({ name, ok: verdict.ok, expected, actual: verdict.ok ? `verified, profile ${verdict.profile}` : `refused (${verdict.errorCodes.join(', ')})` });
+    }
   }
   return result;
 }
@@ -159,10 +209,12 @@ export async function verify(session: ProbeSession, given: VerifyOptions = {}, i
     // TF-M's provisioning step requires the identity key: without it the boot model can only refuse.
     if (options.bootModel && identityExpected) {
       const boot = await runBootCheck(options.bootModel, options);
-      result.checks.push(boot.check);
+      result.checks.push(...boot.checks);
       result.boot = boot.boot;
+      if (boot.attestation) result.attestation = boot.attestation;
       result.identityPublicKey = boot.identityPublicKey;
       result.instanceId = boot.instanceId;
+      result.instanceIdFormula = boot.instanceIdFormula;
     }
     const error = verificationError(result.checks);
     result.ok = error === undefined;
@@ -186,7 +238,7 @@ export async function verify(session: ProbeSession, given: VerifyOptions = {}, i
  * Verification of a device found complete, from the preflight readings (no second read), plus the
  * boot model when there is one. The result has the shape verify() gives.
  */
-export async function verifyFromReadings(p: Preflight, options: Pick<VerifyOptions, 'identityKey' | 'implementationId' | 'bootModel'>): Promise<VerifyResult> {
+export async function verifyFromReadings(p: Preflight, options: Pick<VerifyOptions, 'identityKey' | 'implementationId' | 'bootModel' | 'tfmVersion'>): Promise<VerifyResult> {
   const state: DeviceState = {
     lifecycle: p.lifecycle,
     protection: p.protection,
@@ -197,11 +249,13 @@ export async function verifyFromReadings(p: Preflight, options: Pick<VerifyOptio
   const checks = evaluateState(p.target, state, { identityKey: options.identityKey, implementationId: options.implementationId });
   const verification: VerifyResult = { ok: false, chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, checks, operations: 0, durationMs: 0 };
   if (options.bootModel && options.identityKey === 'generate') {
-    const boot = await runBootCheck(options.bootModel, { identityKey: options.identityKey });
-    checks.push(boot.check);
+    const boot = await runBootCheck(options.bootModel, { identityKey: options.identityKey, implementationId: options.implementationId, tfmVersion: options.tfmVersion });
+    checks.push(...boot.checks);
     verification.boot = boot.boot;
+    if (boot.attestation) verification.attestation = boot.attestation;
     verification.identityPublicKey = boot.identityPublicKey;
     verification.instanceId = boot.instanceId;
+    verification.instanceIdFormula = boot.instanceIdFormula;
   }
   const error = verificationError(checks);
   verification.ok = !error;

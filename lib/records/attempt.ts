@@ -83,6 +83,7 @@ export class AttemptRecorder {
       plannedSteps: [...new Set(context.plan.map((w) => w.step))],
       ...(context.identityPublicKey !== undefined ? { identityPublicKey: context.identityPublicKey.hex } : {}),
       ...(context.instanceId !== undefined ? { instanceId: context.instanceId } : {}),
+      ...(context.instanceIdFormula !== undefined ? { instanceIdFormula: context.instanceIdFormula } : {}),
     });
     this.intentWritten = true;
   }
@@ -99,6 +100,7 @@ export class AttemptRecorder {
       implementationId: result.implementationId,
       identityPublicKey: result.identityPublicKey?.hex,
       instanceId: result.instanceId,
+      instanceIdFormula: result.instanceIdFormula,
       errorCode: result.errorCode,
       error: result.error?.message,
       wroteDevice: result.afterWrite,
@@ -127,6 +129,7 @@ export class AttemptRecorder {
     implementationId?: string;
     identityPublicKey?: string;
     instanceId?: string;
+    instanceIdFormula?: '2.1' | '2.2';
     errorCode?: string;
     error?: string;
     wroteDevice: boolean;
@@ -155,6 +158,7 @@ export class AttemptRecorder {
       ...(fields.lifecycleAfter !== undefined ? { lifecycleAfter: fields.lifecycleAfter } : {}),
       ...(fields.identityPublicKey !== undefined ? { identityPublicKey: fields.identityPublicKey } : {}),
       ...(fields.instanceId !== undefined ? { instanceId: fields.instanceId } : {}),
+      ...(fields.instanceIdFormula !== undefined ? { instanceIdFormula: fields.instanceIdFormula } : {}),
       ...(fields.errorCode !== undefined ? { errorCode: fields.errorCode } : {}),
       ...(fields.error !== undefined ? { error: fields.error } : {}),
       wroteDevice: fields.wroteDevice,

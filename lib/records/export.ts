@@ -5,7 +5,7 @@
  */
 import type { ProvisioningRecord, ResultRecord } from './format';
 
-export const CSV_COLUMNS = ['device_id', 'identity_public_key', 'instance_id', 'chip', 'implementation_id', 'provisioned_at', 'probe_serial'] as const;
+export const CSV_COLUMNS = ['device_id', 'identity_public_key', 'instance_id', 'chip', 'implementation_id', 'provisioned_at', 'probe_serial', 'instance_id_formula'] as const;
 
 export interface RegistryRow {
   deviceId: string;
@@ -15,6 +15,8 @@ export interface RegistryRow {
   implementationId: string;
   provisionedAt: string;
   probeSerial: number;
+  /** TF-M formula of instanceId ('2.1' for records written before the field existed). */
+  instanceIdFormula: '2.1' | '2.2';
 }
 
 /** Verified results that carry an identity key, latest per device ID, in first-seen order. */
@@ -33,6 +35,7 @@ export function registryRows(records: Iterable<ProvisioningRecord>): RegistryRow
       implementationId: result.implementationId ?? '',
       provisionedAt: result.finishedAt,
       probeSerial: result.probeSerial,
+      instanceIdFormula: result.instanceIdFormula ?? '2.1',
     });
   }
   return [...rows.values()];
@@ -49,7 +52,7 @@ export function toCsv(rows: RegistryRow[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const row of rows) {
     lines.push(
-      [row.deviceId, row.identityPublicKey, row.instanceId, row.chip, row.implementationId, row.provisionedAt, row.probeSerial].map(csvField).join(','),
+      [row.deviceId, row.identityPublicKey, row.instanceId, row.chip, row.implementationId, row.provisionedAt, row.probeSerial, row.instanceIdFormula].map(csvField).join(','),
     );
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -48,6 +48,9 @@ export interface IntentRecord extends AttemptFacts {
    *  write, so a registry learns it even if the attempt dies half way. */
   identityPublicKey?: string;
   instanceId?: string;
+  /** The TF-M formula of instanceId: '2.1' or '2.2'. Records written before it was named hold the
+   *  TF-M 2.1 formula's ID and no field: readers take its absence as '2.1'. */
+  instanceIdFormula?: '2.1' | '2.2';
 }
 
 export interface ResultRecord extends AttemptFacts {
@@ -62,6 +65,8 @@ export interface ResultRecord extends AttemptFacts {
   /** Uncompressed SEC1 public key (04 || X || Y), hex. */
   identityPublicKey?: string;
   instanceId?: string;
+  /** As in the intent record: absent in records written before it was named, which mean '2.1'. */
+  instanceIdFormula?: '2.1' | '2.2';
   errorCode?: string;
   error?: string;
   /** Whether anything irreversible had been written when the attempt ended. */

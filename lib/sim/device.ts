@@ -24,7 +24,8 @@ import { CtrlAp, eraseProtected } from './ctrl-ap';
 import { deviceDump, diffDumps, dumpToIntelHex } from './dump';
 import { applyFactoryState, initFicr } from './factory';
 import { DebugPort } from './debug-port';
-import type { FirmwareHost, FirmwareKind, FirmwareResult, ProvisioningImageConfig } from './firmware';
+import { attestationToken, defaultTfmConfig, type FirmwareHost, type FirmwareKind, type FirmwareResult, type ProvisioningImageConfig, type TfmBuildConfig } from './firmware';
+import { Cpu } from './firmware/model';
 import { Kmu } from './kmu';
 import { Power } from './power';
 import { decodeLifecycle, lifecycleHalfwords, type LifecycleHalfwords } from './lifecycle';
@@ -32,7 +33,7 @@ import type { NvmFaults } from './nvm';
 import { rttInit, rttWrite } from './rtt';
 import { Scheduler } from './scheduler';
 import { readStateFile, snapshotToState, stateToSnapshot, writeStateFile, type DeviceSnapshot } from './state-file';
-import type { ConsoleEntry, SimCoreName, SimDeviceState, SimDump, SimKmuSlotDump, SimLifecycleReading, SimViolation, SimViolationKind, TfmBootResult } from './types';
+import type { ConsoleEntry, SimAttestationAnswer, SimCoreName, SimDeviceState, SimDump, SimKmuSlotDump, SimLifecycleReading, SimTfmBootRequest, SimViolation, SimViolationKind, TfmBootResult } from './types';
 
 export interface SimulatedDeviceOptions {
   chip: ChipName;
@@ -56,6 +57,8 @@ export class SimulatedDevice implements PartContext {
   readonly consoleEntries: ConsoleEntry[] = [];
   /** Outcome of the last TF-M boot model run (by bootTfm() or by a TF-M image started with go()). */
   lastTfmBoot?: TfmBootResult;
+  /** The TF-M that booted to SECURED and answers attestation requests, with this boot's seed. */
+  private runningTfm?: { config: TfmBuildConfig; bootSeed: Uint8Array };
   /** Outcome of the last provisioning-image model run. */
   lastFirmwareResult?: FirmwareResult;
 
@@ -283,12 +286,39 @@ export class SimulatedDevice implements PartContext {
   // Firmware models and time
 
   /**
-   * TF-M's first boot (device-facts section 6) on this device: resets, runs the model to its end
-   * (including the reset after PROVISIONING -> SECURED and the second boot), and reports.
+   * TF-M's boot on this device (firmware/tfm-boot.ts: the order of tfm_hal_platform_init and
+   * nrf_provisioning.c): resets, runs the model to its end (including the reset after PROVISIONING ->
+   * SECURED and the second boot), and reports. The TF-M build is the one in application flash, else
+   * the request's version and token profile. With `request.challenge`, a boot that reached SECURED is
+   * followed by one initial attestation request, answered in `attestation`.
    */
-  bootTfm(): TfmBootResult {
-    this.lastTfmBoot = this.clock.bootTfm();
-    return this.lastTfmBoot;
+  bootTfm(request: SimTfmBootRequest = {}): TfmBootResult {
+    const config = this.clock.tfmConfig(request);
+    const result = this.clock.bootTfm(config);
+    this.tfmBooted(result);
+    if (request.challenge !== undefined && this.runningTfm) result.attestation = this.requestAttestationToken({ challenge: request.challenge });
+    this.lastTfmBoot = result;
+    return result;
+  }
+
+  /**
+   * One initial attestation request (psa_initial_attest_get_token) to the TF-M that last booted on
+   * this device to SECURED: a COSE_Sign1 PSA token signed with the identity key TF-M unwraps from
+   * KMU slots 6/7 now (firmware/tfm-attest.ts). Fails (ok false, errorCode) when TF-M is not running
+   * or the identity key does not decrypt.
+   */
+  requestAttestationToken(request: { challenge: Uint8Array; clientId?: number }): SimAttestationAnswer {
+    const running = this.runningTfm;
+    if (!running) return { ok: false, errorCode: 'INVALID_OPERATION', message: 'TF-M is not running on this device in SECURED: boot it first (bootTfm()).' };
+    return attestationToken(new Cpu(this.firmwareHost, 'application'), running.config, running.bootSeed, request);
+  }
+
+  /** TF-M runs after a boot that reached SECURED, with a boot seed fresh for this boot. */
+  private tfmBooted(result: TfmBootResult): void {
+    this.runningTfm = undefined;
+    if (!result.ok || result.lifecycle !== 'SECURED') return;
+    const config = defaultTfmConfig({ ...(result.tfmVersion ? { version: result.tfmVersion } : {}), ...(result.tokenProfile ? { tokenProfile: result.tokenProfile } : {}) });
+    this.runningTfm = { config, bootSeed: this.firmwareHost.random.fill(new Uint8Array(32)) };
   }
 
   /**
@@ -339,7 +369,10 @@ export class SimulatedDevice implements PartContext {
   firmwareFinished(kind: FirmwareKind, result: FirmwareResult | undefined): void {
     if (!result) return;
     if (kind === 'provisioning-image' || kind === 'network-image') this.lastFirmwareResult = result;
-    if (result.tfm) this.lastTfmBoot = result.tfm;
+    if (result.tfm) {
+      this.lastTfmBoot = result.tfm;
+      if (!result.resetRequested) this.tfmBooted(result.tfm);
+    }
     if (result.resetRequested) {
       // Firmware-initiated system reset (NVIC_SystemReset): nobody holds the CPU, it boots again.
       this.power.systemReset({ debuggerHalts: false });

@@ -14,8 +14,10 @@ import {
   PROVISIONING_IMAGE_STRINGS,
   SIM_MARKER_IDENTITY_KEY_DUMMY,
   SIM_MARKER_IMPLEMENTATION_ID,
+  SIM_MARKER_TFM_PROFILE_PSA_2_0_0,
   TFM_IMAGE_MARKER,
 } from './firmware/markers';
+import { DEFAULT_TFM_VERSION } from './firmware/tfm-config';
 
 /** RAM the header's stack pointer points past when a core has no RAM in lib/targets. */
 const DEFAULT_RAM = { base: 0x20000000, size: 0x10000 };
@@ -46,6 +48,10 @@ export interface SyntheticImageOptions {
   implementationId?: Uint8Array | string;
   /** Leave these sample strings out (to build an image the image strategy should reject). */
   omitStrings?: string[];
+  /** TF-M image: the version its banner names (default 2.2.0), which decides its instance-ID formula. */
+  tfmVersion?: string;
+  /** TF-M image: built with CONFIG_TFM_ATTEST_TOKEN_PROFILE_PSA_2_0_0 (RFC 9783 claim keys). */
+  tokenProfile?: 'PSA_IOT_1' | 'PSA_2_0_0';
 }
 
 export interface SyntheticImage {
@@ -60,7 +66,11 @@ export function syntheticImage(options: SyntheticImageOptions): SyntheticImage {
   const core = options.kind === 'network' ? target.network : target.application;
   if (!core) throw new Error(`${target.displayName} has no network core`);
   const strings =
-    options.kind === 'provisioning' ? [...PROVISIONING_IMAGE_STRINGS] : options.kind === 'network' ? [...NETWORK_IMAGE_STRINGS] : [`${TFM_IMAGE_MARKER} v2.1.0`];
+    options.kind === 'provisioning'
+      ? [...PROVISIONING_IMAGE_STRINGS]
+      : options.kind === 'network'
+        ? [...NETWORK_IMAGE_STRINGS]
+        : [`${TFM_IMAGE_MARKER} v${options.tfmVersion ?? DEFAULT_TFM_VERSION}`, ...(options.tokenProfile === 'PSA_2_0_0' ? [SIM_MARKER_TFM_PROFILE_PSA_2_0_0] : [])];
   if (options.kind === 'provisioning') {
     if (options.identityKeyDummy) strings.push(SIM_MARKER_IDENTITY_KEY_DUMMY);
     if (options.implementationId !== undefined) strings.push(SIM_MARKER_IMPLEMENTATION_ID + toHex(bytesFrom(options.implementationId, 32, 'Implementation ID')));

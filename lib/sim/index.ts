@@ -7,7 +7,7 @@ import type { RandomSource } from '../random';
 import type { ChipName } from '../targets';
 import { SimBinding } from './binding';
 import { SimulatedDevice } from './device';
-import type { SimDeviceState } from './types';
+import type { SimAttestationAnswer, SimDeviceState } from './types';
 
 export * from './types';
 export { SimulatedDevice, diffDumps, decodeLifecycle, type SimulatedDeviceOptions } from './device';
@@ -21,7 +21,12 @@ export {
   SIM_MARKER_IDENTITY_KEY_DUMMY,
   SIM_MARKER_IMPLEMENTATION_ID,
   SIM_MARKER_NO_CPUNET_ENABLE,
+  SIM_MARKER_TFM_PROFILE_PSA_2_0_0,
+  SIM_MARKER_TFM_NO_APPROTECT_LOCK,
+  SIM_MARKER_TFM_NO_HUK_RANDOM,
+  SIM_MARKER_TFM_NO_B0N,
   DUMMY_IDENTITY_KEY_HEX,
+  DEFAULT_TFM_VERSION,
   type FirmwareKind,
   type FirmwareResult,
 } from './firmware';
@@ -65,4 +70,13 @@ export {
   type SyntheticImageOptions,
   type SyntheticHexOptions,
 } from './images';
+/**
+ * One initial attestation request to the TF-M running on a simulated device (after bootTfm() reached
+ * SECURED): the COSE_Sign1 PSA token, or ok false with the reason. The challenge must be 32, 48 or
+ * 64 bytes. Example: `requestAttestationToken(device, { challenge: randomBytes(32) })`.
+ */
+export function requestAttestationToken(device: SimulatedDevice, request: { challenge: Uint8Array; clientId?: number }): SimAttestationAnswer {
+  return device.requestAttestationToken(request);
+}
+
 export { SIM_PRESETS, createPresetDevice, isSimPreset, type SimPreset } from './presets';

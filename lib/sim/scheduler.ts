@@ -5,9 +5,9 @@
  */
 import type { Clock } from './context';
 import type { SimCore } from './core';
-import { detectFirmware, networkImageModel, provisioningImageModel, tfmBootModel, type ProvisioningImageConfig } from './firmware';
+import { defaultTfmConfig, detectFirmware, networkImageModel, provisioningImageModel, tfmBootModel, tfmConfigInFlash, type ProvisioningImageConfig, type TfmBuildConfig } from './firmware';
 import type { FirmwareHost, FirmwareKind, FirmwareResult, Model } from './firmware/model';
-import type { SimCoreName, TfmBootResult } from './types';
+import type { SimCoreName, SimTfmBootRequest, TfmBootResult } from './types';
 
 /** What scheduling reaches on the device. */
 export interface SchedulerHost {
@@ -58,21 +58,30 @@ export class Scheduler implements Clock {
     if (core.running && !core.firmwareStarted) this.startFirmware(core);
   }
 
+  /** The TF-M build bootTfm() runs: the one in application flash, else the request's, else the defaults. */
+  tfmConfig(request: SimTfmBootRequest = {}): TfmBuildConfig {
+    const inFlash = tfmConfigInFlash(this.device.core('application').nvm.flashRuns());
+    if (inFlash) return inFlash;
+    const version = request.tfmVersion ?? (request.instanceIdFormula === '2.1' ? '2.1.2' : request.instanceIdFormula === '2.2' ? '2.2.0' : undefined);
+    const normalised = version === undefined ? undefined : /^\d+\.\d+$/.test(version) ? `${version}.0` : version.replace(/^v/, '');
+    return defaultTfmConfig({ ...(normalised ? { version: normalised } : {}), ...(request.tokenProfile ? { tokenProfile: request.tokenProfile } : {}) });
+  }
+
   /** TF-M's first boot, synchronously: reset, model to its end, and the second boot after the
    *  provisioning step's reset. */
-  bootTfm(): TfmBootResult {
+  bootTfm(config: TfmBuildConfig): TfmBootResult {
     this.device.power.systemReset({ debuggerHalts: true });
     const app = this.device.core('application');
     const drain = (): FirmwareResult => {
       app.bootTimeUs = this.nowUs;
-      return this.drain(tfmBootModel(this.device.firmwareHost));
+      return this.drain(tfmBootModel(this.device.firmwareHost, config));
     };
     const first = drain();
     let result = first.tfm!;
     if (first.resetRequested) {
       this.device.power.systemReset({ debuggerHalts: true });
       const second = drain().tfm!;
-      result = second.ok ? { ...second, message: `${first.message} ${second.message}` } : second;
+      result = second.ok ? { ...second, hukWritten: first.tfm!.hukWritten === true || second.hukWritten === true, message: `${first.message} ${second.message}` } : second;
     }
     // TF-M keeps running; a later go() must not start anything else.
     app.running = true;

@@ -124,10 +124,42 @@ export interface TfmBootResult {
   ok: boolean;
   /** Lifecycle after the boot (after the provisioning step's reset, on success). */
   lifecycle: SimLifecycleReading;
-  /** Uncompressed P-256 public key of the identity key (65 bytes, hex, starts with 04). */
+  /** Simulator-only knowledge (TF-M prints neither): the uncompressed P-256 public key the identity
+   *  key in slots 6/7 decrypts to (65 bytes, hex), absent when it does not decrypt. */
   identityPublicKey?: string;
-  /** Attestation instance ID: 0x01 || SHA-256(65-byte public key), hex (33 bytes). */
+  /** The instance ID TF-M will attest with (hex, 33 bytes), under `instanceIdFormula`. */
   instanceId?: string;
+  /** The TF-M version modelled, e.g. '2.2.0'. */
+  tfmVersion?: string;
+  /** Its instance-ID formula: '2.1' (SHA-256 of the raw key) or '2.2' (SHA-256 of the COSE_Key). */
+  instanceIdFormula?: '2.1' | '2.2';
+  /** Its ATTEST_TOKEN_PROFILE. */
+  tokenProfile?: 'PSA_IOT_1' | 'PSA_2_0_0';
+  /** TF-M wrote its own random HUKs on this boot (CONFIG_HW_UNIQUE_KEY_RANDOM, none present). */
+  hukWritten?: boolean;
+  /** When the boot was asked for one: the answer to an initial attestation request made after it. */
+  attestation?: SimAttestationAnswer;
+  errorCode?: ErrorCode;
+  message: string;
+}
+
+/** What bootTfm() is asked: the TF-M build (when no TF-M image is in flash) and an attestation request. */
+export interface SimTfmBootRequest {
+  /** TF-M version ('2.1', '2.2.0', ...) or instance-ID formula when no TF-M image is in flash;
+   *  a TF-M image's own banner version wins. Default 2.2.0. */
+  tfmVersion?: string;
+  instanceIdFormula?: '2.1' | '2.2';
+  /** ATTEST_TOKEN_PROFILE when no TF-M image says otherwise. Default 'PSA_IOT_1' (TF-M's default). */
+  tokenProfile?: 'PSA_IOT_1' | 'PSA_2_0_0';
+  /** Make one initial attestation request with this challenge after a boot that reached SECURED. */
+  challenge?: Uint8Array;
+}
+
+/** The simulated TF-M's answer to psa_initial_attest_get_token. */
+export interface SimAttestationAnswer {
+  ok: boolean;
+  /** COSE_Sign1 (tag 18), ES256. */
+  token?: Uint8Array;
   errorCode?: ErrorCode;
   message: string;
 }

@@ -127,7 +127,7 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
     serialNumbers,
     bootModel: (serialNumber) => {
       if (binding.device(serialNumber) === undefined) return undefined;
-      return () => binding.device(serialNumber)!.clone().bootTfm();
+      return (request) => binding.device(serialNumber)!.clone().bootTfm(request);
     },
     stateFile: fileOf,
     lockScope: stateDir !== undefined ? createHash('sha256').update(stateDir).digest('hex').slice(0, 12) : undefined,

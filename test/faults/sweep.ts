@@ -125,7 +125,7 @@ function options(device: SimulatedDevice, strategy: Strategy, seed: string): Pro
   return {
     random: seededRandom(seed),
     // As the CLI does for --sim: TF-M's first boot on a copy of the device is the last check.
-    bootModel: () => device.clone().bootTfm(),
+    bootModel: (request) => device.clone().bootTfm(request),
     ...strategy.options(device),
   };
 }
@@ -238,7 +238,7 @@ export async function runFaultCase(
   device.runUntilIdle();
   const session = await openSession(binding);
   try {
-    const verification = await verify(session, { bootModel: () => device.clone().bootTfm() });
+    const verification = await verify(session, { bootModel: (request) => device.clone().bootTfm(request) });
     record.finalVerified = verification.ok;
     if (!verification.ok) record.problems.push(`final verify failed: ${verification.errorCode}`);
   } finally {

@@ -83,7 +83,7 @@ async function run(r: Rig, name: string, options: Partial<ProvisionOptions> = {}
     random,
     onEvent: (event) => capture.add(`${label} event`, event),
     beforeIrreversible: (context) => capture.add(`${label} beforeIrreversible`, context),
-    ...(r.device ? { bootModel: () => r.device!.clone().bootTfm() } : {}),
+    ...(r.device ? { bootModel: (request) => r.device!.clone().bootTfm(request) } : {}),
     ...options,
   };
   let result: ProvisionResult | undefined;
@@ -116,7 +116,7 @@ describe.each(CHIPS)('%s, host strategy', (chip) => {
     // The chip-off identity key is the one the run reported: the scan looks for the real key.
     const identity = deviceSecrets(r.device!, 'check').find((s) => s.label.endsWith('identity key'))!;
     expect(publicKeyHex(identity.bytes)).toBe(result!.identityPublicKey!.hex);
-    capture.add(`${r.label} verify`, await verify(r.session, { bootModel: () => r.device!.clone().bootTfm(), onEvent: (e) => capture.add(`${r.label} verify event`, e) }));
+    capture.add(`${r.label} verify`, await verify(r.session, { bootModel: (request) => r.device!.clone().bootTfm(request), onEvent: (e) => capture.add(`${r.label} verify event`, e) }));
     capture.add(`${r.label} inspect`, await inspect(r.session));
     expect((await run(r, 're-run'))?.outcome).toBe('alreadyProvisioned');
     const fresh = await rig(SimulatedDevice.create({ chip, deviceId: '8899aabbccddeeff' }), `${chip} dry`);

@@ -49,6 +49,7 @@ describe('console lines', () => {
     expect(classifyLine('[00:00:00.010,000] <inf> provisioning_image: Failure: Identity key slot already written. Exiting!')).toEqual({
       kind: 'failure',
       message: 'Failure: Identity key slot already written. Exiting!',
+      failure: { name: 'identityKeyAlreadyWritten', code: 'IMAGE_IDENTITY_KEY_SLOT_WRITTEN' },
     });
     expect(classifyLine('Cannot write to the UICR->APPROTECT register, exiting...!').kind).toBe('failure');
     expect(classifyLine('Writing the identity key to KMU')).toEqual({ kind: 'info', message: 'Writing the identity key to KMU' });

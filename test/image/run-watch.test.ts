@@ -1,5 +1,6 @@
 import type { ImageConsole } from '../../lib/image/console';
-import { checkTimeout, watchImageRun, type ChipProgress, type RunClock } from '../../lib/image/run';
+import { checkTimeout, outcomeError, watchImageRun, type ChipProgress, type RunClock } from '../../lib/image/run';
+import { SAMPLE_FAILURE_CODES, SAMPLE_FAILURES } from '../../lib/targets/provisioning-sample';
 
 /** A manual clock: sleeping advances time, nothing waits for real. */
 function manualClock(): RunClock & { t: number } {
@@ -48,6 +49,35 @@ describe('watching the image run', () => {
     const report = await watchImageRun({ ...base, clock, console, readProgress: async () => assembly });
     expect(report.outcome).toBe('failure');
     expect(report.failureLine).toBe('Failure: Identity key slot already written. Exiting!');
+  });
+
+  // The newest sample's failure lines, verbatim (samples/tfm/provisioning_image/src/main.c), each to its code.
+  test.each([
+    ['Failure: Cannot read PSA lifecycle state. Exiting!', 'IMAGE_LIFECYCLE_READ_FAILED'],
+    ['Failure: Lifecycle state is not ASSEMBLY as expected. Exiting!', 'IMAGE_LIFECYCLE_NOT_ASSEMBLY'],
+    ['Failure: Cannot set PSA lifecycle state PROVISIONING. Exiting!', 'IMAGE_LIFECYCLE_UPDATE_FAILED'],
+    ['Failure: Lifecycle state is not PROVISION as expected. Exiting!', 'IMAGE_LIFECYCLE_NOT_PROVISIONING'],
+    ['Failure: Writing random HUK keys failed. Exiting!', 'IMAGE_HUK_WRITE_FAILED'],
+    ['Failure: Identity key slot already written. Exiting!', 'IMAGE_IDENTITY_KEY_SLOT_WRITTEN'],
+    ['Failure: Identity key write failed! Exiting!', 'IMAGE_IDENTITY_KEY_WRITE_FAILED'],
+    ['Failure: Identity key is not written! Exiting!', 'IMAGE_IDENTITY_KEY_NOT_WRITTEN'],
+    ['Failure: Writing implementation ID failed. Exiting!', 'IMAGE_IMPLEMENTATION_ID_WRITE_FAILED'],
+    ['Cannot write to the UICR->APPROTECT register, exiting...!', 'IMAGE_NETWORK_APPROTECT_FAILED'],
+    ['Failure: Something a customised build says. Exiting!', 'IMAGE_FAILED'],
+  ])('the failure line "%s" ends the run with %s', async (line, code) => {
+    const clock = manualClock();
+    const console = scriptedConsole(clock, [[200, `[00:00:00.200,000] <inf> provisioning_image: ${line}`]]);
+    const report = await watchImageRun({ ...base, clock, console, readProgress: async () => assembly });
+    expect(report).toMatchObject({ outcome: 'failure', failureLine: line, failure: { code } });
+    const error = outcomeError(report, { source: 'image.hex' }, base.timeoutMs, 'provisioning image');
+    expect(error).toMatchObject({ code, afterWrite: true });
+    expect(error!.details).toMatchObject({ failureLine: line });
+  });
+
+  test('every failure line of the sample facts has its own code', () => {
+    const lines = Object.entries(SAMPLE_FAILURES).filter(([name]) => name !== 'lifecycleWas');
+    expect(Object.keys(SAMPLE_FAILURE_CODES).sort()).toEqual(lines.map(([name]) => name).sort());
+    expect(new Set(Object.values(SAMPLE_FAILURE_CODES)).size).toBe(lines.length);
   });
 
   test('without a console, ends when the chip shows the work done', async () => {

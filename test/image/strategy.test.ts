@@ -7,7 +7,7 @@ import { SerialPortMock } from 'serialport';
 import { provision } from '../../lib/provision';
 import type { ProvisionEvent } from '../../lib/provision/events';
 import { PROVISIONING_IMAGE_STRINGS, SIM_MARKER_NO_CPUNET_ENABLE, diffDumps } from '../../lib/sim';
-import { kmuPermAddress, KMU_PERM_IDENTITY, nrf5340, type ChipName } from '../../lib/targets';
+import { kmuPermAddress, kmuValueAddress, KMU_PERM_IDENTITY, nrf5340, type ChipName } from '../../lib/targets';
 import { syntheticHex, syntheticNetworkImage, syntheticProvisioningImage } from '../../lib/testing';
 import { simImageDevice, tfmApplicationHex } from './support';
 
@@ -245,7 +245,7 @@ describe('debug access over the reset that starts the image', () => {
 });
 
 describe("the image's own failure paths", () => {
-  test('an identity slot written between preflight and the run: the image says so, IMAGE_FAILED with its line, the image is erased', async () => {
+  test('an identity slot written between preflight and the run: the image says so, IMAGE_IDENTITY_KEY_SLOT_WRITTEN with its line, the image is erased', async () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
     const result = await provision(session, {
       strategy: 'image',
@@ -260,14 +260,14 @@ describe("the image's own failure paths", () => {
         }
       },
     });
-    expect(result).toMatchObject({ ok: false, outcome: 'failed', errorCode: 'IMAGE_FAILED', afterWrite: true });
+    expect(result).toMatchObject({ ok: false, outcome: 'failed', errorCode: 'IMAGE_IDENTITY_KEY_SLOT_WRITTEN', afterWrite: true });
     expect(result.error!.message).toMatch(/Failure: Identity key slot already written\. Exiting!/);
     expect(result.error!.details).toMatchObject({ failureLine: 'Failure: Identity key slot already written. Exiting!', lifecycle: 'PROVISIONING' });
     expect(result.steps.map((s) => s.name)).toEqual(['preflight', 'checkImages', 'programImage', 'runImage', 'removeImage']);
     expect(device.dump({ withFlash: true }).cores.application.flash).toEqual([]);
   });
 
-  test('the lifecycle moved between preflight and the run: the image refuses, IMAGE_FAILED', async () => {
+  test('the lifecycle moved between preflight and the run: the image refuses, IMAGE_LIFECYCLE_NOT_ASSEMBLY', async () => {
     const { device, session, clock } = await simImageDevice('nrf9161');
     const result = await provision(session, {
       strategy: 'image',
@@ -275,9 +275,43 @@ describe("the image's own failure paths", () => {
       clock,
       beforeIrreversible: async () => session.writeU32(device.target.lifecycle.provisioning, 0xffff0000, { nvmc: true }),
     });
-    expect(result).toMatchObject({ ok: false, errorCode: 'IMAGE_FAILED' });
+    expect(result).toMatchObject({ ok: false, errorCode: 'IMAGE_LIFECYCLE_NOT_ASSEMBLY' });
     expect(result.error!.details).toMatchObject({ failureLine: 'Failure: Lifecycle state is not ASSEMBLY as expected. Exiting!' });
     expect(device.dump().kmuSlots).toEqual([]);
+  });
+
+  test('a HUK written between preflight and the run: the newest sample stops at its HUK write, IMAGE_HUK_WRITE_FAILED', async () => {
+    const { device, session, clock } = await simImageDevice('nrf9160');
+    const t = device.target;
+    const result = await provision(session, {
+      strategy: 'image',
+      image,
+      clock,
+      beforeIrreversible: async () => {
+        await session.writeU32(t.kmu.selectKeySlot, t.huk.mext[0]!.index + 1);
+        await session.writeU32(kmuPermAddress(t, t.huk.mext[0]!.index), KMU_PERM_IDENTITY, { nvmc: true });
+        await session.writeU32(t.kmu.selectKeySlot, 0);
+      },
+    });
+    expect(result).toMatchObject({ ok: false, outcome: 'failed', errorCode: 'IMAGE_HUK_WRITE_FAILED', afterWrite: true });
+    expect(result.error!.details).toMatchObject({ failureLine: 'Failure: Writing random HUK keys failed. Exiting!', failure: 'hukWriteFailed' });
+  });
+
+  test('an identity slot value written (no PERM) between preflight and the run: IMAGE_IDENTITY_KEY_WRITE_FAILED', async () => {
+    const { device, session, clock } = await simImageDevice('nrf5340');
+    const t = device.target;
+    const result = await provision(session, {
+      strategy: 'image',
+      image,
+      clock,
+      beforeIrreversible: async () => {
+        await session.writeU32(t.kmu.selectKeySlot, 7 + 1);
+        await session.writeU32(kmuValueAddress(t, 7), 0x12345678, { nvmc: true });
+        await session.writeU32(t.kmu.selectKeySlot, 0);
+      },
+    });
+    expect(result).toMatchObject({ ok: false, errorCode: 'IMAGE_IDENTITY_KEY_WRITE_FAILED', afterWrite: true });
+    expect(result.error!.details).toMatchObject({ failureLine: 'Failure: Identity key write failed! Exiting!' });
   });
 
   test('an image that never gets anywhere (a hang) ends at the timeout, is erased, and UICR is untouched', async () => {

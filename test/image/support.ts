@@ -1,4 +1,5 @@
 /** Helpers of the image-strategy tests: a simulated device, its virtual clock, and synthetic images. */
+import type { SimTfmBootRequest } from '../../lib/sim/types';
 import type { RunClock } from '../../lib/image/run';
 import { createSimProbe, syntheticImageHex as simImageHex, type SimDeviceState, type SimulatedDevice } from '../../lib/sim';
 import type { ChipName } from '../../lib/targets';
@@ -15,7 +16,7 @@ export async function simImageDevice(chip: ChipName, state?: SimDeviceState) {
   return {
     ...probe,
     clock: virtualClock(probe.device),
-    bootModel: () => probe.device.clone().bootTfm(),
+    bootModel: (request?: SimTfmBootRequest) => probe.device.clone().bootTfm(request),
   };
 }
 

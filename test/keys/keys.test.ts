@@ -1,3 +1,4 @@
+import { instanceId22 } from '../support/instance-id';
 import { createPublicKey, createVerify, createSign, createPrivateKey, createHash } from 'node:crypto';
 import { describePublicKey, generateHardwareUniqueKeys, generateIdentityPrivateKey, identityPublicKeyOf, isIdentityScalarInRange, isModelWrapper, modelIdentityKeyWrapper, slotValues, unwrapIdentityKeyModel } from '../../lib/keys';
 import { cryptoRandom, randomSourceOrigin, seededRandom, trustedRandomSource, type RandomSource } from '../../lib/random';
@@ -74,12 +75,13 @@ describe('identity key', () => {
     expect(isIdentityScalarInRange(new Uint8Array(31).fill(1))).toBe(false);
   });
 
-  it('reports the uncompressed key, a PEM that node:crypto accepts, and instance ID 0x01 || SHA-256(key)', () => {
+  it('reports the uncompressed key, a PEM that node:crypto accepts, and the TF-M 2.2 instance ID 0x01 || SHA-256(COSE_Key) by default', () => {
     const d = generateIdentityPrivateKey(seededRandom('id'));
     const pub = identityPublicKeyOf(d);
     expect(pub.hex).toMatch(/^04[0-9a-f]{128}$/);
     expect(pub.hex).toBe(Buffer.from(oraclePublicKey(d)).toString('hex'));
-    expect(pub.instanceId).toBe('01' + createHash('sha256').update(pub.bytes).digest('hex'));
+    expect(pub.instanceId).toBe(instanceId22(pub.bytes));
+    expect(identityPublicKeyOf(d, '2.1').instanceId).toBe('01' + createHash('sha256').update(pub.bytes).digest('hex'));
     const spki = createPublicKey(pub.pem);
     expect(spki.asymmetricKeyDetails).toMatchObject({ namedCurve: 'prime256v1' });
     // The PEM verifies a signature made with d: it is really d's public key.

@@ -3,6 +3,7 @@
  * place) left only steps that need no key: the implementation ID and the nRF5340 network-core lock.
  * A re-run finishes them instead of sending the device to an erase-all.
  */
+import type { SimTfmBootRequest } from '../../lib/sim/types';
 import { provision } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { SimulatedDevice, createSimProbe, type SimDeviceState } from '../../lib/sim';
@@ -13,13 +14,13 @@ import { CHIPS, DEVICE_ID, nvmcOperations } from './helpers';
 /** The keys a real run wrote (so TF-M's boot model can use them), without the last steps. */
 async function stoppedAfterKeys(chip: ChipName, extra: Partial<SimDeviceState> = {}) {
   const first = await createSimProbe({ chip, deviceId: DEVICE_ID });
-  const full = await provision(first.session, { random: seededRandom(`keys-${chip}`), bootModel: () => first.device.clone().bootTfm() });
+  const full = await provision(first.session, { random: seededRandom(`keys-${chip}`), bootModel: (request?: SimTfmBootRequest) => first.device.clone().bootTfm(request) });
   expect(full.ok).toBe(true);
   const t = getTarget(chip);
   const slots = [...t.huk.mkek, ...t.huk.mext, ...t.identityKey.slots].map((s) => first.device.kmuSlot(s.index));
   const device = SimulatedDevice.create({ chip, deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING', kmuSlots: slots, ...extra } });
   const probe = await createSimProbe({ chip, device });
-  return { ...probe, publicKey: full.identityPublicKey!.hex, bootModel: () => probe.device.clone().bootTfm() };
+  return { ...probe, publicKey: full.identityPublicKey!.hex, bootModel: (request?: SimTfmBootRequest) => probe.device.clone().bootTfm(request) };
 }
 
 describe.each(CHIPS)('%s stopped after its keys', (chip) => {

@@ -1,4 +1,5 @@
 /** Shared helpers of the provisioning tests (simulator-backed). */
+import type { SimTfmBootRequest } from '../../lib/sim/types';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { ProbeSession } from '../../lib/probe/types';
 import { createSimProbe, type SimDeviceState } from '../../lib/sim';
@@ -9,7 +10,7 @@ export const DEVICE_ID = '0123456789abcdef';
 
 export async function simDevice(chip: ChipName, state?: SimDeviceState) {
   const probe = await createSimProbe({ chip, deviceId: DEVICE_ID, state });
-  return { ...probe, bootModel: () => probe.device.clone().bootTfm() };
+  return { ...probe, bootModel: (request?: SimTfmBootRequest) => probe.device.clone().bootTfm(request) };
 }
 
 /** The same session, claiming to be a real probe (simulated = false): what a J-Link session looks like. */

@@ -4,6 +4,7 @@
  * lock the core's debug port by itself. Every run halts the core right after the release, and every
  * run that does not lock the core holds it off again, as found.
  */
+import type { SimTfmBootRequest } from '../../lib/sim/types';
 import { inspect, provision, verify } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { SimulatedDevice, createSimProbe, syntheticImage, type SimDeviceState } from '../../lib/sim';
@@ -19,7 +20,7 @@ async function deviceWithNetworkImage(state: SimDeviceState = {}) {
   const image = syntheticImage({ chip: 'nrf5340', kind: 'network' });
   device.programFlash('network', image.address, image.data);
   const probe = await createSimProbe({ chip: 'nrf5340', device });
-  return { ...probe, bootModel: () => probe.device.clone().bootTfm() };
+  return { ...probe, bootModel: (request?: SimTfmBootRequest) => probe.device.clone().bootTfm(request) };
 }
 
 /** The device as a chip left alone would settle (what a saved state file holds): nothing ran. */

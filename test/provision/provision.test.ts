@@ -3,11 +3,11 @@
  * boot (the simulator's model, on a copy) accepts with the key we report; re-runs, dry runs and
  * every refusal leave the device byte-for-byte as it was.
  */
-import { createHash } from 'node:crypto';
 import { provision, SAMPLE_MESSAGES, type ProvisionEvent } from '../../lib/provision';
 import { cryptoRandom, seededRandom } from '../../lib/random';
 import { KMU_PERM_HUK, KMU_PERM_IDENTITY, getTarget } from '../../lib/targets';
 import { classifyBoot } from '../support/boot-model';
+import { instanceId22 } from '../support/instance-id';
 import { CHIPS, DEVICE_ID, asRealProbe, nvmcOperations, simDevice } from './helpers';
 
 const FIVE_LINES = [
@@ -43,12 +43,15 @@ describe.each(CHIPS)('%s', (chip) => {
     for (const spec of target.identityKey.slots) expect(slot(spec.index)).toMatchObject({ dest: 0xffffffff, perm: KMU_PERM_IDENTITY });
     expect(dump.implementationId).toBe('aa'.repeat(8) + 'bb'.repeat(8) + 'cc'.repeat(8) + 'dd'.repeat(8));
 
-    // The reported key: SEC1 hex, PEM, instance ID = 0x01 || SHA-256(key); and TF-M attests with it.
+    // The reported key: SEC1 hex, PEM, instance ID of TF-M 2.2 (the default) = 0x01 || SHA-256(COSE_Key);
+    // and TF-M boots and attests with it.
     const hex = result.identityPublicKey!.hex;
     expect(hex).toMatch(/^04[0-9a-f]{128}$/);
     expect(result.identityPublicKey!.pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
-    expect(result.instanceId).toBe('01' + createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex'));
-    expect(result.verification?.boot).toMatchObject({ ok: true, identityMatches: true });
+    expect(result.instanceIdFormula).toBe('2.2');
+    expect(result.instanceId).toBe(instanceId22(Buffer.from(hex, 'hex')));
+    expect(result.verification?.boot).toMatchObject({ ok: true, identityMatches: true, instanceId: result.instanceId });
+    expect(result.verification?.attestation).toMatchObject({ ok: true, errorCodes: [] });
     const verdict = await classifyBoot(device, { identityPublicKey: hex, instanceId: result.instanceId });
     expect(verdict).toMatchObject({ verdict: 'boots' });
     // Verification ran on a copy: the device itself is still PROVISIONING.

@@ -5,6 +5,7 @@
  * at, it decides from a chip that no longer changes: it provisions a still-clean device, or refuses
  * one the image has begun, and either way the device ends consistent with what it reported.
  */
+import type { SimTfmBootRequest } from '../../lib/sim/types';
 import { provision } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { SimulatedDevice, createSimProbe, syntheticImage } from '../../lib/sim';
@@ -23,7 +24,7 @@ async function runningImage(chip: ChipName, arrivalMs: number) {
   device.powerCycle(); // nothing attached: the image boots
   device.runFor(arrivalMs * 1000);
   const probe = await createSimProbe({ chip, device });
-  return { ...probe, bootModel: () => probe.device.clone().bootTfm() };
+  return { ...probe, bootModel: (request?: SimTfmBootRequest) => probe.device.clone().bootTfm(request) };
 }
 
 describe.each(['nrf5340', 'nrf9160'] as ChipName[])('%s running the provisioning image', (chip) => {

@@ -152,7 +152,20 @@ describe('record file', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ deviceId: 'DEV0000000000001', identityPublicKey: `04${'bb'.repeat(64)}`, instanceId: `01${'22'.repeat(32)}` });
     const csv = toCsv(rows).split('\r\n');
-    expect(csv[0]).toBe('device_id,identity_public_key,instance_id,chip,implementation_id,provisioned_at,probe_serial');
+    expect(csv[0]).toBe('device_id,identity_public_key,instance_id,chip,implementation_id,provisioned_at,probe_serial,instance_id_formula');
     expect(csv[1]?.startsWith(`DEV0000000000001,04${'bb'.repeat(64)},01${'22'.repeat(32)},nrf5340,`)).toBe(true);
+  });
+
+  it('names the instance-ID formula of each result; a record written before the field existed reads as the TF-M 2.1 formula', async () => {
+    const file = path.join(dir, 'records.jsonl');
+    const writer = await RecordWriter.open(file);
+    // An older tool wrote no instanceIdFormula (its IDs were 0x01 || SHA-256(key), TF-M 2.1).
+    await writer.result(result(1));
+    await writer.result(result(2, { instanceIdFormula: '2.2' }));
+    const records = await readRecords(file);
+    expect(records.map((r) => (r as { instanceIdFormula?: string }).instanceIdFormula)).toEqual([undefined, '2.2']);
+    expect(await verifyRecordFile(file)).toMatchObject({ ok: true });
+    expect(registryRows(records).map((r) => r.instanceIdFormula)).toEqual(['2.1', '2.2']);
+    expect(toCsv(registryRows(records)).split('\r\n')[1]?.endsWith(',2.1')).toBe(true);
   });
 });

@@ -1,5 +1,4 @@
 /** Firmware models: the provisioning sample, the network-core image and TF-M's first boot. */
-import { createHash } from 'node:crypto';
 import { unwrapIdentityKeyModel, wrapIdentityKeyModel } from '../../lib/keys/wrapping-model';
 import type { ProbeSession } from '../../lib/probe/types';
 import { KMU_PERM_HUK, KMU_PERM_IDENTITY, type ChipName } from '../../lib/targets';
@@ -7,12 +6,14 @@ import {
   createPresetDevice,
   DUMMY_IDENTITY_KEY_HEX,
   RTT_ID,
+  SIM_MARKER_TFM_NO_HUK_RANDOM,
   SimulatedDevice,
   syntheticImage,
   type SimulatedDevice as Device,
 } from '../../lib/testing';
 import { DEVICE_ID, probe } from './helpers';
 import { oraclePublicKey } from '../support/p256-oracle';
+import { instanceId22 } from '../support/instance-id';
 
 async function flashAndRun(session: ProbeSession, device: Device, image: ReturnType<typeof syntheticImage>): Promise<number> {
   if (image.core === 'network') await session.selectCore('network');
@@ -49,7 +50,8 @@ function expectedIdentity(device: Device): { publicKey: string; instanceId: stri
   t.identityKey.slots.forEach((s, i) => blob.set(device.kmuSlot(s.index).value, 16 * i));
   const d = unwrapIdentityKeyModel(mkek, Buffer.from(device.deviceId, 'hex'), blob);
   const pub = oraclePublicKey(d);
-  return { publicKey: Buffer.from(pub).toString('hex'), instanceId: '01' + createHash('sha256').update(pub).digest('hex') };
+  // TF-M 2.2.0, the model's default: 0x01 || SHA-256(COSE_Key).
+  return { publicKey: Buffer.from(pub).toString('hex'), instanceId: instanceId22(pub) };
 }
 
 describe('provisioning image model', () => {
@@ -116,12 +118,13 @@ describe('provisioning image model', () => {
     expect(device.console.at(-1)).toMatch(/Failure: Cannot read PSA lifecycle state\. Exiting!$/u);
   });
 
-  test('HUKs already present: the library prints "One or more keys already set. Cannot overwrite", the sample carries on', async () => {
+  test('HUKs already present: hw_unique_key_write_random fails and the newest sample stops: "Failure: Writing random HUK keys failed. Exiting!"', async () => {
     const { session, device } = await probe('nrf9160', { state: { kmuSlots: [{ index: 2, dest: 0x50841400, perm: KMU_PERM_HUK, value: '11'.repeat(16) }] } });
     await flashAndRun(session, device, syntheticImage({ chip: 'nrf9160', kind: 'provisioning' }));
     expect(device.console).toContain('One or more keys already set. Cannot overwrite');
-    expect(device.console.at(-1)).toMatch(/Success!$/u);
+    expect(device.console.at(-1)).toMatch(/<inf> provisioning_image: Failure: Writing random HUK keys failed\. Exiting!$/u);
     expect(device.kmuSlot(4).perm).toBe(0xffffffff); // MEXT never written
+    expect(device.kmuSlot(6).perm).toBe(0xffffffff); // nor the identity key
   });
 
   test('identity key slots already written: "Failure: Identity key slot already written. Exiting!"', async () => {
@@ -131,11 +134,13 @@ describe('provisioning image model', () => {
     expect(device.console.at(-1)).toMatch(/Failure: Identity key slot already written\. Exiting!$/u);
   });
 
-  test('a MKEK that cannot be pushed leaves no identity key: "Failure: Identity key is not written! Exiting!"', async () => {
-    // Slot 2 written but not pushable: HUK generation is skipped, the identity-key store fails.
-    const { session, device } = await probe('nrf9160', { state: { kmuSlots: [{ index: 2, perm: KMU_PERM_IDENTITY, value: '22'.repeat(16) }] } });
+  test('an identity slot holding a value without its PERM: the store refuses, "Failure: Identity key write failed! Exiting!"', async () => {
+    // identity_key_is_written() looks at PERM only, so the sample goes on; the platform store refuses a filled slot.
+    const { session, device } = await probe('nrf9160', { state: { kmuSlots: [{ index: 6, value: '22'.repeat(16) }] } });
     await flashAndRun(session, device, syntheticImage({ chip: 'nrf9160', kind: 'provisioning' }));
-    expect(device.console.at(-1)).toMatch(/Failure: Identity key is not written! Exiting!$/u);
+    expect(device.console.at(-2)).toMatch(/<err> identity_key: Identity key write failed! Error: -1$/u);
+    expect(device.console.at(-1)).toMatch(/Failure: Identity key write failed! Exiting!$/u);
+    expect(device.dump().implementationId).toBe('ff'.repeat(32)); // stopped before the implementation ID
   });
 
   test('a host lifecycle write racing the model: like bl_storage, the model takes "already PROVISIONING" as success without writing', async () => {
@@ -159,7 +164,8 @@ describe('provisioning image model', () => {
     expect(device.dump().implementationId).toBe(id);
     const boot = device.bootTfm();
     expect(boot.identityPublicKey).toBe(Buffer.from(oraclePublicKey(Buffer.from(DUMMY_IDENTITY_KEY_HEX, 'hex'))).toString('hex'));
-    expect(device.console).toContain('[ERR] This device was provisioned with the dummy identity key (tfm_initial_attestation_key.pem)');
+    // tfm_plat_provisioning_check_for_dummy_keys(), nrf_provisioning.c: its line verbatim.
+    expect(device.console).toContain('This device was provisioned with dummy keys and is NOT secure.');
   });
 
   test('the same seed gives the same keys; another device ID gives other keys', () => {
@@ -225,11 +231,30 @@ describe('TF-M first boot model', () => {
   });
 
   test.each([
-    ['ASSEMBLY', 'TFM_LIFECYCLE_REFUSED'],
-    ['DECOMMISSIONED', 'TFM_LIFECYCLE_REFUSED'],
-  ] as const)('refuses %s: %s', (lifecycle, errorCode) => {
+    ['ASSEMBLY', 'TFM_LIFECYCLE_REFUSED', '0x00001000'],
+    ['DECOMMISSIONED', 'TFM_LIFECYCLE_REFUSED', '0x00006000'],
+  ] as const)('refuses %s: %s, "Invalid LCS: %s" and no banner', (lifecycle, errorCode, slc) => {
     const device = SimulatedDevice.create({ chip: 'nrf5340', deviceId: DEVICE_ID, state: { lifecycle } });
     expect(device.bootTfm()).toMatchObject({ ok: false, lifecycle, errorCode });
+    expect(device.console).toContain(`Invalid LCS: ${slc}`);
+    expect(device.console.some((l) => l.includes('Booting TF-M'))).toBe(false);
+  });
+
+  test.each(['nrf5340', 'nrf9160', 'nrf9161'] as ChipName[])('%s booted unprovisioned (ASSEMBLY): refuses, but ends debug-locked and holding TF-M\'s own HUKs', (chip) => {
+    const device = SimulatedDevice.create({ chip, deviceId: DEVICE_ID });
+    const t = device.target;
+    const result = device.bootTfm();
+    expect(result).toMatchObject({ ok: false, lifecycle: 'ASSEMBLY', errorCode: 'TFM_LIFECYCLE_REFUSED', hukWritten: true });
+    // init_debug() before the lifecycle check: both UICR words Protected; the port locks at the next reset.
+    expect(device.peekU32(t.uicr.approtect)).toBe(0);
+    expect(device.peekU32(t.uicr.secureApprotect)).toBe(0);
+    device.powerCycle();
+    expect(device.isDebugOpen()).toBe(false);
+    // crypto_platform_init(): random HUKs in the MKEK and MEXT slots, as hw_unique_key writes them.
+    for (const spec of [...t.huk.mkek, ...t.huk.mext]) expect(device.kmuSlot(spec.index)).toMatchObject({ dest: spec.dest, perm: KMU_PERM_HUK });
+    expect(device.console.slice(0, 2)).toEqual(['Writing random Hardware Unique Keys to the KMU.', 'Success']);
+    expect(device.lifecycle).toBe('ASSEMBLY');
+    expect(device.violations).toEqual([]);
   });
 
   test('refuses an undecodable lifecycle: LIFECYCLE_INVALID', () => {
@@ -237,12 +262,22 @@ describe('TF-M first boot model', () => {
     expect(device.bootTfm()).toMatchObject({ ok: false, lifecycle: 'INVALID', errorCode: 'LIFECYCLE_INVALID' });
   });
 
-  test('PROVISIONING without HUKs: HUK_MISSING; with HUKs but no identity key: IDENTITY_KEY_MISSING', () => {
+  test('PROVISIONING without HUKs: TF-M writes its own, then stops at the missing identity key (IDENTITY_KEY_MISSING)', () => {
     const bare = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING' } });
-    expect(bare.bootTfm()).toMatchObject({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'HUK_MISSING' });
+    expect(bare.bootTfm()).toMatchObject({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'IDENTITY_KEY_MISSING', hukWritten: true });
+    expect(bare.console).toContain('This device has not been provisioned with an Initial Attestation Key.');
     const partial = createPresetDevice({ chip: 'nrf5340', preset: 'partial', deviceId: DEVICE_ID });
     expect(partial.bootTfm()).toMatchObject({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'IDENTITY_KEY_MISSING' });
     expect(partial.lifecycle).toBe('PROVISIONING');
+  });
+
+  test('a TF-M built without CONFIG_HW_UNIQUE_KEY_RANDOM, PROVISIONING without HUKs: HUK_MISSING', () => {
+    const device = SimulatedDevice.create({ chip: 'nrf9160', deviceId: DEVICE_ID, state: { lifecycle: 'PROVISIONING' } });
+    const image = syntheticImage({ chip: 'nrf9160', kind: 'tfm' });
+    const marker = Buffer.from(`${SIM_MARKER_TFM_NO_HUK_RANDOM}\0`, 'latin1');
+    device.programFlash('application', image.address, Buffer.concat([Buffer.from(image.data), marker, Buffer.alloc((4 - ((image.data.length + marker.length) % 4)) % 4, 0xff)]));
+    expect(device.bootTfm()).toMatchObject({ ok: false, lifecycle: 'PROVISIONING', errorCode: 'HUK_MISSING', hukWritten: false });
+    expect(device.console).toContain('This device has not been provisioned with Hardware Unique Keys.');
   });
 
   function deviceWithIdentityBlob(chip: ChipName, d: Uint8Array, mkekPerm = KMU_PERM_HUK): SimulatedDevice {
@@ -265,16 +300,23 @@ describe('TF-M first boot model', () => {
     expect(result.identityPublicKey).toBe(Buffer.from(oraclePublicKey(d)).toString('hex'));
   });
 
-  test('an identity key that unwraps to an invalid P-256 scalar: IDENTITY_KEY_INVALID, lifecycle unchanged', () => {
-    const device = deviceWithIdentityBlob('nrf9160', new Uint8Array(32).fill(0xff));
-    expect(device.bootTfm()).toMatchObject({ ok: false, errorCode: 'IDENTITY_KEY_INVALID', lifecycle: 'PROVISIONING' });
-    expect(device.lifecycle).toBe('PROVISIONING');
+  test.each(['nrf5340', 'nrf9160'] as ChipName[])('%s: a garbage identity blob reaches SECURED (TF-M checks only that it is written) and fails the attestation request', (chip) => {
+    const device = deviceWithIdentityBlob(chip, new Uint8Array(32).fill(0xff)); // unwraps to no valid scalar
+    const result = device.bootTfm({ challenge: Buffer.alloc(32, 7) });
+    expect(result).toMatchObject({ ok: true, lifecycle: 'SECURED' });
+    expect(result.identityPublicKey).toBeUndefined(); // the dummy-key check's read failed, silently
+    expect(device.lifecycle).toBe('SECURED');
+    expect(device.isDebugOpen()).toBe(false);
+    expect(result.attestation).toMatchObject({ ok: false, errorCode: 'TFM_ATTESTATION_FAILED' });
+    expect(result.attestation!.token).toBeUndefined();
+    expect(device.requestAttestationToken({ challenge: Buffer.alloc(32, 8) })).toMatchObject({ ok: false, errorCode: 'TFM_ATTESTATION_FAILED' });
   });
 
-  test('a MKEK that cannot be pushed (PERM without PUSH): IDENTITY_KEY_INVALID', () => {
+  test('a MKEK that cannot be pushed (PERM without PUSH): SECURED, the key never decrypts, attestation fails', () => {
     const device = deviceWithIdentityBlob('nrf9161', new Uint8Array(32).fill(1), 0xfffffffa);
-    expect(device.bootTfm()).toMatchObject({ ok: false, errorCode: 'IDENTITY_KEY_INVALID' });
-    expect(device.violations.map((v) => v.kind)).toEqual(['KMU_PUSH_NOT_ALLOWED']);
+    const result = device.bootTfm({ challenge: Buffer.alloc(32, 1) });
+    expect(result).toMatchObject({ ok: true, lifecycle: 'SECURED', attestation: { ok: false, errorCode: 'TFM_ATTESTATION_FAILED' } });
+    expect(new Set(device.violations.map((v) => v.kind))).toEqual(new Set(['KMU_PUSH_NOT_ALLOWED']));
   });
 
   test('a lifecycle word already written twice makes TF-M\'s SECURED write a third write: THIRD_WRITE by firmware', () => {

@@ -15,8 +15,8 @@ test('a simulated nRF5340: probe it, break it, boot TF-M on it', async () => {
   binding.injectFault(session.serialNumber, { atOperation: binding.operationCount(session.serialNumber), kind: 'disconnect' });
   await expect(session.readU32(lifecycleWord)).rejects.toMatchObject({ code: 'PROBE_DISCONNECTED' });
 
-  // TF-M's first boot refuses a device without keys...
-  expect(device.bootTfm()).toMatchObject({ ok: false, errorCode: 'HUK_MISSING' });
+  // TF-M's first boot writes its own HUKs, then refuses a device without an identity key...
+  expect(device.bootTfm()).toMatchObject({ ok: false, errorCode: 'IDENTITY_KEY_MISSING', hukWritten: true });
 
   // ...and secures one the stock provisioning image has provisioned, reporting its attestation identity.
   const provisioned = createPresetDevice({ chip: 'nrf5340', preset: 'provisioned' });

@@ -16,7 +16,7 @@ import { confirmIrreversible } from '../confirm';
 import { createOutput, errorOf, formatFields, formatMs, formatTable, type CommandOutput } from '../output';
 import { ProgressRenderer, type ProgressStream, type RowStatus } from '../progress';
 import { AttemptRecorder, RecordWriter } from '../../records';
-import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId } from '../options';
+import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId, parseTfmVersion, TFM_VERSION_HELP } from '../options';
 import { Shutdown } from '../shutdown';
 import type { CliIo } from '../io';
 import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
@@ -29,6 +29,7 @@ interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions 
   allowEraseProtected?: boolean;
   identityWrapper?: string;
   implementationId?: string;
+  tfmVersion?: string;
   skipIdentityKey?: boolean;
   seed?: string;
   yes?: boolean;
@@ -146,12 +147,12 @@ function printSummary(out: CommandOutput, result: ProvisionResult, opened: Opene
       ['device', opened.description],
       ['lifecycle', result.lifecycleBefore && (result.lifecycleAfter && result.lifecycleAfter !== result.lifecycleBefore ? `${result.lifecycleBefore} -> ${result.lifecycleAfter}` : result.lifecycleBefore)],
       ['identity key', result.identityPublicKey?.hex],
-      ['instance ID', result.instanceId],
+      ['instance ID', result.instanceId && `${result.instanceId} (TF-M ${result.instanceIdFormula ?? '2.2'} formula)`],
       ['implementation ID', result.implementationId],
       ['identity wrapper', result.identityWrapper],
       ['present', result.outcome === 'refused' && result.present ? result.present.join(', ') || 'nothing' : undefined],
       ['missing', result.outcome === 'refused' && result.missing ? result.missing.join(', ') || 'nothing' : undefined],
-      ['verification', checks && `${checks.filter((c) => c.ok).length}/${checks.length} checks passed${boot ? `; TF-M boot model: ${boot.ok ? String(boot.lifecycle).toUpperCase() : `refused${boot.errorCode ? ` (${boot.errorCode})` : ''}`}` : ''}`],
+      ['verification', checks && `${checks.filter((c) => c.ok).length}/${checks.length} checks passed${boot ? `; TF-M boot model: ${boot.ok ? String(boot.lifecycle).toUpperCase() : `refused${boot.errorCode ? ` (${boot.errorCode})` : ''}`}` : ''}${result.verification?.attestation ? `; attestation: ${result.verification.attestation.ok ? 'verified' : `failed (${result.verification.attestation.errorCodes.join(', ')})`}` : ''}`],
       ['steps', result.steps.filter((s) => s.name !== 'preflight' || result.steps.length > 1).map((s) => `${s.name}${s.skipped ? ' (skipped)' : s.ok ? '' : ' (FAILED)'}`).join(', ') || undefined],
       ['probe operations', `${result.operations} (${result.writes} non-volatile writes) in ${formatMs(result.durationMs)}`],
       ['records', recordsFile],
@@ -201,6 +202,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--allow-erase-protected', 'provision a device with UICR.ERASEPROTECT set (an interrupted run could never be recovered)')
     .option('--skip-identity-key', 'provision everything but the identity key')
     .option('--implementation-id <hex>', '32-byte implementation ID (default: the sample\'s AA..BB..CC..DD)')
+    .option('--tfm-version <version>', TFM_VERSION_HELP)
     .option('--seed <seed>', 'deterministic keys from this seed (simulated devices only)')
     .option('-y, --yes', 'do not ask for typed confirmation before irreversible writes on a real probe')
     .option('--records <file>', `append the attempt's intent and result records to this file (default ./${DEFAULT_RECORDS_FILE})`)
@@ -223,6 +225,7 @@ export function register(program: Command, io: CliIo): void {
         const simulatedRequest = sessionOptions.sim !== undefined && sessionOptions.sim !== false;
         const probeSerial = simulatedRequest ? undefined : parseSerialNumber(sessionOptions.snr!);
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
+        const tfmVersion = parseTfmVersion(options.tfmVersion);
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
         const imageStrategy = imageStrategyOptionsFrom(options, io.cwd);
         if (options.exportPublicKey !== undefined) checkExportPath(path.resolve(io.cwd, options.exportPublicKey));
@@ -257,6 +260,7 @@ export function register(program: Command, io: CliIo): void {
           allowModelWrapper: options.allowModelWrapper === true,
           allowEraseProtected: options.allowEraseProtected === true,
           implementationId,
+          tfmVersion,
           dryRun: options.dryRun === true,
           signal: shutdown.signal,
           bootModel: session.bootModel,

@@ -10,11 +10,14 @@ import type { FirmwareHost, FirmwareKind, FirmwareModelSpec, Model } from './mod
 import { networkImage } from './network-image';
 import { provisioningImage } from './provisioning-image';
 import { tfmBoot } from './tfm-boot';
+import type { TfmBuildConfig } from './tfm-config';
 
 export * from './markers';
 export { networkImageModel } from './network-image';
 export { provisioningImageModel, type ProvisioningImageConfig } from './provisioning-image';
 export { tfmBootModel } from './tfm-boot';
+export { attestationToken, type AttestationAnswer, type AttestationRequest } from './tfm-attest';
+export { defaultTfmConfig, DEFAULT_TFM_VERSION, tfmInstanceIdFormula, type TfmBuildConfig, type TfmTokenProfile } from './tfm-config';
 export type { FirmwareHost, FirmwareKind, FirmwareResult, FirmwareRun, Model } from './model';
 
 /** In detection order: the first model that recognises a core's flash runs on it. */
@@ -29,4 +32,9 @@ export function detectFirmware(host: FirmwareHost, core: SimCoreName, runs: read
     if (config !== undefined) return { kind: spec.kind, start: () => spec.start(host, config) };
   }
   return undefined;
+}
+
+/** The TF-M build an application flash holds (its banner and markers), or undefined when it holds none. */
+export function tfmConfigInFlash(runs: readonly Buffer[]): TfmBuildConfig | undefined {
+  return tfmBoot.recognise({ runs, has: (text: string): boolean => runs.some((r) => r.includes(text, 0, 'latin1')) });
 }

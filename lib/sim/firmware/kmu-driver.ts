@@ -25,6 +25,47 @@ export function keyWritten(cpu: Cpu, slots: KmuSlotSpec[]): boolean {
   return slots.some((s) => keySlotWritten(cpu, s.index));
 }
 
+/** hw_unique_key_are_any_written(): MKEK or MEXT (any of their slots) written (lib/hw_unique_key/hw_unique_key.c). */
+export function hwUniqueKeysAnyWritten(cpu: Cpu): boolean {
+  const t = cpu.target;
+  return keyWritten(cpu, t.huk.mkek) || keyWritten(cpu, t.huk.mext);
+}
+
+/**
+ * hw_unique_key_write_random() (newer sdk-nrf lib/hw_unique_key, returning int): refuses when any key
+ * is set ("One or more keys already set. Cannot overwrite", -HW_UNIQUE_KEY_ERR_WRITE_FAILED), else
+ * draws 2 x HUK size from the CTR_DRBG (modelled by the firmware's randomness), writes MKEK then MEXT,
+ * zeroes the buffer and checks both are written. True for HW_UNIQUE_KEY_SUCCESS, false for the error.
+ */
+export function* hwUniqueKeyWriteRandom(cpu: Cpu): Generator<number, boolean, void> {
+  const t = cpu.target;
+  if (hwUniqueKeysAnyWritten(cpu)) {
+    cpu.printk('One or more keys already set. Cannot overwrite');
+    return false;
+  }
+  const keys = cpu.host.random.fill(new Uint8Array(t.huk.size * 2));
+  try {
+    yield 8_000;
+    const groups: Array<[KmuSlotSpec[], number]> = [
+      [t.huk.mkek, 0],
+      [t.huk.mext, t.huk.size],
+    ];
+    for (const [slots, offset] of groups) {
+      for (let i = 0; i < slots.length; i++) {
+        const ok = yield* kmuWriteSlot(cpu, slots[i]!, keys.subarray(offset + 16 * i, offset + 16 * i + 16));
+        if (!ok) return false;
+      }
+    }
+  } finally {
+    keys.fill(0);
+  }
+  if (!keyWritten(cpu, t.huk.mkek) || !keyWritten(cpu, t.huk.mext)) {
+    cpu.printk('One or more keys not set correctly');
+    return false;
+  }
+  return true;
+}
+
 /** Older identity_key_is_written: PERM of slots 6 and 7 (selected) both equal 0xFFFFFFFA. */
 export function identityKeyIsWritten(cpu: Cpu): boolean {
   const t = cpu.target;

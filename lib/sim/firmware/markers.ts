@@ -17,6 +17,12 @@ export const SIM_MARKER_IMPLEMENTATION_ID = 'TFM_PROVISION_SIM:IMPLEMENTATION_ID
 /** A build for a board without SOC_NRF53_CPUNET_ENABLE: the image leaves the network core held off. */
 export const SIM_MARKER_NO_CPUNET_ENABLE = 'TFM_PROVISION_SIM:CONFIG_SOC_NRF53_CPUNET_ENABLE=n';
 
+/** TF-M builds (synthetic TF-M images): Kconfig choices other than the model's defaults. */
+export const SIM_MARKER_TFM_PROFILE_PSA_2_0_0 = 'TFM_PROVISION_SIM:CONFIG_TFM_ATTEST_TOKEN_PROFILE_PSA_2_0_0=y';
+export const SIM_MARKER_TFM_NO_APPROTECT_LOCK = 'TFM_PROVISION_SIM:CONFIG_NRF_APPROTECT_LOCK=n';
+export const SIM_MARKER_TFM_NO_HUK_RANDOM = 'TFM_PROVISION_SIM:CONFIG_HW_UNIQUE_KEY_RANDOM=n';
+export const SIM_MARKER_TFM_NO_B0N = 'TFM_PROVISION_SIM:CONFIG_TFM_HAS_B0N=n';
+
 /** TF-M's tfm_initial_attestation_key.pem private scalar (device-facts 4): the "dummy" identity key. */
 export const DUMMY_IDENTITY_KEY_HEX = 'a9b454b26d6f90a4ea31193564cba91fec6f9a002a7dc0504b92a1937134585f';
 

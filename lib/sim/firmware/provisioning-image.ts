@@ -1,14 +1,18 @@
 /**
  * The NCS "TF-M: Provisioning image" sample's main() (nrfconnect/sdk-nrf
- * samples/tfm/provisioning_image/src/main.c, commit 3fc220df; device-facts 1.1), step by step, with the sample's log lines and failure paths; its
+ * samples/tfm/provisioning_image/src/main.c, the newest version: it checks the return codes of
+ * hw_unique_key_write_random(), identity_key_write_random()/_dummy() and provision_implementation_id();
+ * the lines it shares with commit 3fc220df are in device-facts 1.1), step by step, with the sample's
+ * log lines and failure paths. On nRF53/nRF91 provision_implementation_id() writes 8 words with
+ * nrfx_nvmc_word_write (void) and returns 0, so its failure line cannot occur here. Its
  * identity key uses the simulated CryptoCell's wrapping model (../cryptocell.ts). Lines it logs with LOG_INF get Zephyr's prefix (Cpu.log).
  */
-import { defaultImplementationId, type KmuSlotSpec } from '../../targets';
+import { defaultImplementationId } from '../../targets';
 import { bytesFrom, readU32LE } from '../../bytes';
 import { SAMPLE_FAILURES as F, SAMPLE_MESSAGES as M } from '../../targets/provisioning-sample';
 import { cryptocellWrapIdentityKey } from '../cryptocell';
 import { lifecycleNumber } from '../lifecycle';
-import { identityKeyIsWritten, keySlotWritten, keyWritten, kmuWriteSlot, pushMkek, randomScalar } from './kmu-driver';
+import { hwUniqueKeyWriteRandom, identityKeyIsWritten, keySlotWritten, keyWritten, kmuWriteSlot, pushMkek, randomScalar } from './kmu-driver';
 import { DUMMY_IDENTITY_KEY_HEX, PROVISIONING_IMAGE_MARKER, SIM_MARKER_IDENTITY_KEY_DUMMY, SIM_MARKER_IMPLEMENTATION_ID, SIM_MARKER_NO_CPUNET_ENABLE } from './markers';
 import { bootDelay, Cpu, halfwordWrite, nvmcWriteWords, readLifecycle, type FirmwareHost, type FirmwareModelSpec, type FirmwareResult, type Model } from './model';
 
@@ -66,22 +70,10 @@ export function* provisioningImageModel(host: FirmwareHost, config: Provisioning
   yield 200;
 
   inf(M.generatingHuks);
-  // hw_unique_key_write_random(); the sample ignores its return value.
-  if (keyWritten(cpu, t.huk.mkek) || keyWritten(cpu, t.huk.mext)) {
-    cpu.printk('One or more keys already set. Cannot overwrite');
-  } else {
-    const keys = host.random.fill(new Uint8Array(t.huk.size * 2)); // the CTR_DRBG output, modelled
-    yield 8_000;
-    const groups: Array<[KmuSlotSpec[], number]> = [
-      [t.huk.mkek, 0],
-      [t.huk.mext, t.huk.size],
-    ];
-    for (const [slots, offset] of groups) {
-      for (let i = 0; i < slots.length; i++) {
-        yield* kmuWriteSlot(cpu, slots[i]!, keys.subarray(offset + 16 * i, offset + 16 * i + 16));
-      }
-    }
-    keys.fill(0);
+  // err = hw_unique_key_write_random(); if (err != HW_UNIQUE_KEY_SUCCESS) -> failure line.
+  if (!(yield* hwUniqueKeyWriteRandom(cpu))) {
+    inf(F.hukWriteFailed);
+    return result(false, 'Writing random HUK keys failed');
   }
 
   if (identityKeyIsWritten(cpu)) {
@@ -89,41 +81,53 @@ export function* provisioningImageModel(host: FirmwareHost, config: Provisioning
     return result(false, 'Identity key slot already written');
   }
   inf(M.writingIdentityKey);
-  // identity_key_write_random()/_dummy(); return value ignored.
-  yield* identityKeyWrite(cpu, config.identityKeyDummy === true);
+  // err = identity_key_write_random()/_dummy(); if (err != IDENTITY_KEY_SUCCESS) -> failure line.
+  if (!(yield* identityKeyWrite(cpu, config.identityKeyDummy === true))) {
+    inf(F.identityKeyWriteFailed);
+    return result(false, 'Identity key write failed');
+  }
 
   if (!identityKeyIsWritten(cpu)) {
     inf(F.identityKeyNotWritten);
     return result(false, 'Identity key is not written');
   }
 
-  // provision_implementation_id(): 8 whole words (both halves of each written at once).
+  // provision_implementation_id(): nrfx_nvmc_word_write per word (each its own Wen .. Ren), unchecked.
   const implementationId = config.implementationId ?? defaultImplementationId();
-  const words: Array<[number, number]> = [];
-  for (let i = 0; i < 32; i += 4) words.push([t.implementationId.address + i, readU32LE(implementationId, i)]);
-  yield* nvmcWriteWords(cpu, words);
+  for (let i = 0; i < 32; i += 4) yield* nvmcWriteWords(cpu, [[t.implementationId.address + i, readU32LE(implementationId, i)]]);
 
   inf(M.success);
   return result(true, M.success);
 }
 
-function* identityKeyWrite(cpu: Cpu, dummy: boolean): Generator<number, void, void> {
+/** identity_key_write_key() (sdk-nrf lib/identity_key/identity_key.c): true for IDENTITY_KEY_SUCCESS. */
+function* identityKeyWrite(cpu: Cpu, dummy: boolean): Generator<number, boolean, void> {
   const t = cpu.target;
-  if (!keyWritten(cpu, t.huk.mkek)) return; // -IDENTITY_KEY_ERR_MKEK_MISSING
+  const err = (text: string): boolean => {
+    cpu.log('identity_key', text, 'err');
+    return false;
+  };
+  if (!keyWritten(cpu, t.huk.mkek)) return err('Could not find the MKEK!'); // -IDENTITY_KEY_ERR_MKEK_MISSING
+  if (dummy) cpu.log('identity_key', 'WARNING: Using a dummy identity key not meant for production!', 'wrn');
   const d = dummy ? bytesFrom(DUMMY_IDENTITY_KEY_HEX, 32, 'dummy key') : randomScalar(cpu.host);
   yield 15_000; // PSA key generation and export
   try {
     // nrf_cc3xx_platform_identity_key_store(6): refuses filled slots, needs the MKEK in the CryptoCell.
-    if (t.identityKey.slots.some((s) => keySlotWritten(cpu, s.index))) return;
+    // The platform library's error numbers are not public: the log line shows the simulator's -1.
+    if (t.identityKey.slots.some((s) => keySlotWritten(cpu, s.index))) return err('Identity key write failed! Error: -1');
     const mkek = pushMkek(cpu);
-    if (!mkek) return;
+    if (!mkek) return err('Identity key write failed! Error: -1');
     const blob = cryptocellWrapIdentityKey(mkek, cpu.host.deviceIdBytes(), d);
     mkek.fill(0);
     yield 2_000;
-    for (let i = 0; i < t.identityKey.slots.length; i++) {
-      yield* kmuWriteSlot(cpu, t.identityKey.slots[i]!, blob.subarray(16 * i, 16 * i + 16));
+    try {
+      for (let i = 0; i < t.identityKey.slots.length; i++) {
+        if (!(yield* kmuWriteSlot(cpu, t.identityKey.slots[i]!, blob.subarray(16 * i, 16 * i + 16)))) return err('Identity key write failed! Error: -1');
+      }
+    } finally {
+      blob.fill(0);
     }
-    blob.fill(0);
+    return true;
   } finally {
     d.fill(0);
   }
