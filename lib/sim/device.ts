@@ -101,6 +101,7 @@ export class SimulatedDevice implements PartContext {
       uptimeUs: (core) => this.clock.nowUs - this.core(core).bootTimeUs,
       rttInit: (core) => rttInit(this.core(core).volatile, this.core(core).spec.ram),
       cryptocellKey: (address) => this.kmu.cryptocellKey(address),
+      flashRuns: (core) => this.core(core).nvm.flashRuns(),
     };
     for (const core of this.coreList()) initFicr(this.target, core, deviceIdBytes);
   }

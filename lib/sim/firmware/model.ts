@@ -53,6 +53,8 @@ export interface FirmwareHost {
   rttInit(core: SimCoreName): void;
   /** The CryptoCell key register loaded by a KMU push (a copy the caller zeroes). */
   cryptocellKey(address: number): Uint8Array | undefined;
+  /** A core's flash as contiguous non-erased runs (what a boot measurement hashes). */
+  flashRuns(core: SimCoreName): readonly Buffer[];
 }
 
 /** The CPU's view of the bus on one core. */
