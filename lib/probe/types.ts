@@ -75,7 +75,16 @@ export interface ProbeSession {
    * model). provision() and verify() use it as their default bootModel, so a device provisioned
    * on the simulator is also checked the way TF-M would take it, as the CLI does.
    */
-  tfmFirstBoot?(): { ok: boolean; lifecycle: string; identityPublicKey?: string; instanceId?: string; errorCode?: string; message?: string };
+  tfmFirstBoot?(request?: { instanceIdFormula?: '2.1' | '2.2'; challenge?: Uint8Array }): {
+    ok: boolean;
+    lifecycle: string;
+    identityPublicKey?: string;
+    instanceId?: string;
+    errorCode?: string;
+    message?: string;
+    /** With request.challenge: the simulated TF-M's answer to one initial attestation request after the boot. */
+    attestation?: { ok: boolean; token?: Uint8Array; errorCode?: string; message?: string };
+  };
 
   deviceInfo(): Promise<DeviceInfo>;
   selectCore(core: CoreName): Promise<void>;

@@ -9,5 +9,5 @@ import type { BootModel, TfmBootOutcome } from './types';
 export function withDefaultBootModel<T extends { bootModel?: BootModel }>(session: ProbeSession, options: T): T {
   if (options.bootModel !== undefined || typeof session.tfmFirstBoot !== 'function') return options;
   const boot = session.tfmFirstBoot.bind(session);
-  return { ...options, bootModel: () => boot() as TfmBootOutcome };
+  return { ...options, bootModel: (request) => boot(request) as TfmBootOutcome };
 }

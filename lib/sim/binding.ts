@@ -10,7 +10,7 @@ import type { ProbeLogEntry, ProbeLogListener, ProbeSession, ResetKind, WriteOpt
 import { hex32 } from '../bytes';
 import type { SimulatedDevice } from './device';
 import { PowerLossSignal } from './nvm';
-import type { SimCoreName, SimFault, SimOperation, SimOperationMethod } from './types';
+import type { SimCoreName, SimFault, SimOperation, SimOperationMethod, SimTfmBootRequest } from './types';
 
 export interface SimBindingOptions {
   /** Virtual latency added to every probe operation, in milliseconds (default 1). */
@@ -168,8 +168,8 @@ export class SimSession implements ProbeSession {
   }
 
   /** TF-M's first boot on a copy of the device: the default boot model of provision() and verify(). */
-  tfmFirstBoot(): ReturnType<SimulatedDevice['bootTfm']> {
-    return this.binding.entry(this.serialNumber).device.clone().bootTfm();
+  tfmFirstBoot(request?: SimTfmBootRequest): ReturnType<SimulatedDevice['bootTfm']> {
+    return this.binding.entry(this.serialNumber).device.clone().bootTfm(request);
   }
 
   /** The simulated device behind this session (tests may inspect it; production code never should). */

@@ -58,7 +58,7 @@ export function createSimFileFleet(file: string, cwd: string = process.cwd()): S
     binding,
     sim: simBinding,
     serialNumbers: [serialNumber],
-    bootModel: (serial) => (simBinding.device(serial) === undefined ? undefined : () => simBinding.device(serial)!.clone().bootTfm()),
+    bootModel: (serial) => (simBinding.device(serial) === undefined ? undefined : (request) => simBinding.device(serial)!.clone().bootTfm(request)),
     stateFile: (serial) => (serial === serialNumber ? resolved : undefined),
     // Like `provision --sim FILE`: a state file is not locked (one person's demo, not a station).
     lockScope: undefined,
