@@ -89,6 +89,16 @@ export const ERROR_CODES = {
   SIM_STATE_NOT_FOUND: 'usage',
   RECORDS_INVALID: 'usage',
   RECORDS_CHAIN_BROKEN: 'device',
+  /** A record file with no complete record: nothing to vouch for, so not "intact". */
+  RECORDS_EMPTY: 'usage',
+  /** A record without a valid station signature, or signed by another key (records verify --public-key). */
+  RECORDS_SIGNATURE_INVALID: 'device',
+  /** Records that chain and verify but say impossible things (off-curve key, wrong instance ID, a result with no intent, ...). */
+  RECORDS_INCONSISTENT: 'device',
+  /** The station key file cannot be used (wrong type, wrong permissions, not an Ed25519 private key). */
+  STATION_KEY_INVALID: 'usage',
+  /** Two paths of one run (outputs, or an input and an output) name the same file. */
+  FILE_CONFLICT: 'usage',
   // command line
   USAGE: 'usage',
   PROBE_SELECTION_REQUIRED: 'usage',

@@ -5,6 +5,7 @@
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
+import { removeStaleTemporaries, resolvedPath, statRegularOrAbsent } from '../files';
 import type { BackendName, ProbeSession } from '../probe/types';
 import type { BootModel } from '../provision/types';
 import { persistingSession } from '../sim/persist';
@@ -137,6 +138,11 @@ async function openSimulated(options: SessionOptions): Promise<OpenedSession> {
   const file = typeof options.sim === 'string' ? path.resolve(options.cwd ?? process.cwd(), options.sim) : undefined;
   if (file) checkStateFileWritable(file);
   let device;
+  if (file) {
+    // A FIFO or device would block or never end: refused by stat before anything opens it.
+    statRegularOrAbsent(file, 'the --sim state file');
+    removeStaleTemporaries(resolvedPath(file));
+  }
   if (file && (existsSync(file) || options.createMissingSimState !== true)) {
     // A --chip that differs is not refused here: provisioning's CHIP_MISMATCH check reports it from FICR.
     device = sim.SimulatedDevice.load(file);

@@ -7,7 +7,7 @@
  * key slots that provisioning creates, and one in FICR is meaningless; both are refused with
  * IMAGE_OUT_OF_RANGE, never "skipped", so a wrong build never reaches the chip.
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile, statRegularOrAbsent } from '../files';
 import MemoryMap from 'nrf-intel-hex';
 import { TfmError } from '../errors';
 import { hex32 } from '../bytes';
@@ -153,16 +153,33 @@ export function parseImage(input: string | Uint8Array, options: ImageCheckOption
   return { role, core, source, segments, byteCount, pageSize, pages, missingMarkers };
 }
 
-/** Reads and checks an image file. A missing or unreadable file is IMAGE_INVALID. */
-export async function loadImage(path: string, options: Omit<ImageCheckOptions, 'source'>): Promise<FirmwareImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    // A usage error (exit 2), like a malformed file: the argument does not name a readable image.
-    throw new TfmError('IMAGE_INVALID', `Cannot read the ${options.role} image ${path}: ${reason}`, { details: { path }, cause: error });
+/**
+ * Largest image file read. Intel HEX takes about 2.8 bytes of text per byte of data (a 16-byte
+ * record is 44 characters with its line end), so the largest flash of a target here (1 MiB) is
+ * about 3 MiB of HEX; 16 MiB leaves room for comments and CRLF and still refuses a wrong file
+ * (a disk image, a sparse file, /dev/zero) by its size, before reading it.
+ */
+export const MAX_IMAGE_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Checks that an image file is a regular file within MAX_IMAGE_FILE_BYTES, without reading it. */
+export function checkImageFile(path: string, role: string): void {
+  const stats = statRegularOrAbsent(path, `the ${role} image`, 'IMAGE_INVALID');
+  if (stats === undefined) throw new TfmError('IMAGE_INVALID', `Cannot read the ${role} image ${path}: it does not exist.`, { details: { path } });
+  if (stats.size > MAX_IMAGE_FILE_BYTES) {
+    throw new TfmError('IMAGE_INVALID', `The ${role} image ${path} is ${stats.size} bytes; an Intel HEX image is at most ${MAX_IMAGE_FILE_BYTES} bytes. Is it the right file?`, {
+      details: { path, size: stats.size, maxBytes: MAX_IMAGE_FILE_BYTES },
+    });
   }
+}
+
+/**
+ * Reads and checks an image file. A missing or unreadable file is IMAGE_INVALID (a usage error,
+ * exit 2, like a malformed file), and so are FIFOs, devices and files over MAX_IMAGE_FILE_BYTES:
+ * stat first, open without blocking (files.ts), so /dev/zero or a FIFO never hangs the run.
+ */
+export async function loadImage(path: string, options: Omit<ImageCheckOptions, 'source'>): Promise<FirmwareImage> {
+  checkImageFile(path, options.role);
+  const bytes = readRegularFile(path, `the ${options.role} image`, { maxBytes: MAX_IMAGE_FILE_BYTES, code: 'IMAGE_INVALID' });
   return parseImage(bytes, { ...options, source: path });
 }
 

@@ -10,8 +10,9 @@
  * DeviceSnapshot (each part's own snapshot); it never sees a device.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { TfmError } from '../errors';
+import { readRegularFile, writeFileAtomic } from '../files';
 import { getTarget, isChipName, type ChipName } from '../targets';
 import { toHex } from '../bytes';
 import type { CoreSnapshot } from './core';
@@ -182,7 +183,10 @@ export function stateToSnapshot(value: unknown, where = 'The state'): DeviceSnap
   return { chip, deviceId, nowUs, forceOff, kmu: kmuSnapshot, ctrlAp, cores: { application: coreSnapshots.application!, ...(coreSnapshots.network ? { network: coreSnapshots.network } : {}) }, console };
 }
 
-/** Writes a state file atomically: a crash never leaves a truncated file. */
+/**
+ * Writes a state file atomically: a crash never leaves a truncated file. A symlink stays a link:
+ * the state goes to its target (files.ts writeFileAtomic). A FIFO or device is refused, not opened.
+ */
 export function writeStateFile(file: string, state: object, options: { overwrite?: boolean } = {}): void {
   const text = JSON.stringify(state, null, 1);
   // Never write what readStateFile would refuse (a clock run past Number.MAX_SAFE_INTEGER, ...):
@@ -191,21 +195,17 @@ export function writeStateFile(file: string, state: object, options: { overwrite
   if (options.overwrite === false && existsSync(file)) {
     throw new TfmError('USAGE', `${file} already exists; choose another name or overwrite it explicitly (--force).`);
   }
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, text + '\n');
-    renameSync(temporary, file);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new TfmError('FILE_ERROR', `Cannot write the simulated device state to ${file}: ${(error as Error).message}`, { cause: error });
-  }
+  writeFileAtomic(file, text + '\n', 'the simulated device state file');
 }
+
+/** A state file is a few hundred KiB (flash pages that were written); anything this big is not one. */
+export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Reads and parses a state file (its contents are checked by stateToSnapshot). */
 export function readStateFile(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, 'the simulated device state file', { maxBytes: MAX_STATE_FILE_BYTES, code: 'SIM_STATE_INVALID' }).toString('utf8');
   } catch (error) {
     // A missing file is most often a typo in its name: said so, apart from an unreadable one.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

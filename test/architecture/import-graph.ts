@@ -31,7 +31,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['targets'],
   ['probe', 'sim'],
   // Leaf helpers every layer may use; they import nothing else in lib/.
-  ['errors', 'random', 'bytes', 'exit-codes', 'crypto'],
+  ['errors', 'random', 'bytes', 'exit-codes', 'crypto', 'files'],
 ];
 
 /** Entry points: they assemble the public API and may import anything (nothing imports them). */
