@@ -41,10 +41,16 @@ export function registryRows(records: Iterable<ProvisioningRecord>): RegistryRow
   return [...rows.values()];
 }
 
-/** RFC 4180 field; a leading formula character is quoted so spreadsheets do not evaluate it. */
-function csvField(value: string | number): string {
-  const text = String(value);
-  if (/[",\r\n]/.test(text) || /^[=+\-@]/.test(text)) return `"${text.replace(/"/g, '""')}"`;
+/**
+ * One CSV field. A cell that starts with = + - @, a tab or a carriage return is a formula to a
+ * spreadsheet; the OWASP "CSV Injection" guidance (after the vendors' advisories) is to prefix it
+ * with a single quote so the cell is text. Quoting alone does not help: the spreadsheet removes the
+ * quotes and still evaluates the cell. Then RFC 4180 quoting for commas, quotes and line breaks.
+ */
+export function csvField(value: string | number): string {
+  let text = String(value);
+  if (/^[=+\-@\t\r]/u.test(text)) text = `'${text}`;
+  if (/[",\r\n]/u.test(text)) return `"${text.replace(/"/g, '""')}"`;
   return text;
 }
 

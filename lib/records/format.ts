@@ -5,10 +5,15 @@
  * first irreversible write, and a `result` record after verification (or after the failure). An
  * attempt refused before writing has only its `result` record.
  *
+ * Authorship: a record written with a station key (station-key.ts) ends with `"keyId"` (the key's
+ * ID) and `"sig"`, the last member: an Ed25519 signature of sha256(body), body being the line without
+ * its `,"sig":"..."` member. `records verify --public-key` checks it; see docs/records.md.
+ *
  * Tamper evidence: every record carries `prev`, the SHA-256 (hex) of the exact bytes of the line
  * before it (without its newline); the first record of a file carries 64 zeros. Changing,
  * inserting or deleting a line breaks the chain at the next line. (Cutting lines off the end
  * cannot be seen from inside the file; anchor the head hash that `records verify` prints elsewhere.)
+ * The chain alone proves nothing against a forger: anyone can recompute SHA-256. Signatures do.
  *
  * Never key material: records are built field by field from public facts; nothing is spread in.
  */
@@ -35,6 +40,10 @@ export interface AttemptFacts {
   /** Implementation ID (hex) that is or will be written. */
   implementationId?: string;
   startedAt: string;
+  /** Station key ID (signed records only). */
+  keyId?: string;
+  /** Ed25519 signature, hex; always the last member of the line (signed records only). */
+  sig?: string;
 }
 
 export interface IntentRecord extends AttemptFacts {
@@ -96,4 +105,30 @@ export function recordShapeProblem(value: unknown): string | undefined {
   if (typeof record.attempt !== 'string') return 'missing "attempt"';
   if (typeof record.probeSerial !== 'number') return 'missing "probeSerial"';
   return undefined;
+}
+
+/** Every record line starts with these bytes (the writer's field order: v, type, prev, ...). */
+export const RECORD_LINE_START = Buffer.from(`{"v":${RECORD_FORMAT_VERSION},"type":"`, 'utf8');
+
+/** Whether bytes could be the start of a record line, e.g. the torn last line of an append. */
+export function isRecordPrefix(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, RECORD_LINE_START.length);
+  return n > 0 && Buffer.compare(Buffer.from(bytes.subarray(0, n)), RECORD_LINE_START.subarray(0, n)) === 0;
+}
+
+/** `,"sig":"<128 hex>"}`: the signature member closing a signed line. */
+export const SIGNATURE_SUFFIX_LENGTH = ',"sig":"'.length + 128 + '"}'.length;
+const SIGNATURE_SUFFIX = /^,"sig":"[0-9a-f]{128}"\}$/u;
+
+/** The signed body of a line (the line without its signature member) and the signature, or undefined. */
+export function splitSignedLine(line: Buffer): { body: Buffer; sig: string } | undefined {
+  if (line.length <= SIGNATURE_SUFFIX_LENGTH) return undefined;
+  const suffix = line.subarray(line.length - SIGNATURE_SUFFIX_LENGTH).toString('latin1');
+  if (!SIGNATURE_SUFFIX.test(suffix)) return undefined;
+  return { body: Buffer.concat([line.subarray(0, line.length - SIGNATURE_SUFFIX_LENGTH), Buffer.from('}')]), sig: suffix.slice(8, 136) };
+}
+
+/** Adds the signature member to a serialized body (a JSON object ending in `}`). */
+export function appendSignature(body: Buffer, sig: string): Buffer {
+  return Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(`,"sig":"${sig}"}`, 'utf8')]);
 }

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isProcessAlive, removeStaleTemporaries } from '../files';
 
 export interface LockHolder {
   pid: number;
@@ -56,16 +57,7 @@ function installExitHook(): void {
   });
 }
 
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive };
 
 function parseHolder(text: string): LockHolder | undefined {
   try {
@@ -106,7 +98,13 @@ function newHolder(purpose: string | undefined): LockHolder {
 
 async function writePrivate(lockPath: string, holder: LockHolder): Promise<string> {
   const tmp = `${lockPath}.${process.pid}.${holder.token}.tmp`;
-  await fsp.writeFile(tmp, `${JSON.stringify(holder)}\n`, { mode: 0o644 });
+  try {
+    await fsp.writeFile(tmp, `${JSON.stringify(holder)}\n`, { mode: 0o644, flag: 'wx' });
+  } catch (error) {
+    // A full disk fails the write after the create: never leave the empty file behind.
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw error;
+  }
   return tmp;
 }
 
@@ -147,6 +145,9 @@ function heldLock(lockPath: string, holder: LockHolder): HeldLock {
  */
 export async function tryAcquireLock(lockPath: string, purpose?: string): Promise<LockAttempt> {
   await fsp.mkdir(path.dirname(lockPath), { recursive: true });
+  // Temporary files of holders killed before they could remove them (SIGKILL, power loss).
+  removeStaleTemporaries(lockPath);
+  removeStaleTemporaries(`${lockPath}.takeover`);
   for (let round = 0; round < 5; round++) {
     const holder = newHolder(purpose);
     if (await createExclusive(lockPath, holder)) return { acquired: true, lock: heldLock(lockPath, holder) };

@@ -11,9 +11,10 @@
  * that happened, because nothing proceeds before its fsync returns; the next append cuts it off
  * and reports it through `onRepair`.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
+import { fileError, fileKind, removeStaleTemporaries } from '../files';
 import {
   GENESIS_HASH,
   type IntentInput,
@@ -22,15 +23,21 @@ import {
   type ProvisioningRecord,
   type ResultInput,
   type ResultRecord,
+  appendSignature,
+  isRecordPrefix,
   sha256Hex,
 } from './format';
 import { acquireLockWaiting } from './lockfile';
+import type { StationKey } from './station-key';
+import { checkAppendable } from './verify';
 
 export interface RecordWriterOptions {
   /** How long to wait for another process's append to finish (default 10 s). */
   lockTimeoutMs?: number;
   /** Called when an incomplete last line (interrupted write) was cut off before appending. */
   onRepair?: (info: { path: string; removedBytes: number }) => void;
+  /** Signs every record (keyId and sig members); without it records are chain-only. */
+  signer?: StationKey;
 }
 
 const NEWLINE = Buffer.from('\n');
@@ -60,18 +67,32 @@ export class RecordWriter {
     this.options = options;
   }
 
-  /** Opens (creating if needed) a record file. The directory entry is fsynced on creation. */
+  /**
+   * Opens (creating if needed) a record file. The directory entry is fsynced on creation.
+   * Refused, and left unchanged, when the file is not a record chain (RECORDS_INVALID) or not a
+   * regular file (FILE_ERROR: a FIFO would block, a device never ends); checked before any open.
+   */
   static async open(filePath: string, options: RecordWriterOptions = {}): Promise<RecordWriter> {
     const resolved = path.resolve(filePath);
     const dir = path.dirname(resolved);
+    await checkAppendable(resolved);
     try {
       await fsp.mkdir(dir, { recursive: true });
-      const handle = await fsp.open(resolved, 'a');
-      await handle.close();
+      // O_NONBLOCK: if the path became a FIFO since the check, open fails (ENXIO) instead of blocking.
+      const handle = await fsp.open(resolved, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NONBLOCK, 0o644);
+      try {
+        const stats = await handle.stat();
+        if (!stats.isFile()) throw new TfmError('FILE_ERROR', `${resolved} is ${fileKind(stats)}, not a regular file; the record file must be a regular file.`);
+      } finally {
+        await handle.close();
+      }
       await syncDirectory(dir);
     } catch (error) {
-      throw new TfmError('FILE_ERROR', `Cannot open the record file ${resolved}: ${(error as Error).message}`, { cause: error });
+      throw fileError(error, `Cannot open the record file ${resolved}`, { path: resolved });
     }
+    // Left by a process killed half way through taking the lock.
+    removeStaleTemporaries(`${resolved}.lock`);
+    removeStaleTemporaries(`${resolved}.lock.takeover`);
     return new RecordWriter(resolved, options);
   }
 
@@ -126,7 +147,12 @@ export class RecordWriter {
   }
 
   private async writeBatch(bodies: Array<PendingAppend['body']>): Promise<ProvisioningRecord[]> {
-    const lock = await acquireLockWaiting(`${this.path}.lock`, 'records append', this.options.lockTimeoutMs ?? 10_000);
+    let lock;
+    try {
+      lock = await acquireLockWaiting(`${this.path}.lock`, 'records append', this.options.lockTimeoutMs ?? 10_000);
+    } catch (error) {
+      throw fileError(error, `Cannot lock the record file ${this.path} for an append`, { path: this.path });
+    }
     if (!lock.acquired) {
       throw new TfmError(
         'FILE_ERROR',
@@ -143,8 +169,15 @@ export class RecordWriter {
       for (const body of bodies) {
         // Field order: version, type, chain link, time, then the facts in the caller's order.
         const { v, type, ...facts } = body;
-        const record = { v, type, prev, time: new Date().toISOString(), ...facts } as unknown as ProvisioningRecord;
-        const line = Buffer.from(JSON.stringify(record), 'utf8');
+        const signer = this.options.signer;
+        const record = { v, type, prev, time: new Date().toISOString(), ...facts, ...(signer ? { keyId: signer.keyId } : {}) } as unknown as ProvisioningRecord;
+        let line: Buffer = Buffer.from(JSON.stringify(record), 'utf8');
+        if (signer) {
+          // The signature is the line's last member, over the SHA-256 of the line without it.
+          const sig = signer.sign(Buffer.from(sha256Hex(line), 'hex'));
+          line = appendSignature(line, sig);
+          record.sig = sig;
+        }
         prev = sha256Hex(line);
         records.push(record);
         lines.push(line, NEWLINE);
@@ -161,8 +194,7 @@ export class RecordWriter {
       return records;
     } catch (error) {
       this.tail = undefined;
-      if (error instanceof TfmError) throw error;
-      throw new TfmError('FILE_ERROR', `Cannot append to the record file ${this.path}: ${(error as Error).message}`, { cause: error });
+      throw fileError(error, `Cannot append to the record file ${this.path}`, { path: this.path });
     } finally {
       await handle?.close().catch(() => undefined);
       await lock.lock.release();
@@ -190,6 +222,10 @@ export class RecordWriter {
           continue;
         }
         const keep = lastNewline < 0 ? 0 : start + lastNewline + 1;
+        // Only a torn record is cut off; bytes that cannot start a record are someone else's data.
+        if (!isRecordPrefix(buffer.subarray(keep - start))) {
+          throw new TfmError('RECORDS_INVALID', `${this.path} ends with bytes that are not part of a record; it was left unchanged.`, { details: { path: this.path } });
+        }
         await handle.truncate(keep);
         await handle.datasync();
         this.options.onRepair?.({ path: this.path, removedBytes: size - keep });
