@@ -9,4 +9,5 @@ module.exports = {
   },
   reporters: ['default', '<rootDir>/test/support/totals-reporter.js'],
   testTimeout: 60000,
+  setupFiles: ['<rootDir>/test/support/station-key-env.js'],
 };

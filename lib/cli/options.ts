@@ -9,6 +9,9 @@ import { getTarget } from '../targets';
 import { implementationIdProblem } from '../provision/implementation-id';
 import { instanceIdFormulaForTfm } from '../keys/instance-id';
 import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
+import { checkDistinctFiles, statRegularOrAbsent, type NamedPath } from '../files';
+import { checkImageFile } from '../image';
+import { loadOrCreateStationKey, stationKeyPath, type StationKey } from '../records';
 
 /** A chip as people write it ("nRF9160"), for human output; JSON keeps the machine name. */
 export function displayName(chip: string): string {
@@ -63,4 +66,28 @@ export function loadIdentityWrapper(modulePath: string, cwd: string): IdentityKe
     if (isIdentityKeyWrapper(candidate)) return candidate;
   }
   throw new TfmError('USAGE', `${resolved} does not export an identity key wrapper: an object with a string "name" and a "wrap(input)" function returning 32 bytes (as default, as "identityKeyWrapper", or as the module).`);
+}
+
+/**
+ * The station key that signs the records of a run (lib/records/station-key.ts): --station-key,
+ * $TFM_PROVISION_STATION_KEY or the default in the user's config directory; created on first use.
+ */
+export function openStationKey(option: string | undefined, io: { env: NodeJS.ProcessEnv; cwd: string }, note?: (text: string) => void): StationKey {
+  const file = stationKeyPath(option, io.env, io.cwd);
+  const { key, created } = loadOrCreateStationKey(file);
+  if (created) note?.(`created the station key ${file} (key ID ${key.keyId.slice(0, 16)}...); records are signed with it. Keep it private; verifiers need its public key: "tfm-provision records init" prints it.`);
+  return key;
+}
+
+export const STATION_KEY_OPTION_HELP = 'Ed25519 key that signs the records (default $TFM_PROVISION_STATION_KEY, else ~/.config/tfm-provision/station-key.pem; created if missing)';
+
+/**
+ * Checks every file a run reads or writes before the probe opens: inputs and outputs are regular
+ * files (or, for outputs, absent), images are within their size cap, and no two of them are one
+ * file after resolving symlinks (the records overwritten by a PEM or a state save, and so on).
+ */
+export function checkRunFiles(files: { outputs: NamedPath[]; images?: NamedPath[] }): void {
+  for (const image of files.images ?? []) checkImageFile(image.file, image.what);
+  for (const output of files.outputs) statRegularOrAbsent(output.file, output.what);
+  checkDistinctFiles([...files.outputs, ...(files.images ?? [])]);
 }

@@ -1,10 +1,19 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { instanceIdFor } from '../../lib/keys/identity';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '../../lib/exit-codes';
 import { runCli } from '../../lib/cli/program';
 import { RecordWriter } from '../../lib/records';
 import { captureIo } from './support/io';
+
+/** Real P-256 points: records verify checks that each key is on the curve and matches its instance ID. */
+const keys = [0, 1, 2].map(() => {
+  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+  return { hex: raw.toString('hex'), instanceId: instanceIdFor(raw) };
+});
 
 let dir: string;
 let file: string;
@@ -28,8 +37,8 @@ beforeEach(async () => {
       outcome: 'provisioned',
       verified: true,
       lifecycleAfter: 'PROVISIONING',
-      identityPublicKey: `04${String(i).repeat(128)}`,
-      instanceId: `01${String(i).repeat(64)}`,
+      identityPublicKey: keys[i]!.hex,
+      instanceId: keys[i]!.instanceId,
       wroteDevice: true,
       finishedAt: '2026-01-01T00:00:01.000Z',
       durationMs: 1000,
@@ -69,7 +78,7 @@ describe('records command', () => {
     expect(await runCli(['records', 'export', file, '--csv'], c.io)).toBe(EXIT.OK);
     const rows = c.stdout().trim().split('\r\n');
     expect(rows).toHaveLength(4);
-    expect(rows[1]).toMatch(/^d0,04(0){128},01(0){64},nrf5340,/);
+    expect(rows[1]).toBe(`d0,${keys[0]!.hex},${keys[0]!.instanceId},nrf5340,,2026-01-01T00:00:01.000Z,100`);
 
     await fsp.appendFile(file, '{"not":"a record"}\n');
     const broken = captureIo();

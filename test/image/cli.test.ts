@@ -10,7 +10,7 @@ import { captureIo } from '../cli/support/io';
 
 /** The CLI's streams in memory, run from `cwd` with an empty environment. */
 function capture(cwd: string) {
-  const c = captureIo({ cwd, env: {} });
+  const c = captureIo({ cwd, env: { TFM_PROVISION_STATION_KEY: process.env.TFM_PROVISION_STATION_KEY } });
   return { io: c.io, out: c.stdout, err: c.stderr };
 }
 

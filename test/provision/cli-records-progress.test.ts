@@ -15,7 +15,7 @@ const FIVE_LINES = Object.values(SAMPLE_MESSAGES);
 
 /** The CLI's streams in memory, run from `cwd` with an empty environment; stdout a terminal when `tty`. */
 function capture(cwd: string, options: { tty?: boolean } = {}) {
-  const c = captureIo({ cwd, env: {}, stdoutTTY: options.tty });
+  const c = captureIo({ cwd, env: { TFM_PROVISION_STATION_KEY: process.env.TFM_PROVISION_STATION_KEY }, stdoutTTY: options.tty });
   return { io: c.io, out: c.stdout, err: c.stderr };
 }
 

@@ -3,7 +3,8 @@
  * and a summary for people, or JSON Lines for programs. Exit 0 only when provisioned and verified
  * (or already provisioned and verified, or a dry run that produced a plan).
  */
-import { accessSync, constants as fsConstants, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants as fsConstants, statSync, type Stats } from 'node:fs';
+import { statRegularOrAbsent, writeFileAtomic } from '../../files';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { TfmError, asTfmError } from '../../errors';
@@ -16,7 +17,7 @@ import { confirmIrreversible } from '../confirm';
 import { createOutput, errorOf, formatFields, formatMs, formatTable, type CommandOutput } from '../output';
 import { ProgressRenderer, type ProgressStream, type RowStatus } from '../progress';
 import { AttemptRecorder, RecordWriter } from '../../records';
-import { DEFAULT_RECORDS_FILE, loadIdentityWrapper, parseImplementationId, parseTfmVersion, TFM_VERSION_HELP } from '../options';
+import { DEFAULT_RECORDS_FILE, STATION_KEY_OPTION_HELP, TFM_VERSION_HELP, checkRunFiles, loadIdentityWrapper, openStationKey, parseImplementationId, parseTfmVersion } from '../options';
 import { Shutdown } from '../shutdown';
 import type { CliIo } from '../io';
 import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
@@ -35,6 +36,7 @@ interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions 
   yes?: boolean;
   /** A path, false for --no-records, undefined for the default file. */
   records?: string | false;
+  stationKey?: string;
 }
 
 /**
@@ -50,6 +52,8 @@ export function checkExportPath(file: string): void {
     stats = undefined; // a new file: its directory decides
   }
   if (stats?.isDirectory()) throw new TfmError('USAGE', `--export-public-key ${file} is a directory; name the PEM file to write.`);
+  // A FIFO would block the write after provisioning, with the session open; a device is no file.
+  if (stats !== undefined && !stats.isFile()) statRegularOrAbsent(file, '--export-public-key');
   const directory = path.dirname(file);
   let directoryStats: Stats;
   try {
@@ -207,6 +211,7 @@ export function register(program: Command, io: CliIo): void {
     .option('-y, --yes', 'do not ask for typed confirmation before irreversible writes on a real probe')
     .option('--records <file>', `append the attempt's intent and result records to this file (default ./${DEFAULT_RECORDS_FILE})`)
     .option('--no-records', 'write no record file')
+    .option('--station-key <file>', STATION_KEY_OPTION_HELP)
     .action(async (options: ProvisionCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       let opened: OpenedSession | undefined;
@@ -229,9 +234,28 @@ export function register(program: Command, io: CliIo): void {
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
         const imageStrategy = imageStrategyOptionsFrom(options, io.cwd);
         if (options.exportPublicKey !== undefined) checkExportPath(path.resolve(io.cwd, options.exportPublicKey));
-        if (options.records !== false) {
-          // Opened before the probe: a record file that cannot be written stops the run untouched.
-          records = await RecordWriter.open(path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE), {
+        const recordsPath = options.records !== false ? path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE) : undefined;
+        // Every file the run will read or write, checked before the probe opens (cli/options.ts).
+        checkRunFiles({
+          outputs: [
+            ...(recordsPath !== undefined ? [{ what: '--records', file: recordsPath }] : []),
+            ...(options.exportPublicKey !== undefined ? [{ what: '--export-public-key', file: path.resolve(io.cwd, options.exportPublicKey) }] : []),
+            ...(typeof sessionOptions.sim === 'string' ? [{ what: '--sim', file: path.resolve(io.cwd, sessionOptions.sim) }] : []),
+          ],
+          images: (
+            [
+              ['--image', imageStrategy.image],
+              ['--net-image', imageStrategy.netImage],
+              ['--app', imageStrategy.app],
+            ] as const
+          ).flatMap(([what, file]) => (typeof file === 'string' ? [{ what, file }] : [])),
+        });
+        if (recordsPath !== undefined) {
+          const stationKey = openStationKey(options.stationKey, io, (text) => out.note(text));
+          // Opened before the probe: a record file that cannot be written, or that is not a
+          // record chain, stops the run untouched.
+          records = await RecordWriter.open(recordsPath, {
+            signer: stationKey,
             onRepair: (info) => out.note(`record file: cut off ${info.removedBytes} bytes of an interrupted append`),
           });
         }
@@ -297,7 +321,7 @@ export function register(program: Command, io: CliIo): void {
         if (result.ok && options.exportPublicKey !== undefined && result.identityPublicKey) {
           const file = path.resolve(io.cwd, options.exportPublicKey);
           try {
-            writeFileSync(file, result.identityPublicKey.pem);
+            writeFileAtomic(file, result.identityPublicKey.pem, 'the public key file');
           } catch (error) {
             throw new TfmError('FILE_ERROR', `Provisioned, but the public key could not be written to ${file}: ${(error as Error).message}`, { cause: error });
           }

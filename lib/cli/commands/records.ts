@@ -1,52 +1,100 @@
 /**
- * `tfm-provision records verify FILE` and `tfm-provision records export FILE --csv`.
+ * `tfm-provision records init`, `records verify FILE [--public-key KEY]` and
+ * `records export FILE --csv [-o OUT]`.
  */
-import { promises as fsp } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
-import { readRecords, registryRows, toCsv, verifyRecordFile, type VerifyReport } from '../../records';
-import { jsonLine, streamLine } from '../output';
+import { checkDistinctFiles, statRegularOrAbsent, writeFileAtomic } from '../../files';
+import { readRecords, readStationPublicKey, registryRows, toCsv, verifyRecordFile, type VerifyReport } from '../../records';
 import type { CliIo } from '../io';
+import { STATION_KEY_OPTION_HELP, openStationKey } from '../options';
+import * as path from 'node:path';
 
-async function ensureReadable(file: string): Promise<void> {
-  try {
-    const stat = await fsp.stat(file);
-    if (!stat.isFile()) throw new Error('not a regular file');
-  } catch (error) {
-    throw new TfmError('FILE_ERROR', `Cannot read the record file ${file}: ${(error as Error).message}`, { cause: error });
-  }
+function ensureReadable(file: string): void {
+  const stats = statRegularOrAbsent(file, 'the record file');
+  if (stats === undefined) throw new TfmError('FILE_ERROR', `Cannot read the record file ${file}: it does not exist.`, { details: { path: file } });
 }
 
-function chainBrokenError(report: VerifyReport): TfmError {
-  const brk = report.firstBreak!;
-  return new TfmError('RECORDS_CHAIN_BROKEN', `${report.path}: the record chain breaks at line ${brk.line}: ${brk.reason}. Lines from there on cannot be trusted.`, {
-    details: { ...brk },
-  });
+/** The error of a report that is not ok, with the code that says what is wrong. */
+export function reportError(report: VerifyReport): TfmError | undefined {
+  const brk = report.firstBreak;
+  if (report.notRecordFile) {
+    return new TfmError('RECORDS_INVALID', `${report.path} is not a record file${brk ? ` (line ${brk.line}: ${brk.reason})` : ' (it holds no record line)'}.`, { details: { ...brk } });
+  }
+  if (brk?.kind === 'signature') {
+    return new TfmError('RECORDS_SIGNATURE_INVALID', `${report.path}: line ${brk.line}: ${brk.reason}. The records from there on were not written by the station whose key was given.`, { details: { ...brk } });
+  }
+  if (brk !== undefined) {
+    return new TfmError('RECORDS_CHAIN_BROKEN', `${report.path}: the record chain breaks at line ${brk.line}: ${brk.reason}. Lines from there on cannot be trusted.`, { details: { ...brk } });
+  }
+  if (!report.tailIsRecordPrefix) return new TfmError('RECORDS_INVALID', `${report.path} ends with ${report.incompleteTailBytes} bytes that are not part of a record.`);
+  if (report.empty) return new TfmError('RECORDS_EMPTY', `${report.path} holds no complete record: there is nothing to verify (an empty file is not an intact record chain).`);
+  if (report.problemCount > 0) {
+    const first = report.problems[0]!;
+    return new TfmError('RECORDS_INCONSISTENT', `${report.path}: ${report.problemCount} record(s) say impossible things; first, line ${first.line}: ${first.reason}.`, {
+      details: { problems: report.problems, problemCount: report.problemCount },
+    });
+  }
+  if (report.authorship === 'failed') return new TfmError('RECORDS_SIGNATURE_INVALID', `${report.path}: no record signed by the given station key.`);
+  return undefined;
+}
+
+function publicKeyOption(file: string | undefined, cwd: string) {
+  return file === undefined ? undefined : readStationPublicKey(path.resolve(cwd, file));
 }
 
 export function register(program: Command, io: CliIo): void {
-  const records = program.command('records').description('Check and export provisioning record files (JSON Lines with a SHA-256 chain).');
+  const records = program.command('records').description('Create the station key; check and export provisioning record files (JSON Lines, SHA-256 chain, Ed25519 signatures).');
+
+  records
+    .command('init')
+    .description('Create the station key that signs the records (if there is none) and print its public key (PEM) for verifiers.')
+    .option('--station-key <file>', STATION_KEY_OPTION_HELP)
+    .option('--public-key-out <file>', 'also write the public key (PEM) to this file')
+    .action((options: { stationKey?: string; publicKeyOut?: string }) => {
+      const key = openStationKey(options.stationKey, io, (text) => io.stderr.write(`note: ${text}\n`));
+      if (options.publicKeyOut !== undefined) {
+        const out = path.resolve(io.cwd, options.publicKeyOut);
+        checkDistinctFiles([
+          { what: '--station-key', file: key.path },
+          { what: '--public-key-out', file: out },
+        ]);
+        writeFileAtomic(out, key.publicKeyPem, 'the station public key file');
+      }
+      io.stderr.write(`station key ${key.path}, key ID ${key.keyId}\n`);
+      io.stdout.write(key.publicKeyPem);
+    });
 
   records
     .command('verify')
-    .description('Check the hash chain of a record file and report the first break.')
+    .description(
+      'Check a record file: the hash chain, what the records say, and with --public-key that the station signed every record.\n' +
+        'Without --public-key only the chain is checked, which anyone who can edit the file can recompute.',
+    )
     .argument('<file>', 'record file (JSON Lines)')
+    .option('--public-key <file>', "the station's public key (PEM, from \"records init\"): prove every record was written by that station")
     .option('--json', 'print the report as one JSON line')
-    .action(async (name: string, options: { json?: boolean }) => {
-      const file = resolve(io.cwd, name);
-      await ensureReadable(file);
-      const report = await verifyRecordFile(file);
+    .action(async (file: string, options: { json?: boolean; publicKey?: string }) => {
+      ensureReadable(file);
+      const publicKey = publicKeyOption(options.publicKey, io.cwd);
+      const report = await verifyRecordFile(file, { publicKey });
+      const error = reportError(report);
       if (options.json === true) {
-        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'records verify', ...report, errorCode: report.ok ? null : 'RECORDS_CHAIN_BROKEN' })));
-        if (!report.ok) throw chainBrokenError(report);
+        io.stdout.write(`${JSON.stringify({ type: 'result', command: 'records verify', ...report })}\n`);
+        if (error) throw error;
         return;
       }
-      if (report.incompleteTailBytes > 0) {
+      if (report.incompleteTailBytes > 0 && report.tailIsRecordPrefix) {
         io.stderr.write(`note: ${report.incompleteTailBytes} bytes after the last complete line (an append interrupted by a crash); they are not part of the chain.\n`);
       }
-      if (!report.ok) throw chainBrokenError(report);
-      io.stdout.write(`${name}: chain intact, ${report.lines} records (${report.intents} intent, ${report.results} result).\nhead ${report.headHash}\n`);
+      if (error) throw error;
+      if (publicKey === undefined) {
+        io.stderr.write(
+          `warning: chain only${report.unsigned > 0 ? ` (${report.unsigned} record(s) carry no signature)` : ''}: the chain shows lines were not edited without recomputing it, not who wrote them; anyone can recompute it. Give --public-key to check the station's signatures.\n`,
+        );
+      }
+      const what = publicKey !== undefined ? `signed by station key ${report.keyId!.slice(0, 16)}..., chain intact` : 'chain intact';
+      io.stdout.write(`${file}: ${what}, ${report.lines} records (${report.intents} intent, ${report.results} result).\nhead ${report.headHash}\n`);
     });
 
   records
@@ -55,22 +103,24 @@ export function register(program: Command, io: CliIo): void {
     .argument('<file>', 'record file (JSON Lines)')
     .option('--csv', 'CSV with a header row (the default and only format)')
     .option('-o, --output <out>', 'write to this file instead of stdout')
-    .option('--allow-broken-chain', 'export even if the hash chain does not verify')
-    .action(async (name: string, options: { csv?: boolean; output?: string; allowBrokenChain?: boolean }) => {
-      // Relative to the run's directory, like every other file the CLI reads.
-      const file = resolve(io.cwd, name);
-      await ensureReadable(file);
-      const report = await verifyRecordFile(file);
-      if (!report.ok && options.allowBrokenChain !== true) throw chainBrokenError(report);
-      const csv = toCsv(registryRows(await readRecords(file)));
-      if (options.output !== undefined) {
-        try {
-          await fsp.writeFile(resolve(io.cwd, options.output), csv);
-        } catch (error) {
-          throw new TfmError('FILE_ERROR', `Cannot write ${options.output}: ${(error as Error).message}`, { cause: error });
-        }
-      } else {
-        io.stdout.write(csv);
+    .option('--public-key <file>', "export only if every record is signed by this station key (PEM)")
+    .option('--allow-broken-chain', 'export even if the chain, the signatures or the records\' sense do not verify')
+    .action(async (file: string, options: { csv?: boolean; output?: string; publicKey?: string; allowBrokenChain?: boolean }) => {
+      ensureReadable(file);
+      const output = options.output !== undefined ? path.resolve(io.cwd, options.output) : undefined;
+      if (output !== undefined) {
+        statRegularOrAbsent(output, '--output');
+        // -o naming the record file (or a link to it) would replace the records with CSV.
+        checkDistinctFiles([
+          { what: 'the record file', file: path.resolve(io.cwd, file) },
+          { what: '--output', file: output },
+        ]);
       }
+      const report = await verifyRecordFile(file, { publicKey: publicKeyOption(options.publicKey, io.cwd) });
+      const error = reportError(report);
+      if (error !== undefined && (options.allowBrokenChain !== true || report.notRecordFile)) throw error;
+      const csv = toCsv(registryRows(await readRecords(file)));
+      if (output !== undefined) writeFileAtomic(output, csv, 'the export');
+      else io.stdout.write(csv);
     });
 }

@@ -26,9 +26,10 @@ import { simStopHook } from '../sim-stop';
 import { createOutput, formatFields, withResultLine, type CommandOutput } from '../output';
 import type { CliIo } from '../io';
 import { ProgressRenderer, formatDuration, type RowStatus } from '../progress';
-import { DEFAULT_RECORDS_FILE, displayName, loadIdentityWrapper, parseImplementationId } from '../options';
+import { DEFAULT_RECORDS_FILE, STATION_KEY_OPTION_HELP, checkRunFiles, displayName, loadIdentityWrapper, openStationKey, parseImplementationId } from '../options';
 import { snrFrom } from '../session';
 import { createSimFileFleet } from '../../station/sim-file';
+import { checkAppendable } from '../../records';
 
 interface StationCommandOptions {
   snr?: string;
@@ -41,6 +42,7 @@ interface StationCommandOptions {
   parallel?: string;
   /** A path, false for --no-records, undefined for the default file. */
   records?: string | false;
+  stationKey?: string;
   json?: boolean;
   watch?: boolean;
   maxDevices?: string;
@@ -138,6 +140,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--parallel <n>', 'devices provisioned at the same time (default: one per probe)')
     .option('--records <file>', `record file (JSON Lines, appended; default ./${DEFAULT_RECORDS_FILE})`)
     .option('--no-records', 'write no record file (as for provision)')
+    .option('--station-key <file>', STATION_KEY_OPTION_HELP)
     .option('--json', 'JSON Lines on stdout: events, then one {"type":"result"} line')
     .option('--watch', 'keep running: provision each new device that appears on a probe, then wait for its removal')
     .option('--max-devices <n>', 'with --watch: stop after this many devices')
@@ -184,6 +187,13 @@ export function register(program: Command, io: CliIo): void {
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
         const recordsFile = options.records === false ? undefined : path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE);
+        // The record file is checked (a record chain, a regular file) and the key loaded before any probe opens.
+        let stationKey;
+        if (recordsFile !== undefined) {
+          checkRunFiles({ outputs: [{ what: '--records', file: recordsFile }] });
+          await checkAppendable(recordsFile);
+          stationKey = openStationKey(options.stationKey, io, (text) => out.note(text));
+        }
 
         let binding: ProbeBinding;
         let bootModelFor: ((serial: number) => BootModel | undefined) | undefined;
@@ -286,6 +296,7 @@ export function register(program: Command, io: CliIo): void {
             serialNumbers,
             parallel,
             records: recordsFile ?? false,
+            stationKey,
             env: io.env,
             ...lock,
             signal: shutdown.signal,
