@@ -100,6 +100,7 @@ class Station {
     if (options.records instanceof RecordWriter) this.records = options.records;
     else if (typeof options.records === 'string') {
       this.records = await RecordWriter.open(options.records, {
+        signer: options.stationKey,
         onRepair: (info) => this.emit({ type: 'notice', message: `record file: cut off ${info.removedBytes} bytes of an interrupted append` }),
       });
     }

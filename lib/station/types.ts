@@ -7,7 +7,7 @@ import type { ProbeBinding, ProbeSession } from '../probe/types';
 import type { ProvisionEvent } from '../provision/events';
 import type { ProvisionOptions, ProvisionResult } from '../provision/types';
 import type { RandomSource } from '../random';
-import type { RecordWriter } from '../records';
+import type { RecordWriter, StationKey } from '../records';
 import type { ChipName } from '../targets';
 
 export type DeviceOutcomeKind = 'provisioned' | 'alreadyProvisioned' | 'refused' | 'failed' | 'interrupted' | 'dryRun';
@@ -80,6 +80,8 @@ export interface StationOptions {
   parallel?: number;
   /** Record file path or writer; false for none (library use only: the CLI always records). */
   records?: string | RecordWriter | false;
+  /** Signs the records of a `records` path (a RecordWriter passed in brings its own). */
+  stationKey?: StationKey;
   /** Options for every device's provision() (signal, hooks and events are the station's). */
   provision?: Omit<ProvisionOptions, 'signal' | 'beforeIrreversible' | 'onEvent' | 'events' | 'random'>;
   /** Random source per device (e.g. a seeded source per simulated device). Default: OS CSPRNG. */
