@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TfmError } from '../errors';
-import { fileError, statRegularOrAbsent, temporaryName } from '../files';
+import { fileError, removeStaleTemporaries, statRegularOrAbsent, temporaryName } from '../files';
 
 export const STATION_KEY_ENV = 'TFM_PROVISION_STATION_KEY';
 const SIGNATURE_DOMAIN = Buffer.from('tfm-provision record signature v1\n', 'utf8');
@@ -112,6 +112,7 @@ export function loadStationKey(file: string): StationKey {
 
 /** Loads the station key, creating it (0600, atomically) if there is none. */
 export function loadOrCreateStationKey(file: string): { key: StationKey; created: boolean } {
+  removeStaleTemporaries(file);
   if (statRegularOrAbsent(file, 'the station key', 'STATION_KEY_INVALID') !== undefined) return { key: loadStationKey(file), created: false };
   const dir = path.dirname(file);
   const { privateKey } = generateKeyPairSync('ed25519');

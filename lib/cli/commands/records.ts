@@ -74,7 +74,8 @@ export function register(program: Command, io: CliIo): void {
     .argument('<file>', 'record file (JSON Lines)')
     .option('--public-key <file>', "the station's public key (PEM, from \"records init\"): prove every record was written by that station")
     .option('--json', 'print the report as one JSON line')
-    .action(async (file: string, options: { json?: boolean; publicKey?: string }) => {
+    .action(async (name: string, options: { json?: boolean; publicKey?: string }) => {
+      const file = path.resolve(io.cwd, name);
       ensureReadable(file);
       const publicKey = publicKeyOption(options.publicKey, io.cwd);
       const report = await verifyRecordFile(file, { publicKey });
@@ -94,7 +95,7 @@ export function register(program: Command, io: CliIo): void {
         );
       }
       const what = publicKey !== undefined ? `signed by station key ${report.keyId!.slice(0, 16)}..., chain intact` : 'chain intact';
-      io.stdout.write(`${file}: ${what}, ${report.lines} records (${report.intents} intent, ${report.results} result).\nhead ${report.headHash}\n`);
+      io.stdout.write(`${name}: ${what}, ${report.lines} records (${report.intents} intent, ${report.results} result).\nhead ${report.headHash}\n`);
     });
 
   records
@@ -105,14 +106,15 @@ export function register(program: Command, io: CliIo): void {
     .option('-o, --output <out>', 'write to this file instead of stdout')
     .option('--public-key <file>', "export only if every record is signed by this station key (PEM)")
     .option('--allow-broken-chain', 'export even if the chain, the signatures or the records\' sense do not verify')
-    .action(async (file: string, options: { csv?: boolean; output?: string; publicKey?: string; allowBrokenChain?: boolean }) => {
+    .action(async (name: string, options: { csv?: boolean; output?: string; publicKey?: string; allowBrokenChain?: boolean }) => {
+      const file = path.resolve(io.cwd, name);
       ensureReadable(file);
       const output = options.output !== undefined ? path.resolve(io.cwd, options.output) : undefined;
       if (output !== undefined) {
         statRegularOrAbsent(output, '--output');
         // -o naming the record file (or a link to it) would replace the records with CSV.
         checkDistinctFiles([
-          { what: 'the record file', file: path.resolve(io.cwd, file) },
+          { what: 'the record file', file },
           { what: '--output', file: output },
         ]);
       }
