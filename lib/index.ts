@@ -24,6 +24,7 @@ export {
 } from './station';
 export { recoverDevice, type RecoverReport, type RecoverCoreChoice } from './device/recover';
 export { RecordWriter, AttemptRecorder, verifyRecordFile, readRecords, registryRows, toCsv, type ProvisioningRecord, type IntentRecord, type ResultRecord, type VerifyReport } from './records';
+export { loadOrCreateStationKey, loadStationKey, readStationPublicKey, stationKeyPath, type StationKey, type VerifyOptions } from './records';
 export {
   verifyAttestationToken,
   attestationError,

@@ -248,3 +248,27 @@ export async function readRecords(filePath: string): Promise<ProvisioningRecord[
   });
   return records;
 }
+
+/** The error of a report that is not ok, with the code that says what is wrong; `name` is the file as the user gave it. */
+export function reportError(report: VerifyReport, name: string = report.path): TfmError | undefined {
+  const brk = report.firstBreak;
+  if (report.notRecordFile) {
+    return new TfmError('RECORDS_INVALID', `${name} is not a record file${brk ? ` (line ${brk.line}: ${brk.reason})` : ' (it holds no record line)'}.`, { details: { ...brk } });
+  }
+  if (brk?.kind === 'signature') {
+    return new TfmError('RECORDS_SIGNATURE_INVALID', `${name}: line ${brk.line}: ${brk.reason}. The records from there on were not written by the station whose key was given.`, { details: { ...brk } });
+  }
+  if (brk !== undefined) {
+    return new TfmError('RECORDS_CHAIN_BROKEN', `${name}: the record chain breaks at line ${brk.line}: ${brk.reason}. Lines from there on cannot be trusted.`, { details: { ...brk } });
+  }
+  if (!report.tailIsRecordPrefix) return new TfmError('RECORDS_INVALID', `${name} ends with ${report.incompleteTailBytes} bytes that are not part of a record.`);
+  if (report.empty) return new TfmError('RECORDS_EMPTY', `${name} holds no complete record: there is nothing to verify (an empty file is not an intact record chain).`);
+  if (report.problemCount > 0) {
+    const first = report.problems[0]!;
+    return new TfmError('RECORDS_INCONSISTENT', `${name}: ${report.problemCount} record(s) say impossible things; first, line ${first.line}: ${first.reason}.`, {
+      details: { problems: report.problems, problemCount: report.problemCount },
+    });
+  }
+  if (report.authorship === 'failed') return new TfmError('RECORDS_SIGNATURE_INVALID', `${name}: no record signed by the given station key.`);
+  return undefined;
+}

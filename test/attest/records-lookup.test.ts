@@ -114,6 +114,9 @@ describe('attest verify (CLI)', () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tfm-attest-cli-'));
     records = path.join(dir, 'records.jsonl');
     const writer = await RecordWriter.open(records);
+    // As a run writes them: the intent before the result (records verify checks it).
+    const { outcome: _o, verified: _v, lifecycleAfter: _l, wroteDevice: _w, finishedAt: _f, durationMs: _d, ...intent } = result(7, key);
+    await writer.intent(intent);
     await writer.result(result(7, key));
     await writer.close();
     await fsp.writeFile(path.join(dir, 'token.cbor'), token);

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { attestationError, recordsLookupFromFile, verifyAttestationToken, type AttestationResult } from '../../attest';
-import { verifyRecordFile } from '../../records';
+import { reportError, verifyRecordFile } from '../../records';
 import { SimulatedDevice } from '../../sim/device';
 import type { ErrorCode } from '../../errors';
 import { jsonLine, streamLine } from '../output';
@@ -121,11 +121,11 @@ export function register(program: Command, io: CliIo): void {
       const index = await recordsLookupFromFile(recordsPath);
       // The records are the trust anchor here: an edited line could register another key.
       const chain = await verifyRecordFile(recordsPath);
-      if (!chain.ok && options.allowBrokenChain !== true) {
-        const brk = chain.firstBreak!;
-        throw new TfmError('RECORDS_CHAIN_BROKEN', `${options.records}: the record chain breaks at line ${brk.line}: ${brk.reason}. A key looked up there cannot be trusted (--allow-broken-chain to look anyway).`, {
-          details: { ...brk },
-        });
+      const problem = reportError(chain, options.records);
+      // A file that is not a record file has no key to look up, broken chain allowed or not. An
+      // empty one holds no device: the lookup says so (ATTEST_UNKNOWN_INSTANCE).
+      if (problem !== undefined && problem.code !== 'RECORDS_EMPTY' && (options.allowBrokenChain !== true || chain.notRecordFile)) {
+        throw new TfmError(problem.code, `${problem.message} A key looked up there cannot be trusted${chain.notRecordFile ? '' : ' (--allow-broken-chain to look anyway)'}.`, { details: problem.details });
       }
       const outcome = await verifyAttestationToken(bytes, { lookup: index.lookup, nonce: options.nonce, profile: options.profile });
       if (options.json === true) {

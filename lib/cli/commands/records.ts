@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { checkDistinctFiles, statRegularOrAbsent, writeFileAtomic } from '../../files';
-import { readRecords, readStationPublicKey, registryRows, toCsv, verifyRecordFile, type VerifyReport } from '../../records';
+import { readRecords, readStationPublicKey, registryRows, reportError, toCsv, verifyRecordFile } from '../../records';
 import type { CliIo } from '../io';
 import { STATION_KEY_OPTION_HELP, openStationKey } from '../options';
 import * as path from 'node:path';
@@ -13,30 +13,6 @@ import * as path from 'node:path';
 function ensureReadable(file: string): void {
   const stats = statRegularOrAbsent(file, 'the record file');
   if (stats === undefined) throw new TfmError('FILE_ERROR', `Cannot read the record file ${file}: it does not exist.`, { details: { path: file } });
-}
-
-/** The error of a report that is not ok, with the code that says what is wrong. */
-export function reportError(report: VerifyReport): TfmError | undefined {
-  const brk = report.firstBreak;
-  if (report.notRecordFile) {
-    return new TfmError('RECORDS_INVALID', `${report.path} is not a record file${brk ? ` (line ${brk.line}: ${brk.reason})` : ' (it holds no record line)'}.`, { details: { ...brk } });
-  }
-  if (brk?.kind === 'signature') {
-    return new TfmError('RECORDS_SIGNATURE_INVALID', `${report.path}: line ${brk.line}: ${brk.reason}. The records from there on were not written by the station whose key was given.`, { details: { ...brk } });
-  }
-  if (brk !== undefined) {
-    return new TfmError('RECORDS_CHAIN_BROKEN', `${report.path}: the record chain breaks at line ${brk.line}: ${brk.reason}. Lines from there on cannot be trusted.`, { details: { ...brk } });
-  }
-  if (!report.tailIsRecordPrefix) return new TfmError('RECORDS_INVALID', `${report.path} ends with ${report.incompleteTailBytes} bytes that are not part of a record.`);
-  if (report.empty) return new TfmError('RECORDS_EMPTY', `${report.path} holds no complete record: there is nothing to verify (an empty file is not an intact record chain).`);
-  if (report.problemCount > 0) {
-    const first = report.problems[0]!;
-    return new TfmError('RECORDS_INCONSISTENT', `${report.path}: ${report.problemCount} record(s) say impossible things; first, line ${first.line}: ${first.reason}.`, {
-      details: { problems: report.problems, problemCount: report.problemCount },
-    });
-  }
-  if (report.authorship === 'failed') return new TfmError('RECORDS_SIGNATURE_INVALID', `${report.path}: no record signed by the given station key.`);
-  return undefined;
 }
 
 function publicKeyOption(file: string | undefined, cwd: string) {
@@ -79,7 +55,7 @@ export function register(program: Command, io: CliIo): void {
       ensureReadable(file);
       const publicKey = publicKeyOption(options.publicKey, io.cwd);
       const report = await verifyRecordFile(file, { publicKey });
-      const error = reportError(report);
+      const error = reportError(report, name);
       if (options.json === true) {
         io.stdout.write(`${JSON.stringify({ type: 'result', command: 'records verify', ...report })}\n`);
         if (error) throw error;
@@ -119,8 +95,9 @@ export function register(program: Command, io: CliIo): void {
         ]);
       }
       const report = await verifyRecordFile(file, { publicKey: publicKeyOption(options.publicKey, io.cwd) });
-      const error = reportError(report);
+      const error = reportError(report, name);
       if (error !== undefined && (options.allowBrokenChain !== true || report.notRecordFile)) throw error;
+      if (options.publicKey === undefined) io.stderr.write('warning: exported without --public-key: the records were checked for their chain, not for who wrote them.\n');
       const csv = toCsv(registryRows(await readRecords(file)));
       if (output !== undefined) writeFileAtomic(output, csv, 'the export');
       else io.stdout.write(csv);
