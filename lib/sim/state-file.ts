@@ -205,6 +205,7 @@ export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 export function readStateFile(file: string): unknown {
   let text: string;
   try {
+    if (!existsSync(file)) throw Object.assign(new Error(`${file} does not exist`), { code: 'ENOENT' });
     text = readRegularFile(file, 'the simulated device state file', { maxBytes: MAX_STATE_FILE_BYTES, code: 'SIM_STATE_INVALID' }).toString('utf8');
   } catch (error) {
     // A missing file is most often a typo in its name: said so, apart from an unreadable one.

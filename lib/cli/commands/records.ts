@@ -7,6 +7,7 @@ import { TfmError } from '../../errors';
 import { checkDistinctFiles, statRegularOrAbsent, writeFileAtomic } from '../../files';
 import { readRecords, readStationPublicKey, registryRows, reportError, toCsv, verifyRecordFile } from '../../records';
 import type { CliIo } from '../io';
+import { jsonLine, streamLine } from '../output';
 import { STATION_KEY_OPTION_HELP, openStationKey } from '../options';
 import * as path from 'node:path';
 
@@ -57,7 +58,7 @@ export function register(program: Command, io: CliIo): void {
       const report = await verifyRecordFile(file, { publicKey });
       const error = reportError(report, name);
       if (options.json === true) {
-        io.stdout.write(`${JSON.stringify({ type: 'result', command: 'records verify', ...report })}\n`);
+        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'records verify', ...report, errorCode: error?.code ?? null })));
         if (error) throw error;
         return;
       }
