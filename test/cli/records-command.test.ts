@@ -78,7 +78,7 @@ describe('records command', () => {
     expect(await runCli(['records', 'export', file, '--csv'], c.io)).toBe(EXIT.OK);
     const rows = c.stdout().trim().split('\r\n');
     expect(rows).toHaveLength(4);
-    expect(rows[1]).toBe(`d0,${keys[0]!.hex},${keys[0]!.instanceId},nrf5340,,2026-01-01T00:00:01.000Z,100`);
+    expect(rows[1]).toBe(`d0,${keys[0]!.hex},${keys[0]!.instanceId},nrf5340,,2026-01-01T00:00:01.000Z,100,2.1`);
 
     await fsp.appendFile(file, '{"not":"a record"}\n');
     const broken = captureIo();

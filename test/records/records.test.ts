@@ -165,7 +165,7 @@ describe('record file', () => {
     await writer.result(result(2, { instanceIdFormula: '2.2' }));
     const records = await readRecords(file);
     expect(records.map((r) => (r as { instanceIdFormula?: string }).instanceIdFormula)).toEqual([undefined, '2.2']);
-    expect(await verifyRecordFile(file)).toMatchObject({ ok: true });
+    expect(await verifyRecordFile(file, { meaning: false })).toMatchObject({ ok: true }); // the chain; the fixture keys are placeholders
     expect(registryRows(records).map((r) => r.instanceIdFormula)).toEqual(['2.1', '2.2']);
     expect(toCsv(registryRows(records)).split('\r\n')[1]?.endsWith(',2.1')).toBe(true);
   });
