@@ -18,9 +18,9 @@ describe('the provisioning sample as target facts', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
-  it('lists every error line of main.c, each with the Failure: prefix the console classifier keys on', () => {
+  it('lists every error line of the newest main.c (nine, with the return-code checks), each with the Failure: prefix the console classifier keys on', () => {
     const failures = Object.values(SAMPLE_FAILURES).filter((line) => line !== SAMPLE_FAILURES.lifecycleWas);
-    expect(failures).toHaveLength(6);
+    expect(failures).toHaveLength(9);
     for (const line of failures) {
       expect(line.startsWith(SAMPLE_FAILURE_PREFIX)).toBe(true);
       expect(PROVISIONING_IMAGE_STRINGS).toContain(line);
