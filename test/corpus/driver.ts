@@ -161,7 +161,10 @@ export async function runCase(c: CorpusCase, scratch: string, env: NodeJS.Proces
     return run;
   }
   await new Promise<void>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...argv], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Each case has its own lock directory: cases run two at a time, and several name the same probe
+    // serial (123456789), so a shared directory made one case fail PROBE_BUSY while the other ran.
+    const caseEnv = { ...env, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks') };
+    const child = spawn(process.execPath, [CLI, ...argv], { cwd: dir, env: caseEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (run.stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (run.stderr += d));
