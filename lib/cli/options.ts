@@ -12,6 +12,7 @@ import { isIdentityKeyWrapper, type IdentityKeyWrapper } from '../keys/wrapper';
 import { checkDistinctFiles, statRegularOrAbsent, type NamedPath } from '../files';
 import { checkImageFile } from '../image';
 import { loadOrCreateStationKey, stationKeyPath, type StationKey } from '../records';
+import { createBinding, parseBackend, parseCount } from '../station/bindings';
 
 /** A chip as people write it ("nRF9160"), for human output; JSON keeps the machine name. */
 export function displayName(chip: string): string {
@@ -90,4 +91,24 @@ export function checkRunFiles(files: { outputs: NamedPath[]; images?: NamedPath[
   for (const image of files.images ?? []) checkImageFile(image.file, image.what);
   for (const output of files.outputs) statRegularOrAbsent(output.file, output.what);
   checkDistinctFiles([...files.outputs, ...(files.images ?? [])]);
+}
+
+/** The probe-selection options list and recover share (--sim, --sim-count, --sim-state-dir, --backend, --library). */
+export interface BindingCliOptions {
+  sim?: string;
+  simCount?: string;
+  simStateDir?: string;
+  backend?: string;
+  library?: string;
+}
+
+/** The binding those options choose; paths are resolved against the command's directory. */
+export function bindingFromCliOptions(options: BindingCliOptions, cwd: string): ReturnType<typeof createBinding> {
+  return createBinding({
+    simFile: options.sim !== undefined ? path.resolve(cwd, options.sim) : undefined,
+    simCount: parseCount(options.simCount, '--sim-count'),
+    simStateDir: options.simStateDir !== undefined ? path.resolve(cwd, options.simStateDir) : undefined,
+    backend: parseBackend(options.backend),
+    library: options.library,
+  });
 }

@@ -12,6 +12,7 @@ import {
   toCsv,
   verifyRecordFile,
 } from '../../lib/records';
+import { recordFacts } from '../support/record-facts';
 
 let dir: string;
 beforeEach(async () => {
@@ -22,19 +23,7 @@ afterEach(async () => {
 });
 
 function facts(n: number): IntentInput {
-  return {
-    attempt: `attempt-${n}`,
-    tool: { name: 'tfm-provision', version: '0.0.0-test' },
-    probeSerial: 1000 + n,
-    backend: 'sim',
-    simulated: true,
-    chip: 'nrf5340',
-    deviceId: `DEV${String(n).padStart(13, '0')}`,
-    strategy: 'wrapping-model',
-    lifecycleBefore: 'ASSEMBLY',
-    implementationId: 'aa'.repeat(32),
-    startedAt: new Date(0).toISOString(),
-  };
+  return recordFacts(n, { strategy: 'wrapping-model', implementationId: 'aa'.repeat(32) });
 }
 
 function result(n: number, over: Partial<ResultInput> = {}): ResultInput {

@@ -18,6 +18,7 @@ import {
   verifyRecordFile,
   type StationKey,
 } from '../../lib/records';
+import { recordFacts } from '../support/record-facts';
 
 let dir: string;
 let station: StationKey;
@@ -34,19 +35,7 @@ function p256(): Buffer {
   return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
 }
 
-function facts(n: number): IntentInput {
-  return {
-    attempt: `attempt-${n}`,
-    tool: { name: 'tfm-provision', version: '0.0.0-test' },
-    probeSerial: 1000 + n,
-    backend: 'sim',
-    simulated: true,
-    chip: 'nrf5340',
-    deviceId: `DEV${String(n).padStart(13, '0')}`,
-    lifecycleBefore: 'ASSEMBLY',
-    startedAt: new Date(0).toISOString(),
-  };
-}
+const facts = (n: number): IntentInput => recordFacts(n);
 
 function result(n: number, key: Buffer, over: Partial<ResultInput> = {}): ResultInput {
   return {

@@ -2,16 +2,14 @@
  * `tfm-provision list`: the connected probes and, where a device answers, its chip and device ID.
  * Read-only. A probe another process holds (probe lock) is reported as busy, not opened.
  */
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { identifyChip } from '../../device/ficr';
 import { asTfmError } from '../../errors';
 import type { ProbeBinding, ProbeInfo } from '../../probe/types';
-import { createBinding, parseBackend, parseCount } from '../../station/bindings';
 import { createOutput, formatTable, withResultLine } from '../output';
 import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
 import type { CliIo } from '../io';
-import { displayName } from '../options';
+import { bindingFromCliOptions, displayName } from '../options';
 
 export interface ListedProbe {
   serialNumber: number;
@@ -85,13 +83,7 @@ export function register(program: Command, io: CliIo): void {
     .action(async (options: { json?: boolean; backend?: string; library?: string; sim?: string; simCount?: string; simStateDir?: string }) => {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'list', async (done) => {
-        const { binding, fleet } = createBinding({
-          simFile: options.sim !== undefined ? path.resolve(io.cwd, options.sim) : undefined,
-          simCount: parseCount(options.simCount, '--sim-count'),
-          simStateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
-          backend: parseBackend(options.backend),
-          library: options.library,
-        });
+        const { binding, fleet } = bindingFromCliOptions(options, io.cwd);
         const probes = await listProbes(binding, io.env, fleet === undefined ? { lockProbes: true } : { lockProbes: fleet.lockScope !== undefined, lockScope: fleet.lockScope });
         for (const p of probes) out.event({ type: 'probe', ...p });
         if (probes.length === 0) out.line('No probes connected.');

@@ -3,17 +3,16 @@
  * back from a locked or partly provisioned device. It destroys the lifecycle and every key, so it
  * asks for a typed confirmation on real probes, and it reports the debug-port state it leaves.
  */
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
 import { parseSerialNumber, selectProbe } from '../../station';
-import { createBinding, isSimulatedBinding, parseBackend, parseCount } from '../../station/bindings';
+import { isSimulatedBinding } from '../../station/bindings';
 import { RECOVER_WARNING, recoverDevice, type RecoverCoreChoice } from '../../device/recover';
 import { confirmIrreversible } from '../confirm';
 import { createOutput, formatFields, withResultLine } from '../output';
 import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
 import type { CliIo } from '../io';
-import { displayName } from '../options';
+import { bindingFromCliOptions, displayName } from '../options';
 import { snrFrom } from '../session';
 import { Shutdown } from '../shutdown';
 
@@ -69,13 +68,7 @@ export function register(program: Command, io: CliIo): void {
         const core = parseCore(options.core);
         const snrText = snrFrom(options);
         const snr = snrText !== undefined ? parseSerialNumber(snrText) : undefined;
-        const { binding, fleet } = createBinding({
-          simFile: options.sim !== undefined ? path.resolve(io.cwd, options.sim) : undefined,
-          simCount: parseCount(options.simCount, '--sim-count'),
-          simStateDir: options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined,
-          backend: parseBackend(options.backend),
-          library: options.library,
-        });
+        const { binding, fleet } = bindingFromCliOptions(options, io.cwd);
         const probe = await selectProbe(binding, snr);
         const simulated = await isSimulatedBinding(binding);
         let lock: ProbeLock | undefined;
