@@ -99,6 +99,23 @@ export const ERROR_CODES = {
   STATION_KEY_INVALID: 'usage',
   /** Two paths of one run (outputs, or an input and an output) name the same file. */
   FILE_CONFLICT: 'usage',
+  // device registry (lib/registry, docs/registry.md): all found before the first write
+  /** The lot has no unit of quota left: nothing was written to the device. */
+  QUOTA_EXHAUSTED: 'refused',
+  /** No lot of that name in the registry (create it with `registry lot create`). */
+  LOT_NOT_FOUND: 'refused',
+  /** The device ID (or its public key) is already registered: provisioned, or reserved by another station or lot. */
+  DEVICE_ALREADY_REGISTERED: 'refused',
+  /** The registry server cannot be reached (or went away) before the first write: nothing was written. */
+  REGISTRY_UNAVAILABLE: 'environment',
+  /** The registry database has no (or an older) schema: run `tfm-provision registry migrate`. */
+  REGISTRY_NOT_MIGRATED: 'environment',
+  /** The registry refused the operation to this database role (SQLSTATE 42501). */
+  REGISTRY_PERMISSION_DENIED: 'environment',
+  /** Any other error the registry server reported. */
+  REGISTRY_ERROR: 'environment',
+  /** `registry lot create` for a name that exists. */
+  LOT_EXISTS: 'usage',
   // command line
   USAGE: 'usage',
   PROBE_SELECTION_REQUIRED: 'usage',

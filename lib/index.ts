@@ -42,3 +42,20 @@ export {
   type RegisteredDevice,
   type InstanceIdFormula,
 } from './attest';
+export {
+  PgRegistry,
+  openRegistry,
+  redactUrl,
+  type Registry,
+  type RegistryDevice,
+  type ReservationRequest,
+  type Reservation,
+  type CompletionRequest,
+  type Completion,
+  type QuotaState,
+  type LotInfo,
+  type LotStatus,
+  type DeviceState,
+  type StationIdentity,
+  type PgRegistryOptions,
+} from './registry';

@@ -25,7 +25,7 @@ export interface ImportEdge {
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
-  ['station', 'records'],
+  ['station', 'records', 'registry'],
   ['provision', 'image', 'attest'],
   ['device', 'keys'],
   ['targets'],
