@@ -88,9 +88,15 @@ export interface ProfileRules {
   signerIdRequired: boolean;
   /** Profile 1 allows NO_SW_MEASUREMENTS (= 1) instead of a component list; RFC 9783 retired it. */
   allowsNoSoftwareMeasurements: boolean;
-  /** Certification reference syntax. */
-  certificationReference: RegExp;
+  /** The profile claim may be left out (PSA IoT Profile 1: iat-verifier's ProfileIdClaim is OPTIONAL,
+   *  and TF-M 1.x put it among INCLUDE_OPTIONAL_CLAIMS); RFC 9783 requires it (psa-token CDDL). */
+  profileClaimOptional: boolean;
 }
+
+/** Certification reference (PSA IoT Profile 1's hardware version): EAN-13, a dash, five digits,
+ *  19 characters (RFC 9783 section 3.2.3 and its psa-certification-reference-type; iat-verifier's
+ *  HardwareVersionClaim and CertificationReference both want exactly 19 characters). */
+export const CERTIFICATION_REFERENCE = /^[0-9]{13}-[0-9]{5}$/;
 
 const RANGE_8_TO_32 = Array.from({ length: 25 }, (_, i) => i + 8);
 
@@ -103,8 +109,7 @@ export const KNOWN_PROFILES: readonly ProfileRules[] = [
     bootSeedLengths: RANGE_8_TO_32,
     signerIdRequired: true,
     allowsNoSoftwareMeasurements: false,
-    // RFC 9783 section 3.2.3: EAN-13, a dash, five digits.
-    certificationReference: /^[0-9]{13}-[0-9]{5}$/,
+    profileClaimOptional: false,
   },
   {
     id: PROFILE_PSA_2_0_0,
@@ -114,7 +119,7 @@ export const KNOWN_PROFILES: readonly ProfileRules[] = [
     bootSeedLengths: [32],
     signerIdRequired: false,
     allowsNoSoftwareMeasurements: false,
-    certificationReference: /^[0-9]{13}(-[0-9]{5})?$/,
+    profileClaimOptional: false,
   },
   {
     id: PROFILE_PSA_IOT_1,
@@ -124,8 +129,7 @@ export const KNOWN_PROFILES: readonly ProfileRules[] = [
     bootSeedLengths: [32],
     signerIdRequired: false,
     allowsNoSoftwareMeasurements: true,
-    // iat-verifier's Profile 1 check wants EAN-13+5 (19 characters); the older EAN-13 form is accepted too.
-    certificationReference: /^[0-9]{13}(-[0-9]{5})?$/,
+    profileClaimOptional: true,
   },
 ];
 

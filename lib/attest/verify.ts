@@ -27,6 +27,7 @@ import {
   type ClaimName,
   KNOWN_PROFILES,
   type ProfileRules,
+  CERTIFICATION_REFERENCE,
   SW_COMPONENT_KEYS,
   claimKeysFor,
   isSecuredLifecycle,
@@ -80,7 +81,7 @@ export interface SoftwareComponent {
 }
 
 /** Every claim, decoded: byte strings as lowercase hex, maps as objects; `other` holds claims this
- *  verifier does not know (RFC 9783: a receiver must not fail on them). */
+ *  verifier does not know (claims not understood are ignored, RFC 7519 section 4 as CWT follows it). */
 export interface AttestationClaims {
   nonce?: unknown;
   instanceId?: unknown;
@@ -172,7 +173,9 @@ function describeLength(value: unknown): string {
   return `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}`;
 }
 
-/** Software components: returns a problem or undefined, and warnings. */
+const COMPONENT_KEYS = new Set<unknown>(Object.values(SW_COMPONENT_KEYS));
+
+/** Software components: the problems (each fails the check) and the warnings. */
 function softwareComponentProblems(value: unknown, rules: ProfileRules): { problems: string[]; warnings: string[] } {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -197,6 +200,10 @@ function softwareComponentProblems(value: unknown, rules: ProfileRules): { probl
       else warnings.push(`${at} has no signer ID (key 5), which the profile recommends`);
     } else if (!isBytes(signer)) problems.push(`${at}: the signer ID is ${describeLength(signer)}, not a byte string`);
     else if (!hashOk(signer)) problems.push(`${at}: the signer ID is ${signer.length} bytes`);
+    // iat-verifier warns of a component key it does not know and skips it ("Unexpected ... claim:
+    // ..., skipping."); so does this verifier: an unknown key is no failure (claims not understood are ignored: RFC 7519 section 4, which CWT, RFC 8392, follows).
+    const unknown = [...component.keys()].filter((k) => !COMPONENT_KEYS.has(k));
+    if (unknown.length > 0) warnings.push(`${at} has ${unknown.length === 1 ? 'a key' : 'keys'} no profile defines (${unknown.map(String).join(', ')}), ignored`);
     for (const [name, key] of [
       ['measurement type', SW_COMPONENT_KEYS.measurementType],
       ['version', SW_COMPONENT_KEYS.version],
@@ -284,7 +291,13 @@ export async function verifyAttestationToken(token: Uint8Array, options: VerifyA
   // 3. Profile: decides the boot seed key and the component rules.
   const profileValue = get('profile');
   let rules: ProfileRules | undefined;
-  if (typeof profileValue !== 'string') {
+  const familyDefault = KNOWN_PROFILES.find((p) => p.family === family && p.profileClaimOptional);
+  if (profileValue === undefined && familyDefault !== undefined && options.profile === undefined) {
+    // PSA IoT Profile 1 makes the claim optional (iat-verifier's ProfileIdClaim is OPTIONAL; TF-M 1.x
+    // sent it only with INCLUDE_OPTIONAL_CLAIMS): the claim keys say which profile the token is.
+    rules = familyDefault;
+    checks.warn('profile', `The token has no profile claim (optional in PSA IoT Profile 1); checked under "${familyDefault.id}", the profile of its claim keys.`);
+  } else if (typeof profileValue !== 'string') {
     checks.fail('profile', 'ATTEST_PROFILE_UNSUPPORTED', profileValue === undefined ? 'The token has no profile claim.' : `The profile claim is ${describeLength(profileValue)}, not a text string.`);
   } else if (options.profile !== undefined) {
     if (profileValue === options.profile) {
@@ -369,7 +382,9 @@ export async function verifyAttestationToken(token: Uint8Array, options: VerifyA
 
   const clientId = get('clientId');
   if (clientId === undefined) checks.fail('clientId', 'ATTEST_CLAIM_MISSING', 'The token has no client ID claim.');
-  else if (typeof clientId !== 'number' || !Number.isInteger(clientId) || clientId === 0) checks.fail('clientId', 'ATTEST_CLAIM_INVALID', 'The client ID must be a non-zero integer (RFC 9783 section 3.1.2).');
+  else if (typeof clientId !== 'number' || !Number.isInteger(clientId) || clientId === 0 || clientId < -0x80000000 || clientId > 0x7fffffff) {
+    checks.fail('clientId', 'ATTEST_CLAIM_INVALID', `The client ID ${JSON.stringify(plain(clientId))} is not a non-zero 32-bit signed integer (RFC 9783 section 3.1.2, psa-client-id-type).`);
+  }
   else checks.pass('clientId', `${clientId} (${clientId < 0 ? 'non-secure' : 'secure'} caller)`);
 
   const bootSeed = bootSeedKey === undefined ? undefined : payload.get(bootSeedKey);
@@ -391,8 +406,11 @@ export async function verifyAttestationToken(token: Uint8Array, options: VerifyA
 
   const certRef = get('certificationReference');
   if (certRef !== undefined) {
-    if (typeof certRef === 'string' && effective.certificationReference.test(certRef)) checks.pass('certificationReference', certRef);
-    else checks.fail('certificationReference', 'ATTEST_CLAIM_INVALID', `The certification reference ${JSON.stringify(plain(certRef))} is not EAN-13${family === 'eat' ? '+5' : ''} digits.`);
+    if (typeof certRef === 'string' && CERTIFICATION_REFERENCE.test(certRef)) checks.pass('certificationReference', certRef);
+    else {
+      const what = typeof certRef === 'string' ? `${JSON.stringify(certRef)} (${certRef.length} characters)` : describeLength(certRef);
+      checks.fail('certificationReference', 'ATTEST_CLAIM_INVALID', `The certification reference is ${what}; it must be 19 characters: EAN-13, a dash, five digits (RFC 9783 section 3.2.3).`);
+    }
   }
   const service = get('verificationService');
   if (service !== undefined) {

@@ -2,7 +2,7 @@
  * Interoperability with an independent COSE implementation: cose-js (its own CBOR library, `cbor`,
  * and its own ECDSA, `elliptic`), so neither cbor-x nor node:crypto is on both sides. Tokens it signs
  * must verify here; tokens the tests sign must verify there. This runs without the upstream vectors
- * (test/fixtures/attestation/README.md), so every run checks against code nobody here wrote.
+ * (docs/attestation.md, "Upstream test vectors"), so every run checks against code nobody here wrote.
  */
 import { Encoder } from 'cbor-x';
 import { instanceIdUnder, staticLookup, verifyAttestationToken } from '../../lib/attest';

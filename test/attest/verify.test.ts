@@ -277,6 +277,60 @@ describe('claims checked against the profile', () => {
     expect((await verify(signClaims(iot, privateKey))).errorCodes).toEqual([]);
   });
 
+  describe('where iat-verifier and RFC 9783 set the rule (tf-m-tools iat-verifier/iatverifier, RFC 9783 CDDL)', () => {
+    const iot1 = (): Map<number, unknown> =>
+      new Map<number, unknown>([
+        [-75000, PROFILE_PSA_IOT_1],
+        [-75001, -1],
+        [-75002, 0x3000],
+        [-75003, implementationId],
+        [-75004, Buffer.alloc(32, 0x44)],
+        [-75006, [new Map<number, unknown>([[1, 'SPE'], [2, Buffer.alloc(32, 0x22)], [5, Buffer.alloc(32, 0x33)]])]],
+        [-75008, nonce],
+        [-75009, instanceId],
+      ]);
+
+    it('a Profile 1 token without the profile claim (optional there) verifies with a warning, unless the verifier names a profile', async () => {
+      const claimsSet = iot1();
+      claimsSet.delete(-75000);
+      const token = signClaims(claimsSet, privateKey);
+      const r = await verify(token);
+      expect(r.errorCodes).toEqual([]);
+      expect(r.profile).toBe(PROFILE_PSA_IOT_1);
+      expect(r.checks.find((c) => c.name === 'profile')).toMatchObject({ status: 'warn' });
+      expect((await verify(token, { profile: PROFILE_PSA_IOT_1 })).errorCodes).toEqual(['ATTEST_PROFILE_UNSUPPORTED']);
+    });
+
+    it('an RFC 9783 token without the profile claim (mandatory there) fails ATTEST_PROFILE_UNSUPPORTED', async () => {
+      expect((await verify(withClaims((c) => c.delete(265)))).errorCodes).toEqual(['ATTEST_PROFILE_UNSUPPORTED']);
+    });
+
+    it.each([
+      ['EAN-13+5', '0604565272829-10010', []],
+      ['EAN-13 alone', '0604565272829', ['ATTEST_CLAIM_INVALID']],
+      ['a letter', '060456527282a-10010', ['ATTEST_CLAIM_INVALID']],
+      ['the dash elsewhere', '060456527282-910010', ['ATTEST_CLAIM_INVALID']],
+    ])('a certification reference that is %s: %j in both claim-key families', async (_name, value, codes) => {
+      expect((await verify(withClaims((c) => c.set(2398, value)))).errorCodes).toEqual(codes);
+      expect((await verify(signClaims(iot1().set(-75005, value), privateKey))).errorCodes).toEqual(codes);
+    });
+
+    it.each([
+      [2147483647, []],
+      [-2147483648, []],
+      [2147483648, ['ATTEST_CLAIM_INVALID']],
+      [-2147483649, ['ATTEST_CLAIM_INVALID']],
+    ])('client ID %d: %j (psa-client-id-type is a 32-bit signed integer)', async (clientId, codes) => {
+      expect((await verify(withClaims((c) => c.set(2394, clientId)))).errorCodes).toEqual(codes);
+    });
+
+    it('a component key no profile defines is a warning, not a failure (iat-verifier: "Unexpected ... claim ..., skipping.")', async () => {
+      const r = await verify(withClaims((c) => c.set(2399, [new Map<number, unknown>([[1, 'SPE'], [2, Buffer.alloc(32, 0x22)], [5, Buffer.alloc(32, 0x33)], [3, 1]])])));
+      expect(r.errorCodes).toEqual([]);
+      expect(r.checks.find((c) => c.name === 'softwareComponents')).toMatchObject({ status: 'warn', detail: expect.stringContaining('component 0 has a key no profile defines (3)') });
+    });
+  });
+
   it('a payload with no PSA claim keys at all: ATTEST_PROFILE_UNSUPPORTED', async () => {
     expect((await verify(signClaims(new Map([[1, 'issuer']]), privateKey))).errorCodes).toEqual(['ATTEST_PROFILE_UNSUPPORTED']);
   });
