@@ -20,6 +20,10 @@ export {
   type StationSummary,
   type StationEvent,
   type DeviceOutcome,
+  type DevicePassed,
+  type DeviceRefused,
+  type DeviceFailed,
+  type DeviceInterrupted,
   type WatchOptions,
 } from './station';
 export { recoverDevice, type RecoverReport, type RecoverCoreChoice } from './device/recover';

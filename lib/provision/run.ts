@@ -29,7 +29,22 @@ import { preflight, protectedDeviceError, type Preflight } from './preflight';
 import type { ProvisioningStrategy, RunContext, StepControl } from './strategy';
 import { HostStrategy } from './strategies/host';
 import { ImageStrategy } from './strategies/image';
-import type { ProvisionOptions, ProvisionOutcome, ProvisionResult, StepName, StepReport, TfmErrorJson, VerifyResult } from './types';
+import type {
+  FailedResult,
+  IdentityFacts,
+  PlannedWrite,
+  PreflightFacts,
+  ProvisionOptions,
+  ProvisionResult,
+  ProvisionResultCommon,
+  Recovery,
+  RefusedResult,
+  StepName,
+  StepReport,
+  SuccessfulProvisionResult,
+  TfmErrorJson,
+  VerifyResult,
+} from './types';
 import { formulaOption, verify, verifyFromReadings } from './verify';
 import { implementationIdProblem } from './implementation-id';
 
@@ -61,7 +76,7 @@ export class ProvisioningRun {
   private formula: InstanceIdFormula = DEFAULT_INSTANCE_ID_FORMULA;
   private lifecycleAfter?: LifecycleState;
   private verification?: VerifyResult;
-  private plan?: ProvisionResult['plan'];
+  private plan?: PlannedWrite[];
 
   constructor(
     session: ProbeSession,
@@ -171,7 +186,7 @@ export class ProvisioningRun {
     }
   }
 
-  private async sequence(): Promise<ProvisionOutcome> {
+  private async sequence(): Promise<SuccessfulProvisionResult['outcome']> {
     const o = this.options;
     if (o.strategy !== undefined && o.strategy !== 'host' && o.strategy !== 'image') {
       throw new TfmError('INVALID_PARAMETER', `Unknown provisioning strategy "${String(o.strategy)}" (use 'host' or 'image').`);
@@ -280,47 +295,42 @@ export class ProvisioningRun {
     }
   }
 
-  private base(): ProvisionResult {
-    const p = this.preflightResult;
+  /** The fields every outcome has. */
+  private common(): ProvisionResultCommon {
     const count = this.counting.count();
-    const publicKey = this.publicKey ?? (this.verification?.identityPublicKey && { ...this.verification.identityPublicKey, instanceId: this.verification.instanceId });
-    const result: ProvisionResult = {
-      ok: false,
-      outcome: 'failed',
+    const identityWrapper = this.writer && this.context ? this.writer.identityWrapper?.(this.context) : undefined;
+    return {
       strategy: this.options.strategy ?? 'host',
-      chip: p?.chip,
-      deviceId: p?.deviceId,
-      lifecycleBefore: p?.lifecycle.state,
-      lifecycleAfter: this.lifecycleAfter ?? (this.afterWrite ? undefined : p?.lifecycle.state),
       implementationId: toHex(this.implementationId),
-      identityWrapper: this.writer && this.context ? this.writer.identityWrapper?.(this.context) : undefined,
+      ...(identityWrapper !== undefined ? { identityWrapper } : {}),
       simulated: this.probe.simulated,
       steps: this.steps,
       operations: count.operations,
       writes: count.nvmcWrites,
       durationMs: round(performance.now() - this.started),
       warnings: this.warnings,
-      afterWrite: this.afterWrite,
-      recovery: 'none',
     };
-    if (publicKey) {
-      result.identityPublicKey = { hex: publicKey.hex, pem: publicKey.pem };
-      // The ID the TF-M the device boots will attest with (the tfmVersion option).
-      result.instanceId = instanceIdUnder(fromHex(publicKey.hex), this.formula);
-      result.instanceIdFormula = this.formula;
-    }
-    if (this.plan) result.plan = this.plan;
-    if (p) {
-      result.components = p.components;
-      result.present = this.decision?.present;
-      result.missing = this.decision?.missing;
-    }
-    if (this.verification) result.verification = this.verification;
-    return result;
   }
 
-  private finish(outcome: ProvisionOutcome): ProvisionResult {
-    return { ...this.base(), ok: true, outcome, recovery: 'none' };
+  /** What the preflight read (it ran: every outcome but an early stop has it). */
+  private preflightFacts(p: Preflight): PreflightFacts {
+    return { chip: p.chip, deviceId: p.deviceId, lifecycleBefore: p.lifecycle.state, components: p.components, present: this.decision?.present ?? [], missing: this.decision?.missing ?? [] };
+  }
+
+  /** The identity key this run wrote (or the boot model reported) and its instance ID. */
+  private identityFacts(): IdentityFacts {
+    const publicKey = this.publicKey ?? this.verification?.identityPublicKey;
+    if (!publicKey) return {};
+    // The ID the TF-M the device boots will attest with (the tfmVersion option).
+    return { identityPublicKey: { hex: publicKey.hex, pem: publicKey.pem }, instanceId: instanceIdUnder(fromHex(publicKey.hex), this.formula), instanceIdFormula: this.formula };
+  }
+
+  private finish(outcome: SuccessfulProvisionResult['outcome']): SuccessfulProvisionResult {
+    const p = this.preflightResult!;
+    const done = { ...this.common(), ...this.preflightFacts(p), ok: true as const, recovery: 'none' as const, lifecycleAfter: this.lifecycleAfter ?? p.lifecycle.state };
+    if (outcome === 'dryRun') return { ...done, outcome, afterWrite: false, plan: this.plan! };
+    if (outcome === 'alreadyProvisioned') return { ...done, ...this.identityFacts(), outcome, afterWrite: false, verification: this.verification! };
+    return { ...done, ...this.identityFacts(), outcome, afterWrite: true, plan: this.plan!, verification: this.verification! };
   }
 
   /**
@@ -337,53 +347,68 @@ export class ProvisioningRun {
     }
   }
 
-  private fail(error: unknown, readBack?: Decision): ProvisionResult {
+  private fail(error: unknown, readBack?: Decision): RefusedResult | FailedResult {
     const tfm = protectedDeviceError(error) ?? asTfmError(error);
-    if (this.afterWrite) tfm.afterWrite = true;
-    const refused = !this.afterWrite && (tfm.category === 'refused' || tfm.category === 'usage');
-    const result = this.base();
-    result.outcome = refused ? 'refused' : 'failed';
-    result.errorCode = tfm.code;
-    if (this.afterWrite) {
+    const p = this.preflightResult;
+    const verification = this.verification !== undefined ? { verification: this.verification } : {};
+    if (this.afterWrite && p !== undefined) {
+      tfm.afterWrite = true;
       // What the device holds now, not what the preflight saw before the writes.
-      result.componentsFrom = readBack !== undefined ? 'device' : 'unreadable';
-      result.present = readBack?.present;
-      result.missing = readBack?.missing;
-      if (readBack === undefined) {
-        delete result.present;
-        delete result.missing;
-      }
+      const { present: _present, missing: _missing, ...facts } = this.preflightFacts(p);
       // A re-run finishes a device whose keys are all in place (decide's finishOnly) or re-checks a
       // complete one; anything else has lost the keys of this run: erase-all first.
-      result.recovery = readBack !== undefined && (readBack.action === 'alreadyProvisioned' || readBack.finishOnly === true) ? 'rerun' : 'recover-then-rerun';
+      const recovery = readBack !== undefined && (readBack.action === 'alreadyProvisioned' || readBack.finishOnly === true) ? 'rerun' : 'recover-then-rerun';
       const found =
         readBack !== undefined
           ? `Read back from the device: present ${readBack.present.join(', ') || 'nothing'}; missing ${readBack.missing.join(', ') || 'nothing'}.`
           : 'The device could not be read back.';
       const next =
-        result.recovery === 'rerun'
+        recovery === 'rerun'
           ? 'Run provision again: it finishes or re-verifies this device.'
           : `Reconnect the probe if it was lost, run \`tfm-provision recover\` (an erase-all: lifecycle and keys are destroyed), then provision again.`;
-      result.error = { ...(tfm.toJSON() as TfmErrorJson), message: `${tfm.message} ${found} ${next}` };
-    } else {
-      result.componentsFrom = this.preflightResult !== undefined ? 'preflight' : undefined;
-      result.recovery = recoveryBeforeWrite(tfm);
-      result.error = tfm.toJSON() as TfmErrorJson;
+      return {
+        ...this.common(),
+        ...facts,
+        ...(this.lifecycleAfter !== undefined ? { lifecycleAfter: this.lifecycleAfter } : {}),
+        ...this.identityFacts(),
+        ok: false,
+        outcome: 'failed',
+        plan: this.plan!,
+        ...verification,
+        afterWrite: true,
+        recovery,
+        componentsFrom: readBack !== undefined ? 'device' : 'unreadable',
+        ...(readBack !== undefined ? { present: readBack.present, missing: readBack.missing } : {}),
+        errorCode: tfm.code,
+        error: { ...(tfm.toJSON() as TfmErrorJson), message: `${tfm.message} ${found} ${next}` },
+      };
     }
-    // A refusal leaves the device as it was; a key never reached it.
-    if (!this.afterWrite) {
-      delete result.identityPublicKey;
-      delete result.instanceId;
-      delete result.instanceIdFormula;
-    }
-    return result;
+    // A refusal (or a failure before the first write) leaves the device as it was; a key never reached it.
+    const stopped: Omit<RefusedResult, 'outcome'> = {
+      ...this.common(),
+      ...(p !== undefined ? { ...this.preflightFacts(p), lifecycleAfter: p.lifecycle.state, componentsFrom: 'preflight' as const } : {}),
+      ...(this.plan !== undefined ? { plan: this.plan } : {}),
+      ...verification,
+      ok: false,
+      afterWrite: false,
+      recovery: recoveryBeforeWrite(tfm),
+      errorCode: tfm.code,
+      error: tfm.toJSON() as TfmErrorJson,
+    };
+    return tfm.category === 'refused' || tfm.category === 'usage' ? { ...stopped, outcome: 'refused' } : { ...stopped, outcome: 'failed' };
   }
 }
 
 /** Before any write: an erase-all when the device holds an earlier run's half (decide's advice), a
  *  re-run for a probe or connection problem or a stop, nothing a re-run would change otherwise. */
-function recoveryBeforeWrite(error: TfmError): ProvisionResult['recovery'] {
+export function recoveryBeforeWrite(error: TfmError): Recovery {
   if ((error.details as { recovery?: unknown } | undefined)?.recovery === 'eraseAll' || error.code === 'DEVICE_PROTECTED') return 'recover-then-rerun';
   if (error.category === 'environment' || error.code === 'INTERRUPTED') return 'rerun';
   return 'none';
+}
+
+/** The advice for an error that ended an attempt outside a run's own result (the station's lock or
+ *  open, an exception): after a write the device state is unknown, so an erase-all comes first. */
+export function recoveryForError(error: TfmError): Recovery {
+  return error.afterWrite ? 'recover-then-rerun' : recoveryBeforeWrite(error);
 }

@@ -118,27 +118,9 @@ export type ProvisionOutcome = 'provisioned' | 'alreadyProvisioned' | 'dryRun' |
  */
 export type Recovery = 'none' | 'rerun' | 'recover-then-rerun';
 
-/**
- * provision() resolves with this for every outcome; it does not throw for device states, policy
- * refusals or probe failures (use provisionOrThrow() for a throwing variant).
- * - ok: provisioned and verified, already provisioned (verified from what is on the chip), or a dry
- *   run that produced a plan.
- * - refused: a check failed before anything was written (afterWrite false; device unchanged).
- * - failed: a probe or verification error; afterWrite tells whether anything irreversible was written.
- */
-export interface ProvisionResult {
-  ok: boolean;
-  outcome: ProvisionOutcome;
+/** Fields every ProvisionResult has, whatever its outcome. */
+export interface ProvisionResultCommon {
   strategy: ProvisionStrategy;
-  chip?: ChipName;
-  deviceId?: string;
-  lifecycleBefore?: LifecycleState;
-  lifecycleAfter?: LifecycleState;
-  /** Present when this run generated the identity key, or when the boot model reported it. */
-  identityPublicKey?: { hex: string; pem: string };
-  instanceId?: string;
-  /** Which TF-M's instance-ID formula instanceId follows: '2.1' or '2.2' (the tfmVersion option). */
-  instanceIdFormula?: InstanceIdFormula;
   implementationId: string;
   identityWrapper?: string;
   simulated: boolean;
@@ -148,25 +130,145 @@ export interface ProvisionResult {
    *  device. Register writes that reading needs (KMU slot selection, FORCEOFF) are not counted. */
   writes: number;
   durationMs: number;
-  plan?: PlannedWrite[];
-  /** The diagnosis (always set once preflight ran). */
-  components?: Partial<Record<ComponentName, ComponentState>>;
-  present?: ComponentName[];
-  missing?: ComponentName[];
   warnings: string[];
-  verification?: VerifyResult;
-  afterWrite: boolean;
+}
+
+/** The device as the preflight read it: set on every outcome once the preflight ran. */
+export interface PreflightFacts {
+  chip: ChipName;
+  deviceId: string;
+  lifecycleBefore: LifecycleState;
+  /** The diagnosis of the preflight's readings. */
+  components: Partial<Record<ComponentName, ComponentState>>;
+  present: ComponentName[];
+  missing: ComponentName[];
+}
+
+/** The identity key this run generated (or the boot model reported), and the ID TF-M attests with. */
+export interface IdentityFacts {
+  /** Absent when the identity key was skipped (identityKey: 'skip') and no boot model reported one. */
+  identityPublicKey?: { hex: string; pem: string };
+  instanceId?: string;
+  /** Which TF-M's instance-ID formula instanceId follows: '2.1' or '2.2' (the tfmVersion option). */
+  instanceIdFormula?: InstanceIdFormula;
+}
+
+/** Provisioned and verified by read-back (and by the boot model when there is one). */
+export interface ProvisionedResult extends ProvisionResultCommon, PreflightFacts, IdentityFacts {
+  ok: true;
+  outcome: 'provisioned';
+  lifecycleAfter: LifecycleState;
+  plan: PlannedWrite[];
+  verification: VerifyResult;
+  afterWrite: true;
+  recovery: 'none';
+}
+
+/** Found complete and verified from what is on the chip; nothing was written. */
+export interface AlreadyProvisionedResult extends ProvisionResultCommon, PreflightFacts, IdentityFacts {
+  ok: true;
+  outcome: 'alreadyProvisioned';
+  lifecycleAfter: LifecycleState;
+  verification: VerifyResult;
+  afterWrite: false;
+  recovery: 'none';
+}
+
+/** A dry run: the preflight and the plan; nothing was written and no key was generated. */
+export interface DryRunResult extends ProvisionResultCommon, PreflightFacts {
+  ok: true;
+  outcome: 'dryRun';
+  lifecycleAfter: LifecycleState;
+  plan: PlannedWrite[];
+  afterWrite: false;
+  recovery: 'none';
+}
+
+/** Fields of a result that did not succeed. */
+interface FailureFacts {
+  ok: false;
+  errorCode: ErrorCode;
+  error: TfmErrorJson;
   /** What to do next (see Recovery). */
   recovery: Recovery;
-  /**
-   * After a failure that followed a write: whether present/missing were read from the device
-   * again ('device'), or it could not be read ('unreadable': present/missing are then absent).
-   * Before any write, present/missing are the preflight's readings ('preflight').
-   */
+}
+
+/**
+ * Stopped before anything irreversible was written: the device is as it was found (no key reached
+ * it, so no identity fields). The preflight's facts are there when it ran before the stop.
+ */
+interface StoppedBeforeWrite extends ProvisionResultCommon, Partial<PreflightFacts>, FailureFacts {
+  afterWrite: false;
+  lifecycleAfter?: LifecycleState;
+  plan?: PlannedWrite[];
+  verification?: VerifyResult;
+  /** 'preflight' when present/missing are the preflight's readings (absent when it did not run). */
+  componentsFrom?: 'preflight';
+}
+
+/** A check failed before anything was written (a device state, a policy, an option): device unchanged. */
+export interface RefusedResult extends StoppedBeforeWrite {
+  outcome: 'refused';
+}
+
+/** A probe or verification error before anything was written: device unchanged. */
+export interface FailedBeforeWriteResult extends StoppedBeforeWrite {
+  outcome: 'failed';
+}
+
+/**
+ * A failure that followed the first irreversible write: the device may be partly provisioned.
+ * present/missing are read from the device again ('device'), or absent when it could not be read
+ * ('unreadable'); recovery says whether a re-run finishes it or an erase-all must come first.
+ */
+export interface FailedAfterWriteResult extends ProvisionResultCommon, Omit<PreflightFacts, 'present' | 'missing'>, IdentityFacts, Omit<FailureFacts, 'recovery'> {
+  outcome: 'failed';
+  afterWrite: true;
+  /** Known when a read after the writes got as far as the lifecycle. */
+  lifecycleAfter?: LifecycleState;
+  plan: PlannedWrite[];
+  verification?: VerifyResult;
+  componentsFrom: 'device' | 'unreadable';
+  present?: ComponentName[];
+  missing?: ComponentName[];
+  recovery: Exclude<Recovery, 'none'>;
+}
+
+export type FailedResult = FailedBeforeWriteResult | FailedAfterWriteResult;
+
+/**
+ * provision() resolves with this for every outcome; it does not throw for device states, policy
+ * refusals or probe failures (use provisionOrThrow() for a throwing variant). A discriminated union
+ * on `outcome` (and on `ok`, and for 'failed' on `afterWrite`): narrow before reading the fields
+ * only some outcomes have.
+ * - ok (true): 'provisioned' (verified), 'alreadyProvisioned' (verified from what is on the chip),
+ *   'dryRun' (a plan).
+ * - 'refused': a check failed before anything was written (afterWrite false; device unchanged).
+ * - 'failed': a probe or verification error; afterWrite tells whether anything irreversible was
+ *   written, and only then are recovery 'recover-then-rerun' and the identity fields possible.
+ */
+export type ProvisionResult = ProvisionedResult | AlreadyProvisionedResult | DryRunResult | RefusedResult | FailedResult;
+
+/**
+ * Every field of any outcome, optional where some outcome lacks it. Each ProvisionResult is
+ * assignable to it, for code that reads a result without branching on its outcome (a log line, a
+ * record): `const fields: ProvisionResultFields = result`. It cannot be assigned back.
+ */
+export interface ProvisionResultFields extends ProvisionResultCommon, Partial<PreflightFacts>, IdentityFacts {
+  ok: boolean;
+  outcome: ProvisionOutcome;
+  lifecycleAfter?: LifecycleState;
+  plan?: PlannedWrite[];
+  verification?: VerifyResult;
+  afterWrite: boolean;
+  recovery: Recovery;
   componentsFrom?: 'preflight' | 'device' | 'unreadable';
   errorCode?: ErrorCode;
   error?: TfmErrorJson;
 }
+
+/** The results that succeeded (ok true). */
+export type SuccessfulProvisionResult = ProvisionedResult | AlreadyProvisionedResult | DryRunResult;
 
 export interface VerifyOptions {
   chip?: ChipName;

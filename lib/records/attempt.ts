@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { asTfmError } from '../errors';
 import type { ProvisionEvent } from '../provision/events';
-import type { IrreversibleContext, ProvisionOutcome, ProvisionResult } from '../provision/types';
+import type { IrreversibleContext, ProvisionOutcome, ProvisionResultFields } from '../provision/types';
 import type { AttemptFacts, ResultRecord } from './format';
 import type { RecordWriter } from './writer';
 
@@ -89,7 +89,7 @@ export class AttemptRecorder {
   }
 
   /** The result record of a finished run. */
-  async result(result: ProvisionResult): Promise<ResultRecord | undefined> {
+  async result(result: ProvisionResultFields): Promise<ResultRecord | undefined> {
     return this.write({
       outcome: result.outcome,
       verified: result.ok && (result.verification?.ok ?? result.outcome !== 'dryRun'),

@@ -22,8 +22,11 @@ import type { ProbeSession } from '../probe/types';
 import { provision as provisionDevice } from '../provision';
 import type { ProvisionEvent } from '../provision/events';
 import type { IrreversibleContext, ProvisionResult } from '../provision/types';
+import { recoveryForError } from '../provision/run';
+import type { ChipName } from '../targets';
+import type { LifecycleState } from '../targets/lifecycle';
 import { AttemptRecorder, RecordWriter } from '../records';
-import type { DeviceOutcome, StationSummary, StationEvent, ProvisionFunction, WatchOptions, StationOptions } from './types';
+import type { DeviceFailed, DeviceOutcome, DeviceRefused, StationSummary, StationEvent, ProvisionFunction, WatchOptions, StationOptions } from './types';
 
 function packageVersion(): string {
   try {
@@ -169,6 +172,7 @@ class Station {
       error: 'Not started: the station was stopped.',
       afterWrite: false,
       category: 'device',
+      recovery: 'rerun',
       durationMs: 0,
       startedAt: new Date().toISOString(),
     };
@@ -219,25 +223,26 @@ class Station {
     });
   }
 
-  private async finishWithError(serial: number, recorder: AttemptRecorder, error: unknown): Promise<DeviceOutcome> {
+  private async finishWithError(serial: number, recorder: AttemptRecorder, error: unknown, device?: Identified): Promise<DeviceOutcome> {
     const e = asTfmError(error);
     const f = recorder.facts;
-    const outcome: DeviceOutcome = {
+    const common = {
       attempt: recorder.attempt,
       probeSerial: serial,
-      outcome: e.code === 'INTERRUPTED' && !e.afterWrite ? 'interrupted' : !e.afterWrite && (e.category === 'refused' || e.category === 'usage') ? 'refused' : 'failed',
-      ok: false,
-      started: true,
-      chip: f.chip,
-      deviceId: f.deviceId,
-      lifecycleBefore: f.lifecycleBefore,
-      errorCode: e.code,
+      ok: false as const,
+      ...device,
       error: e.message,
-      afterWrite: e.afterWrite,
       category: e.category,
+      recovery: recoveryForError(e),
       durationMs: Date.now() - Date.parse(f.startedAt),
       startedAt: f.startedAt,
     };
+    const outcome: DeviceOutcome =
+      e.code === 'INTERRUPTED' && !e.afterWrite
+        ? { ...common, outcome: 'interrupted', started: true, errorCode: 'INTERRUPTED', afterWrite: false }
+        : !e.afterWrite && (e.category === 'refused' || e.category === 'usage')
+          ? { ...common, outcome: 'refused', started: true, errorCode: e.code, afterWrite: false }
+          : { ...common, outcome: 'failed', started: true, errorCode: e.code, afterWrite: e.afterWrite };
     await this.record(outcome, () => recorder.failure(e));
     return outcome;
   }
@@ -245,11 +250,11 @@ class Station {
   /** Runs provision() on an open session, with the intent record as its beforeIrreversible hook. */
   private async provisionSession(serial: number, session: ProbeSession, recorder: AttemptRecorder): Promise<DeviceOutcome> {
     const attempt = recorder.attempt;
-    let identified = false;
+    let identified: Identified | undefined;
     const onEvent = (event: ProvisionEvent): void => {
       recorder.observe(event);
-      if (event.type === 'preflight' && !identified) {
-        identified = true;
+      if (event.type === 'preflight' && identified === undefined) {
+        identified = { chip: event.chip, deviceId: event.deviceId, lifecycleBefore: event.lifecycle };
         this.emit({ type: 'deviceIdentified', probe: serial, attempt, chip: event.chip, deviceId: event.deviceId });
       }
       this.emit({ type: 'provision', probe: serial, attempt, event });
@@ -272,29 +277,9 @@ class Station {
         onEvent,
       });
     } catch (error) {
-      return this.finishWithError(serial, recorder, error);
+      return this.finishWithError(serial, recorder, error, identified);
     }
-
-    const f = recorder.facts;
-    const outcome: DeviceOutcome = {
-      attempt,
-      probeSerial: serial,
-      outcome: result.errorCode === 'INTERRUPTED' && !result.afterWrite ? 'interrupted' : result.outcome,
-      ok: result.ok,
-      started: true,
-      chip: result.chip ?? f.chip,
-      deviceId: result.deviceId ?? f.deviceId,
-      lifecycleBefore: result.lifecycleBefore ?? f.lifecycleBefore,
-      lifecycleAfter: result.lifecycleAfter,
-      identityPublicKey: result.identityPublicKey?.hex,
-      instanceId: result.instanceId,
-      errorCode: result.errorCode,
-      error: result.error?.message,
-      afterWrite: result.afterWrite,
-      category: result.error?.category,
-      durationMs: Date.now() - Date.parse(f.startedAt),
-      startedAt: f.startedAt,
-    };
+    const outcome = deviceOutcome(result, { attempt, probeSerial: serial, durationMs: Date.now() - Date.parse(recorder.facts.startedAt), startedAt: recorder.facts.startedAt });
     await this.record(outcome, () => recorder.result(result));
     return outcome;
   }
@@ -360,7 +345,7 @@ class Station {
         const recorder = this.recorder(serial, session);
         this.emit({ type: 'deviceStart', probe: serial, attempt: recorder.attempt });
         const outcome = await this.provisionSession(serial, session, recorder);
-        if (outcome.errorCode === 'PROBE_DISCONNECTED' || outcome.errorCode === 'CANNOT_CONNECT') await closeSession();
+        if (!outcome.ok && (outcome.errorCode === 'PROBE_DISCONNECTED' || outcome.errorCode === 'CANNOT_CONNECT')) await closeSession();
 
         this.emit({ type: 'waitingForRemoval', probe: serial, deviceId });
         while (!this.stop.signal.aborted) {
@@ -376,6 +361,45 @@ class Station {
   }
 }
 
+type Identified = { chip: ChipName; deviceId: string; lifecycleBefore: LifecycleState };
+
+/** A device's outcome from its provision() result: the same union, flattened for the summary. */
+function deviceOutcome(result: ProvisionResult, common: { attempt: string; probeSerial: number; durationMs: number; startedAt: string }): DeviceOutcome {
+  if (result.ok) {
+    const identity = result.outcome !== 'dryRun' && result.identityPublicKey ? { identityPublicKey: result.identityPublicKey.hex, instanceId: result.instanceId } : {};
+    return {
+      ...common,
+      outcome: result.outcome,
+      ok: true,
+      started: true,
+      chip: result.chip,
+      deviceId: result.deviceId,
+      lifecycleBefore: result.lifecycleBefore,
+      lifecycleAfter: result.lifecycleAfter,
+      ...identity,
+      afterWrite: result.afterWrite,
+    };
+  }
+  const failed = {
+    ...common,
+    ok: false as const,
+    started: true as const,
+    ...(result.chip !== undefined ? { chip: result.chip } : {}),
+    ...(result.deviceId !== undefined ? { deviceId: result.deviceId } : {}),
+    ...(result.lifecycleBefore !== undefined ? { lifecycleBefore: result.lifecycleBefore } : {}),
+    ...(result.lifecycleAfter !== undefined ? { lifecycleAfter: result.lifecycleAfter } : {}),
+    error: result.error.message,
+    category: result.error.category,
+    recovery: result.recovery,
+  };
+  if (result.afterWrite) {
+    const identity = result.identityPublicKey ? { identityPublicKey: result.identityPublicKey.hex, instanceId: result.instanceId } : {};
+    return { ...failed, ...identity, outcome: 'failed', errorCode: result.errorCode, afterWrite: true };
+  }
+  if (result.errorCode === 'INTERRUPTED') return { ...failed, outcome: 'interrupted', errorCode: 'INTERRUPTED', afterWrite: false };
+  return result.outcome === 'refused' ? { ...failed, outcome: 'refused', errorCode: result.errorCode, afterWrite: false } : { ...failed, outcome: 'failed', errorCode: result.errorCode, afterWrite: false };
+}
+
 /** Exit code for a station summary: the worst among its devices (see lib/exit-codes.ts). */
 export function stationExitCode(summary: StationSummary): number {
   const error = stationError(summary);
@@ -388,24 +412,24 @@ export function stationExitCode(summary: StationSummary): number {
  * code says the most important thing that happened.
  */
 export function stationError(summary: StationSummary): TfmError | undefined {
-  const failed = summary.devices.filter((d) => d.outcome === 'failed');
+  const failed = summary.devices.filter((d): d is DeviceFailed => d.outcome === 'failed');
   const count = (n: number, what: string): string => `${n} of ${summary.devices.length} device${summary.devices.length === 1 ? '' : 's'} ${what}`;
-  const pick = (list: DeviceOutcome[], afterWrite: boolean, message: string): TfmError => {
+  const pick = (list: Array<DeviceFailed | DeviceRefused>, afterWrite: boolean, message: string): TfmError => {
     const first = list[0]!;
-    return new TfmError(first.errorCode ?? 'INTERNAL_ERROR', `${message} (first: probe ${first.probeSerial}: ${first.error ?? first.errorCode}).`, {
+    return new TfmError(first.errorCode, `${message} (first: probe ${first.probeSerial}: ${first.error}).`, {
       afterWrite,
       details: { probes: list.map((d) => d.probeSerial) },
     });
   };
   const afterWrite = failed.filter((d) => d.afterWrite || d.category === 'device');
   if (afterWrite.length > 0) return pick(afterWrite, true, `${count(afterWrite.length, 'failed')}, some after writing: they may be partly provisioned; see the records`);
-  const internal = failed.filter((d) => d.category === 'internal' || d.category === undefined);
+  const internal = failed.filter((d) => d.category === 'internal');
   if (internal.length > 0) return pick(internal, false, count(internal.length, 'failed with an internal error'));
   if (failed.length > 0) return pick(failed, false, `${count(failed.length, 'failed')} before writing (probe or connection)`);
   if (summary.recordErrors.length > 0) {
     return new TfmError('FILE_ERROR', `The record file could not be completed: ${summary.recordErrors[0]}`, { details: { recordErrors: summary.recordErrors } });
   }
-  const refused = summary.devices.filter((d) => d.outcome === 'refused');
+  const refused = summary.devices.filter((d): d is DeviceRefused => d.outcome === 'refused');
   if (refused.length > 0) return pick(refused, false, `${count(refused.length, 'refused')}; nothing was written to them`);
   const waiting = summary.devices.filter((d) => d.outcome === 'interrupted').length;
   // Stopped, but every device had already been started and finished: nothing was left undone (the

@@ -2,38 +2,85 @@
  * The station's options, events, outcomes and summary: the types a caller of runStation() and the
  * CLI's station command share, apart from the worker code in station.ts.
  */
-import type { ErrorCode } from '../errors';
+import type { ErrorCategory, ErrorCode } from '../errors';
+import type { LifecycleState } from '../targets/lifecycle';
 import type { ProbeBinding, ProbeSession } from '../probe/types';
 import type { ProvisionEvent } from '../provision/events';
-import type { ProvisionOptions, ProvisionResult } from '../provision/types';
+import type { ProvisionOptions, ProvisionResult, Recovery } from '../provision/types';
 import type { RandomSource } from '../random';
 import type { RecordWriter, StationKey } from '../records';
 import type { ChipName } from '../targets';
 
 export type DeviceOutcomeKind = 'provisioned' | 'alreadyProvisioned' | 'refused' | 'failed' | 'interrupted' | 'dryRun';
 
-export interface DeviceOutcome {
+/** Fields every device outcome has. */
+interface DeviceOutcomeCommon {
   attempt: string;
   probeSerial: number;
-  outcome: DeviceOutcomeKind;
-  ok: boolean;
-  /** False for a probe the station never started on (stopped first): no attempt, no record. */
-  started: boolean;
-  chip?: string;
-  deviceId?: string;
-  lifecycleBefore?: string;
-  lifecycleAfter?: string;
-  identityPublicKey?: string;
-  instanceId?: string;
-  errorCode?: ErrorCode;
-  error?: string;
-  /** Whether anything irreversible had been written when the attempt ended. */
-  afterWrite: boolean;
-  /** Error category of errorCode (usage, refused, environment, device, internal). */
-  category?: string;
   durationMs: number;
   startedAt: string;
 }
+
+/** The device as its preflight identified it. */
+interface IdentifiedDevice {
+  chip: ChipName;
+  deviceId: string;
+  lifecycleBefore: LifecycleState;
+}
+
+/** Provisioned (identity fields set unless the identity key was skipped), already provisioned, or a dry run. */
+export interface DevicePassed extends DeviceOutcomeCommon, IdentifiedDevice {
+  outcome: 'provisioned' | 'alreadyProvisioned' | 'dryRun';
+  ok: true;
+  started: true;
+  lifecycleAfter: LifecycleState;
+  /** Uncompressed hex (not on a dry run). */
+  identityPublicKey?: string;
+  instanceId?: string;
+  /** True for 'provisioned' only. */
+  afterWrite: boolean;
+}
+
+/** Fields of an outcome that did not pass. */
+interface DeviceNotPassed extends DeviceOutcomeCommon, Partial<IdentifiedDevice> {
+  ok: false;
+  lifecycleAfter?: LifecycleState;
+  errorCode: ErrorCode;
+  error: string;
+  /** Error category of errorCode (usage, refused, environment, device, internal). */
+  category: ErrorCategory;
+  /** What to do next, as ProvisionResult.recovery. */
+  recovery: Recovery;
+}
+
+/** A check failed before anything was written: the device is as it was found. */
+export interface DeviceRefused extends DeviceNotPassed {
+  outcome: 'refused';
+  started: true;
+  afterWrite: false;
+}
+
+/** A probe, connection or verification error; afterWrite tells whether the device may be partly
+ *  provisioned (then the identity fields of the key written are there when known). */
+export interface DeviceFailed extends DeviceNotPassed {
+  outcome: 'failed';
+  started: true;
+  afterWrite: boolean;
+  identityPublicKey?: string;
+  instanceId?: string;
+}
+
+/** Stopped by the station's signal before anything was written (started false: never begun, no record). */
+export interface DeviceInterrupted extends DeviceNotPassed {
+  outcome: 'interrupted';
+  /** False for a probe the station never started on (stopped first): no attempt, no record. */
+  started: boolean;
+  errorCode: 'INTERRUPTED';
+  afterWrite: false;
+}
+
+/** One device's outcome: a discriminated union on `outcome` (and on `ok`). */
+export type DeviceOutcome = DevicePassed | DeviceRefused | DeviceFailed | DeviceInterrupted;
 
 export interface StationSummary {
   ok: boolean;

@@ -2,11 +2,12 @@
  * The sweep has to be able to fail. Each control runs a slice of the sweep against a deliberately
  * broken tool (provision() wrapped to make one classic mistake) and expects the sweep to catch it.
  */
-import { provision, type ProvisionResult } from '../../lib/provision';
+import { provision, type ProvisionResult, type ProvisionResultFields } from '../../lib/provision';
 import { FAULT_PROFILES, HOST_STRATEGY, type ProvisionFn, type Strategy, runSweep } from './sweep';
 
-function broken(name: string, mutate: (result: ProvisionResult) => ProvisionResult): Strategy {
-  const fn: ProvisionFn = async (session, options) => mutate(await provision(session, options));
+// A broken tool's results need not fit the result types (that is the point): built on the fields view.
+function broken(name: string, mutate: (result: ProvisionResultFields) => ProvisionResultFields): Strategy {
+  const fn: ProvisionFn = async (session, options) => mutate(await provision(session, options)) as ProvisionResult;
   return { ...HOST_STRATEGY, name, provision: fn };
 }
 

@@ -15,7 +15,7 @@
  */
 import { isErrorCode } from '../../lib/errors';
 import type { ProbeSession } from '../../lib/probe/types';
-import { provision, verify, type ProvisionOptions, type ProvisionResult } from '../../lib/provision';
+import { provision, verify, type ProvisionOptions, type ProvisionResult, type ProvisionResultFields } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { SimBinding, SimulatedDevice, syntheticImageHex, type SimFault, type SimOperation } from '../../lib/sim';
 import { recoverDevice } from '../../lib/device/recover';
@@ -208,13 +208,14 @@ export async function runFaultCase(
         record.problems.push(`provision() threw ${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? String(error)}`);
         return record;
       }
-      const entry: AttemptRecord = { before, ok: result.ok, outcome: result.outcome, errorCode: result.errorCode, afterWrite: result.afterWrite };
+      const entry: AttemptRecord = { before, ok: result.ok, outcome: result.outcome, errorCode: result.ok ? undefined : result.errorCode, afterWrite: result.afterWrite };
       record.attempts.push(entry);
       if (result.ok) {
         if (result.outcome !== 'provisioned' && result.outcome !== 'alreadyProvisioned') {
           record.problems.push(`ok with outcome ${result.outcome}`);
         }
-        const boot = await classifyBoot(device, { identityPublicKey: result.identityPublicKey?.hex, instanceId: result.instanceId });
+        const reported: ProvisionResultFields = result;
+        const boot = await classifyBoot(device, { identityPublicKey: reported.identityPublicKey?.hex, instanceId: reported.instanceId });
         entry.verdict = boot.verdict;
         if (boot.verdict !== 'boots') record.problems.push(`reported ok (${result.outcome}) but the boot model says ${boot.verdict}: ${boot.reason}`);
         break;

@@ -33,7 +33,7 @@ describeDestructive('hardware, destructive', () => {
       check: 'D1',
       facts: ['F5', 'F14', 'F17'],
       ok: result.ok && checked.ok,
-      observed: { outcome: result.outcome, error: result.error?.code, verifyOk: checked.ok, failed: checked.checks?.filter((c) => !c.ok).map((c) => c.name), durationMs: Date.now() - started },
+      observed: { outcome: result.outcome, error: result.ok ? undefined : result.error.code, verifyOk: checked.ok, failed: checked.checks?.filter((c) => !c.ok).map((c) => c.name), durationMs: Date.now() - started },
     });
     expect(result.ok && checked.ok).toBe(true);
   });

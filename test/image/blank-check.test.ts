@@ -5,7 +5,7 @@
  */
 import { programAndVerify } from '../../lib/image/flash';
 import { parseImage } from '../../lib/image/intel-hex';
-import { provision } from '../../lib/provision';
+import { provision, type ProvisionResultFields } from '../../lib/provision';
 import { createSimProbe } from '../../lib/sim';
 import { nrf5340, type ChipName } from '../../lib/targets';
 import { syntheticProvisioningImage } from '../../lib/testing';
@@ -22,7 +22,7 @@ function oldFirmware(pageSize: number): Uint8Array {
 describe.each<ChipName>(['nrf5340', 'nrf9160'])('blank check on %s', (chip) => {
   test('a blank part: the image pages are read, none is erased before programming, and the run provisions the device', async () => {
     const { device, session, binding, clock, bootModel } = await simImageDevice(chip);
-    const result = await provision(session, { strategy: 'image', image, clock, bootModel });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock, bootModel });
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
     const ops = binding.operations(session.serialNumber);
@@ -42,7 +42,7 @@ describe.each<ChipName>(['nrf5340', 'nrf9160'])('blank check on %s', (chip) => {
     const used = [parsed.pages[0]!, parsed.pages[2]!];
     for (const page of used) device.programFlash('application', page, oldFirmware(parsed.pageSize));
 
-    const result = await provision(session, { strategy: 'image', image, clock, bootModel });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock, bootModel });
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
     const ops = binding.operations(session.serialNumber);

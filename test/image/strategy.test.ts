@@ -4,7 +4,7 @@
  */
 import MemoryMap from 'nrf-intel-hex';
 import { SerialPortMock } from 'serialport';
-import { provision } from '../../lib/provision';
+import { provision, type ProvisionResultFields } from '../../lib/provision';
 import type { ProvisionEvent } from '../../lib/provision/events';
 import { PROVISIONING_IMAGE_STRINGS, SIM_MARKER_NO_CPUNET_ENABLE, diffDumps } from '../../lib/sim';
 import { kmuPermAddress, kmuValueAddress, KMU_PERM_IDENTITY, nrf5340, type ChipName } from '../../lib/targets';
@@ -22,7 +22,7 @@ describe.each<ChipName>(['nrf5340', 'nrf9160', 'nrf9161'])('image strategy on %s
   test('the sample runs on the chip, is removed, and TF-M first boot takes the device to SECURED', async () => {
     const { device, session, clock, bootModel } = await simImageDevice(chip);
     const { events, onEvent } = collect();
-    const result = await provision(session, { strategy: 'image', image, clock, bootModel, onEvent });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock, bootModel, onEvent });
 
     expect(result.error).toBeUndefined();
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned', strategy: 'image', lifecycleBefore: 'ASSEMBLY', lifecycleAfter: 'PROVISIONING', afterWrite: true });
@@ -64,7 +64,7 @@ describe('image strategy, nRF5340 specifics', () => {
   test('an image built without SOC_NRF53_CPUNET_ENABLE leaves the network core held off: the host releases and halts it itself before the lock', async () => {
     const { device, session, binding, clock, bootModel } = await simImageDevice('nrf5340');
     const noCpunet = { hex: syntheticHex({ strings: [...PROVISIONING_IMAGE_STRINGS, SIM_MARKER_NO_CPUNET_ENABLE] }), name: 'provisioning.hex' };
-    const result = await provision(session, { strategy: 'image', image: noCpunet, clock, bootModel });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image: noCpunet, clock, bootModel });
     expect(result.error).toBeUndefined();
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned' });
     expect(device.peekU32(nrf5340.network!.approtect, 'network')).toBe(0);
@@ -80,7 +80,7 @@ describe('image strategy, nRF5340 specifics', () => {
   test('--net-image: the network-core sample locks the network core and is erased while its port is still open', async () => {
     const { device, session, clock, bootModel } = await simImageDevice('nrf5340');
     const { events, onEvent } = collect();
-    const result = await provision(session, { strategy: 'image', image, netImage: { hex: syntheticNetworkImage(), name: 'net.hex' }, clock, bootModel, onEvent });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, netImage: { hex: syntheticNetworkImage(), name: 'net.hex' }, clock, bootModel, onEvent });
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
     expect(result.steps.find((s) => s.name === 'networkCore')?.detail).toMatch(/network-core image ran/);
@@ -95,7 +95,7 @@ describe('image strategy, nRF5340 specifics', () => {
 
   test('--app: the application is programmed after the image, verified, then started (and TF-M secures the device)', async () => {
     const { device, session, clock, bootModel } = await simImageDevice('nrf5340');
-    const result = await provision(session, { strategy: 'image', image, app: { hex: tfmApplicationHex('nrf5340'), name: 'tfm.hex' }, clock, bootModel });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, app: { hex: tfmApplicationHex('nrf5340'), name: 'tfm.hex' }, clock, bootModel });
     expect(result.error).toBeUndefined();
     expect(result.steps.map((s) => s.name).slice(-3)).toEqual(['programApp', 'verify', 'startApp']);
     device.runUntilIdle();
@@ -121,7 +121,7 @@ describe('image strategy, nRF5340 specifics', () => {
     };
     const { events, onEvent } = collect();
     try {
-      const result = await provision(session, {
+      const result: ProvisionResultFields = await provision(session, {
         strategy: 'image',
         image,
         clock: uartClock,
@@ -141,7 +141,7 @@ describe('image strategy, nRF5340 specifics', () => {
   test('a dry run prints the page erases, the program blocks and what the image will write, and writes nothing', async () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
     const before = device.dump({ withFlash: true });
-    const result = await provision(session, { strategy: 'image', image, clock, dryRun: true });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock, dryRun: true });
     expect(result).toMatchObject({ ok: true, outcome: 'dryRun', strategy: 'image', writes: 0 });
     const steps = new Set(result.plan!.map((w) => w.step));
     expect([...steps]).toEqual(['programImage', 'runImage', 'removeImage', 'networkCore']);
@@ -155,7 +155,7 @@ describe('image strategy refusals leave the device unchanged', () => {
   test('preflight refuses a device that is not in ASSEMBLY with the host strategy\'s code, before any image is touched', async () => {
     const { device, session, clock, binding } = await simImageDevice('nrf5340', { lifecycle: 'PROVISIONING' });
     const before = device.dump({ withFlash: true });
-    const result = await provision(session, { strategy: 'image', image, clock });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'PARTIALLY_PROVISIONED', afterWrite: false, writes: 0 });
     expect(result.steps.map((s) => s.name)).toEqual(['preflight']);
     expect(diffDumps(before, device.dump({ withFlash: true }))).toEqual([]);
@@ -166,7 +166,7 @@ describe('image strategy refusals leave the device unchanged', () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
     const before = device.dump({ withFlash: true });
     const hex = syntheticHex({ strings: ['Successfully verified PSA lifecycle state ASSEMBLY!'], extra: [{ address: 0x00ff8100, data: new Uint8Array([0, 0, 0xff, 0xff]) }] });
-    const result = await provision(session, { strategy: 'image', image: { hex, name: 'overlaps-uicr.hex' }, clock });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image: { hex, name: 'overlaps-uicr.hex' }, clock });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'IMAGE_OUT_OF_RANGE', afterWrite: false, writes: 0 });
     expect(result.error!.message).toMatch(/overlaps-uicr\.hex.*UICR/);
     expect(diffDumps(before, device.dump({ withFlash: true }))).toEqual([]);
@@ -181,7 +181,7 @@ describe('image strategy refusals leave the device unchanged', () => {
       [kmuPermAddress(nrf5340, 2), new Uint8Array([0xfc, 0xff, 0xff, 0xff])],
       [nrf5340.lifecycle.provisioning, new Uint8Array([0, 0, 0xff, 0xff])],
     ]).asHexString();
-    const result = await provision(session, { strategy: 'image', image, app: { hex: app, name: 'tfm_merged.hex' }, clock });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, app: { hex: app, name: 'tfm_merged.hex' }, clock });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'IMAGE_OUT_OF_RANGE', afterWrite: false, writes: 0 });
     expect(result.error!.details).toMatchObject({ role: 'application' });
     expect(diffDumps(before, device.dump({ withFlash: true }))).toEqual([]);
@@ -190,15 +190,15 @@ describe('image strategy refusals leave the device unchanged', () => {
   test('a malformed image is IMAGE_INVALID and nothing is written', async () => {
     const { device, session, clock } = await simImageDevice('nrf9160');
     const before = device.dump({ withFlash: true });
-    const result = await provision(session, { strategy: 'image', image: { hex: ':020000040000FA\n:10000000BADC0FFEE', name: 'broken.hex' }, clock });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image: { hex: ':020000040000FA\n:10000000BADC0FFEE', name: 'broken.hex' }, clock });
     expect(result).toMatchObject({ ok: false, errorCode: 'IMAGE_INVALID', afterWrite: false, writes: 0 });
     expect(diffDumps(before, device.dump({ withFlash: true }))).toEqual([]);
   });
 
   test('identityKey skip and a missing image are usage errors', async () => {
     const { session, clock } = await simImageDevice('nrf9160');
-    expect((await provision(session, { strategy: 'image', image, identityKey: 'skip', clock })).errorCode).toBe('INVALID_PARAMETER');
-    expect((await provision(session, { strategy: 'image', clock })).errorCode).toBe('INVALID_PARAMETER');
+    expect(await provision(session, { strategy: 'image', image, identityKey: 'skip', clock })).toMatchObject({ ok: false, errorCode: 'INVALID_PARAMETER' });
+    expect(await provision(session, { strategy: 'image', clock })).toMatchObject({ ok: false, errorCode: 'INVALID_PARAMETER' });
   });
 });
 
@@ -206,7 +206,7 @@ describe('debug access over the reset that starts the image', () => {
   test.each([false, true])('after an erase-all (UICR erased), the open value is written first so the port survives the reset (net image: %s)', async (withNetImage) => {
     const { device, session, clock, bootModel } = await simImageDevice('nrf5340');
     await session.recover();
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       ...(withNetImage ? { netImage: { hex: syntheticNetworkImage(), name: 'net.hex' } } : {}),
@@ -229,7 +229,7 @@ describe('debug access over the reset that starts the image', () => {
     await session.recover();
     await session.writeU32(nrf5340.uicr.approtect, 0, { nvmc: true });
     const before = device.dump({ withFlash: true });
-    const result = await provision(session, { strategy: 'image', image, clock });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'DEBUG_LOCK_AT_RESET', afterWrite: false, writes: 0 });
     expect(result.error!.message).toMatch(/would lock the debug port/);
     expect(diffDumps(before, device.dump({ withFlash: true }))).toEqual([]);
@@ -238,7 +238,7 @@ describe('debug access over the reset that starts the image', () => {
   test('nRF9160: erased is the open value there, nothing extra is written', async () => {
     const { session, clock } = await simImageDevice('nrf9160');
     await session.recover();
-    const result = await provision(session, { strategy: 'image', image, clock });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image, clock });
     expect(result.ok).toBe(true);
     expect(result.plan!.some((w) => w.purpose.includes('keeps the debug port open'))).toBe(false);
   });
@@ -247,7 +247,7 @@ describe('debug access over the reset that starts the image', () => {
 describe("the image's own failure paths", () => {
   test('an identity slot written between preflight and the run: the image says so, IMAGE_IDENTITY_KEY_SLOT_WRITTEN with its line, the image is erased', async () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       clock,
@@ -269,7 +269,7 @@ describe("the image's own failure paths", () => {
 
   test('the lifecycle moved between preflight and the run: the image refuses, IMAGE_LIFECYCLE_NOT_ASSEMBLY', async () => {
     const { device, session, clock } = await simImageDevice('nrf9161');
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       clock,
@@ -283,7 +283,7 @@ describe("the image's own failure paths", () => {
   test('a HUK written between preflight and the run: the newest sample stops at its HUK write, IMAGE_HUK_WRITE_FAILED', async () => {
     const { device, session, clock } = await simImageDevice('nrf9160');
     const t = device.target;
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       clock,
@@ -300,7 +300,7 @@ describe("the image's own failure paths", () => {
   test('an identity slot value written (no PERM) between preflight and the run: IMAGE_IDENTITY_KEY_WRITE_FAILED', async () => {
     const { device, session, clock } = await simImageDevice('nrf5340');
     const t = device.target;
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       clock,
@@ -319,7 +319,7 @@ describe("the image's own failure paths", () => {
     const before = device.dump();
     const { events, onEvent } = collect();
     const silent = { hex: syntheticHex({ strings: ['not the sample'] }), name: 'other.hex' };
-    const result = await provision(session, { strategy: 'image', image: silent, clock, imageTimeoutMs: 5_000, onEvent });
+    const result: ProvisionResultFields = await provision(session, { strategy: 'image', image: silent, clock, imageTimeoutMs: 5_000, onEvent });
     expect(result).toMatchObject({ ok: false, outcome: 'failed', errorCode: 'IMAGE_TIMEOUT' });
     expect(result.error!.message).toMatch(/within 5 s/);
     expect(events.some((e) => e.type === 'warning' && e.code === 'IMAGE_NOT_RECOGNISED')).toBe(true);
@@ -330,7 +330,7 @@ describe("the image's own failure paths", () => {
 
   test('a probe lost while the image is being programmed already counts as after write (the image in flash would run at the next reset)', async () => {
     const { session, clock, binding } = await simImageDevice('nrf9160');
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       clock,
@@ -344,7 +344,7 @@ describe("the image's own failure paths", () => {
   test('a probe lost while the image runs: PROBE_DISCONNECTED after write, and a warning that the image is still in flash', async () => {
     const { session, clock, binding, device } = await simImageDevice('nrf5340');
     const { events, onEvent } = collect();
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       strategy: 'image',
       image,
       clock,

@@ -7,7 +7,7 @@
  * 0xDEADDEAD), so its UICR is compared chip-off: from the device state it saves at close.
  */
 import { provision } from '../../lib/provision';
-import type { ProvisionResult } from '../../lib/provision';
+import type { ProvisionResult, ProvisionResultFields } from '../../lib/provision';
 import type { ProbeSession } from '../../lib/probe/types';
 import { seededRandom } from '../../lib/random';
 import { createSimProbe } from '../../lib/sim';
@@ -77,7 +77,7 @@ describe.each(['nrf5340', 'nrf9160', 'nrf9161'] as ChipName[])('%s', (chip) => {
       await session.close();
     }
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned', deviceId: DEVICE_ID, writes: simResult.writes });
-    expect(result.identityPublicKey?.hex).toBe(simResult.identityPublicKey?.hex);
+    expect((result as ProvisionResultFields).identityPublicKey?.hex).toBe((simResult as ProvisionResultFields).identityPublicKey?.hex);
 
     const state = readFakeJlinkState(fake.stateDir, SERIAL, chip);
     const jlinkUicr = state.application!.uicr;

@@ -4,7 +4,7 @@
  * A re-run finishes them instead of sending the device to an erase-all.
  */
 import type { SimTfmBootRequest } from '../../lib/sim/types';
-import { provision } from '../../lib/provision';
+import { provision, type ProvisionResultFields } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { SimulatedDevice, createSimProbe, type SimDeviceState } from '../../lib/sim';
 import { getTarget, type ChipName } from '../../lib/targets';
@@ -14,7 +14,7 @@ import { CHIPS, DEVICE_ID, nvmcOperations } from './helpers';
 /** The keys a real run wrote (so TF-M's boot model can use them), without the last steps. */
 async function stoppedAfterKeys(chip: ChipName, extra: Partial<SimDeviceState> = {}) {
   const first = await createSimProbe({ chip, deviceId: DEVICE_ID });
-  const full = await provision(first.session, { random: seededRandom(`keys-${chip}`), bootModel: (request?: SimTfmBootRequest) => first.device.clone().bootTfm(request) });
+  const full: ProvisionResultFields = await provision(first.session, { random: seededRandom(`keys-${chip}`), bootModel: (request?: SimTfmBootRequest) => first.device.clone().bootTfm(request) });
   expect(full.ok).toBe(true);
   const t = getTarget(chip);
   const slots = [...t.huk.mkek, ...t.huk.mext, ...t.identityKey.slots].map((s) => first.device.kmuSlot(s.index));
@@ -28,10 +28,10 @@ describe.each(CHIPS)('%s stopped after its keys', (chip) => {
 
   it('is finished: only the implementation ID (and network-core lock) are written, then verified', async () => {
     const { binding, device, session, bootModel, publicKey } = await stoppedAfterKeys(chip);
-    const dry = await provision(session, { dryRun: true });
+    const dry: ProvisionResultFields = await provision(session, { dryRun: true });
     expect(dry.plan!.map((w) => w.step)).toEqual(['implementationId', ...(t.network ? ['networkCore'] : [])]);
     const ops = binding.operations(session.serialNumber).length;
-    const result = await provision(session, { random: seededRandom('unused'), bootModel });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom('unused'), bootModel });
     expect(result.error).toBeUndefined();
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned', afterWrite: true, lifecycleBefore: 'PROVISIONING', lifecycleAfter: 'PROVISIONING' });
     expect(result.steps.map((s) => s.name)).toEqual(['preflight', 'implementationId', ...(t.network ? ['networkCore'] : []), 'verify']);

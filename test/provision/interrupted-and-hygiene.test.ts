@@ -3,7 +3,7 @@
  * re-run diagnoses the partial device without writing. And across full runs, refusals and failures:
  * no key byte in any event, result, error or probe log, and every key buffer zeroed afterwards.
  */
-import { provision, type ProvisionEvent, type ProvisionResult } from '../../lib/provision';
+import { provision, type ProvisionEvent, type ProvisionResult, type ProvisionResultFields } from '../../lib/provision';
 import { wrapIdentityKeyModel } from '../../lib/keys/wrapping-model';
 import type { ProbeLogEntry } from '../../lib/probe/types';
 import { seededRandom } from '../../lib/random';
@@ -39,7 +39,7 @@ describe.each(CHIPS)('%s', (chip) => {
 
     const random = new RecordingRandom(seededRandom(1));
     const events: ProvisionEvent[] = [];
-    const result = await provision(session, { random, bootModel, onEvent: (e) => events.push(e) });
+    const result: ProvisionResultFields = await provision(session, { random, bootModel, onEvent: (e) => events.push(e) });
     expect(result).toMatchObject({ ok: false, outcome: 'failed', afterWrite: true, errorCode: 'PROBE_DISCONNECTED', lifecycleAfter: 'PROVISIONING' });
     expect(result.error?.afterWrite).toBe(true);
     expect(result.steps.find((s) => s.name === 'mext')).toMatchObject({ ok: false });

@@ -5,7 +5,7 @@
  * must keep: a full preflight before the first non-volatile write, each step's writes read back
  * before the next step, and a final verify that reads the device again.
  */
-import { provision } from '../../lib/provision';
+import { provision, type ProvisionResultFields } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import type { SimOperation } from '../../lib/sim';
 import { kmuDestAddress, kmuValueAddress, TARGETS, type ChipName } from '../../lib/targets';
@@ -26,7 +26,7 @@ const isNvmcWrite = (o: SimOperation): boolean => (o.method === 'write' || o.met
 describe.each<ChipName>(['nrf5340', 'nrf9160', 'nrf9161', 'nrf9151'])('%s host strategy', (chip) => {
   async function run() {
     const { session, binding, bootModel } = await simDevice(chip);
-    const result = await provision(session, { random: seededRandom('ops'), bootModel });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom('ops'), bootModel });
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
     return { result, ops: binding.operations(session.serialNumber) };

@@ -2,7 +2,7 @@
  * The plan a dry run prints is the sequence a real run performs: same addresses, same values (key
  * placeholders aside), same order, on every chip. Runs on the in-test fake session, which records calls.
  */
-import { provision } from '../../lib/provision';
+import { provision, type ProvisionResultFields } from '../../lib/provision';
 import { seededRandom } from '../../lib/random';
 import { hex32 } from '../../lib/bytes';
 import { nrf5340, nrf9160, nrf9161 } from '../../lib/targets';
@@ -10,7 +10,7 @@ import { FakeSession } from '../device/fake-session';
 
 describe.each([nrf5340, nrf9160, nrf9161].map((t) => [t.name, t] as const))('%s', (_name, target) => {
   it('performs exactly the planned writes, in order', async () => {
-    const dry = await provision(new FakeSession(target), { dryRun: true, random: seededRandom(1) });
+    const dry: ProvisionResultFields = await provision(new FakeSession(target), { dryRun: true, random: seededRandom(1) });
     expect(dry).toMatchObject({ ok: true, outcome: 'dryRun', writes: 0 });
     const session = new FakeSession(target);
     const marks: Partial<Record<string, number>> = {};

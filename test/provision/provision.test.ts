@@ -3,7 +3,7 @@
  * boot (the simulator's model, on a copy) accepts with the key we report; re-runs, dry runs and
  * every refusal leave the device byte-for-byte as it was.
  */
-import { provision, SAMPLE_MESSAGES, type ProvisionEvent } from '../../lib/provision';
+import { provision, SAMPLE_MESSAGES, type ProvisionEvent, type ProvisionResultFields } from '../../lib/provision';
 import { cryptoRandom, seededRandom } from '../../lib/random';
 import { KMU_PERM_HUK, KMU_PERM_IDENTITY, getTarget } from '../../lib/targets';
 import { classifyBoot } from '../support/boot-model';
@@ -24,7 +24,7 @@ describe.each(CHIPS)('%s', (chip) => {
   it('provisions a fresh device that TF-M first boot takes to SECURED with the reported identity key', async () => {
     const { device, session, bootModel } = await simDevice(chip);
     const events: ProvisionEvent[] = [];
-    const result = await provision(session, { random: seededRandom(`full-${chip}`), bootModel, onEvent: (e) => events.push(e) });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom(`full-${chip}`), bootModel, onEvent: (e) => events.push(e) });
 
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned', chip, deviceId: DEVICE_ID, lifecycleBefore: 'ASSEMBLY', lifecycleAfter: 'PROVISIONING', afterWrite: true });
     expect(result.errorCode).toBeUndefined();
@@ -60,11 +60,11 @@ describe.each(CHIPS)('%s', (chip) => {
 
   it('a re-run reports alreadyProvisioned with zero writes and leaves the device unchanged', async () => {
     const { binding, device, session, bootModel } = await simDevice(chip);
-    const first = await provision(session, { random: seededRandom(1), bootModel });
+    const first: ProvisionResultFields = await provision(session, { random: seededRandom(1), bootModel });
     expect(first.ok).toBe(true);
     const before = device.dump();
     const opsBefore = binding.operations(session.serialNumber).length;
-    const again = await provision(session, { random: seededRandom(2), bootModel });
+    const again: ProvisionResultFields = await provision(session, { random: seededRandom(2), bootModel });
     expect(again).toMatchObject({ ok: true, outcome: 'alreadyProvisioned', writes: 0, lifecycleBefore: 'PROVISIONING', lifecycleAfter: 'PROVISIONING' });
     expect(nvmcOperations(binding.operations(session.serialNumber).slice(opsBefore))).toBe(0);
     expect(device.dump()).toEqual(before);
@@ -76,7 +76,7 @@ describe.each(CHIPS)('%s', (chip) => {
     const { binding, device, session } = await simDevice(chip);
     const before = device.dump();
     const random = { kind: 'csprng' as const, fill: jest.fn((t: Uint8Array) => cryptoRandom.fill(t)) };
-    const result = await provision(session, { dryRun: true, random });
+    const result: ProvisionResultFields = await provision(session, { dryRun: true, random });
     expect(result).toMatchObject({ ok: true, outcome: 'dryRun', writes: 0, afterWrite: false });
     expect(random.fill).not.toHaveBeenCalled(); // no key is even generated
     expect(nvmcOperations(binding.operations(session.serialNumber))).toBe(0);
@@ -90,7 +90,7 @@ describe.each(CHIPS)('%s', (chip) => {
 
   it("provisions everything but the identity key with identityKey: 'skip', and a re-run agrees", async () => {
     const { device, session, bootModel } = await simDevice(chip);
-    const result = await provision(session, { identityKey: 'skip', random: seededRandom(3), bootModel });
+    const result: ProvisionResultFields = await provision(session, { identityKey: 'skip', random: seededRandom(3), bootModel });
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned' });
     expect(result.identityPublicKey).toBeUndefined();
     expect(result.steps.find((s) => s.name === 'identityKey')).toMatchObject({ skipped: true, operations: 0 });
@@ -103,7 +103,7 @@ describe.each(CHIPS)('%s', (chip) => {
   it('writes a caller-supplied implementation ID', async () => {
     const { device, session, bootModel } = await simDevice(chip);
     const id = Uint8Array.from({ length: 32 }, (_, i) => i);
-    const result = await provision(session, { implementationId: id, random: seededRandom(4), bootModel });
+    const result: ProvisionResultFields = await provision(session, { implementationId: id, random: seededRandom(4), bootModel });
     expect(result).toMatchObject({ ok: true, implementationId: Buffer.from(id).toString('hex') });
     expect(device.dump().implementationId).toBe(Buffer.from(id).toString('hex'));
     expect(await provision(session, { bootModel })).toMatchObject({ outcome: 'refused', errorCode: 'IMPLEMENTATION_ID_CONFLICT' });

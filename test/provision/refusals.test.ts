@@ -2,7 +2,7 @@
  * Every refusal: the right code, afterWrite false, zero non-volatile writes, and the device
  * byte-for-byte as it was (chip-off dumps compared), on each chip.
  */
-import { provision, type ProvisionResult } from '../../lib/provision';
+import { provision, type ProvisionResultFields } from '../../lib/provision';
 import type { ProbeSession } from '../../lib/probe/types';
 import { cryptoRandom, seededRandom, trustedRandomSource, type RandomSource } from '../../lib/random';
 import { modelIdentityKeyWrapper } from '../../lib/keys';
@@ -50,7 +50,7 @@ const CASES: Case[] = [
   { name: 'ERASEPROTECT set (an interrupted run could never be recovered)', code: 'ERASE_PROTECTED', state: () => ({ eraseProtect: true }) },
 ];
 
-function expectUntouched(result: ProvisionResult): void {
+function expectUntouched(result: ProvisionResultFields): void {
   expect(result.ok).toBe(false);
   expect(result.outcome).toBe('refused');
   expect(result.afterWrite).toBe(false);
@@ -63,7 +63,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const { binding, device, session, bootModel } = await simDevice(chip, c.state(chip));
     const before = device.dump();
-    const result = await provision(session, { random: seededRandom(7), bootModel });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom(7), bootModel });
     expect(result.errorCode).toBe(c.code);
     expectUntouched(result);
     expect(nvmcOperations(binding.operations(session.serialNumber))).toBe(0);
@@ -80,7 +80,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
   it('CHIP_MISMATCH when the caller names another chip', async () => {
     const { device, session } = await simDevice(chip);
     const before = device.dump();
-    const result = await provision(session, { chip: chip === 'nrf5340' ? 'nrf9160' : 'nrf5340' });
+    const result: ProvisionResultFields = await provision(session, { chip: chip === 'nrf5340' ? 'nrf9160' : 'nrf5340' });
     expect(result.errorCode).toBe('CHIP_MISMATCH');
     expectUntouched(result);
     expect(device.dump()).toEqual(before);
@@ -104,7 +104,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
         };
       },
     });
-    const result = await provision(foreign);
+    const result: ProvisionResultFields = await provision(foreign);
     expect(result.errorCode).toBe('UNKNOWN_DEVICE');
     expectUntouched(result);
     expect(device.dump()).toEqual(before);
@@ -113,7 +113,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
   it('refuses the model wrapper on a session that is not simulated (IDENTITY_WRAPPER_UNVERIFIED)', async () => {
     const { binding, device, session } = await simDevice(chip);
     const before = device.dump();
-    const result = await provision(asRealProbe(session), { random: cryptoRandom });
+    const result: ProvisionResultFields = await provision(asRealProbe(session), { random: cryptoRandom });
     expect(result.errorCode).toBe('IDENTITY_WRAPPER_UNVERIFIED');
     expectUntouched(result);
     expect(binding.operations(session.serialNumber)).toHaveLength(0); // refused before touching the probe
@@ -123,7 +123,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
   it('refuses seeded randomness on a session that is not simulated (SEEDED_RANDOM_REFUSED)', async () => {
     const { device, session } = await simDevice(chip);
     const before = device.dump();
-    const result = await provision(asRealProbe(session), { random: seededRandom(1), identityKey: 'skip' });
+    const result: ProvisionResultFields = await provision(asRealProbe(session), { random: seededRandom(1), identityKey: 'skip' });
     expect(result.errorCode).toBe('SEEDED_RANDOM_REFUSED');
     expectUntouched(result);
     expect(device.dump()).toEqual(before);
@@ -131,10 +131,10 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
 
   it('provisions an ERASEPROTECT device only with allowEraseProtected, and warns', async () => {
     const { device, session, bootModel } = await simDevice(chip, { eraseProtect: true });
-    const dry = await provision(session, { dryRun: true });
+    const dry: ProvisionResultFields = await provision(session, { dryRun: true });
     expect(dry).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'ERASE_PROTECTED' });
     expect(dry.error?.message).toMatch(/--allow-erase-protected/);
-    const result = await provision(session, { random: seededRandom(5), bootModel, allowEraseProtected: true });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom(5), bootModel, allowEraseProtected: true });
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned' });
     expect(result.warnings.join('\n')).toMatch(/ERASEPROTECT is set/);
     expect(device.violations).toEqual([]);
@@ -150,7 +150,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
       Object.create(cryptoRandom, { fill: { value: (t: Uint8Array) => seeded.fill(t) } }),
     ];
     for (const random of disguised) {
-      const result = await provision(asRealProbe(session), { random, identityKey: 'skip' });
+      const result: ProvisionResultFields = await provision(asRealProbe(session), { random, identityKey: 'skip' });
       expect(result.errorCode).toBe('RANDOM_SOURCE_UNTRUSTED');
       expectUntouched(result);
     }
@@ -162,7 +162,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
   it('accepts a source the caller vouches for with trustedRandomSource() on a real probe', async () => {
     const { session } = await simDevice(chip);
     const hsm: RandomSource = { kind: 'csprng', fill: jest.fn((t: Uint8Array) => cryptoRandom.fill(t)) };
-    const result = await provision(asRealProbe(session), { random: trustedRandomSource(hsm), identityKey: 'skip' });
+    const result: ProvisionResultFields = await provision(asRealProbe(session), { random: trustedRandomSource(hsm), identityKey: 'skip' });
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned', simulated: false });
     expect(hsm.fill).toHaveBeenCalled();
   });
@@ -171,7 +171,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
     const { device, session } = await simDevice(chip);
     const before = device.dump();
     for (const identityWrapper of [{ ...modelIdentityKeyWrapper, model: false }, { name: 'vendor-format', wrap: modelIdentityKeyWrapper.wrap }]) {
-      const result = await provision(asRealProbe(session), { random: cryptoRandom, identityWrapper });
+      const result: ProvisionResultFields = await provision(asRealProbe(session), { random: cryptoRandom, identityWrapper });
       expect(result.errorCode).toBe('IDENTITY_WRAPPER_UNVERIFIED');
       expectUntouched(result);
     }
@@ -180,7 +180,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
 
   it('on a real probe, accepts the model wrapper only with allowModelWrapper, and says so', async () => {
     const { session } = await simDevice(chip);
-    const result = await provision(asRealProbe(session), { random: cryptoRandom, allowModelWrapper: true });
+    const result: ProvisionResultFields = await provision(asRealProbe(session), { random: cryptoRandom, allowModelWrapper: true });
     expect(result).toMatchObject({ ok: true, outcome: 'provisioned', simulated: false });
     expect(result.warnings.join('\n')).toMatch(/model/);
   });
@@ -189,7 +189,7 @@ describe.each(CHIPS)('%s refuses, writing nothing,', (chip) => {
     const { device, session, bootModel } = await simDevice(chip);
     const { wrapIdentityKeyModel } = await import('../../lib/keys/wrapping-model');
     const wrap = jest.fn(({ mkek, deviceId, privateKey }) => wrapIdentityKeyModel(mkek, deviceId, privateKey));
-    const result = await provision(asRealProbe(session), { random: cryptoRandom, identityWrapper: { name: 'vendor-format', wrap }, bootModel });
+    const result: ProvisionResultFields = await provision(asRealProbe(session), { random: cryptoRandom, identityWrapper: { name: 'vendor-format', wrap }, bootModel });
     expect(result).toMatchObject({ ok: true, identityWrapper: 'vendor-format' });
     expect(wrap).toHaveBeenCalledTimes(1);
     expect(wrap.mock.calls[0][0]).toMatchObject({ chip, deviceId: Uint8Array.from(Buffer.from('0123456789abcdef', 'hex')) });
@@ -202,7 +202,7 @@ describe('stopping before the first write', () => {
     for (const wrap of [() => Promise.reject(new Error('HSM offline')), () => new Uint8Array(31)]) {
       const { device, session } = await simDevice('nrf5340');
       const before = device.dump();
-      const result = await provision(session, { identityWrapper: { name: 'broken', wrap }, random: seededRandom(1) });
+      const result: ProvisionResultFields = await provision(session, { identityWrapper: { name: 'broken', wrap }, random: seededRandom(1) });
       expect(result).toMatchObject({ ok: false, afterWrite: false, writes: 0, errorCode: 'INVALID_OPERATION' });
       expect(JSON.stringify(result)).not.toMatch(/HSM offline/);
       expect(device.dump()).toEqual(before);
@@ -214,7 +214,7 @@ describe('stopping before the first write', () => {
     const { wrapIdentityKeyModel } = await import('../../lib/keys/wrapping-model');
     let seen: Uint8Array | undefined;
     let zeroedBeforeWrites: boolean | undefined;
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       random: seededRandom(9),
       bootModel,
       identityWrapper: { name: 'spy', wrap: ({ mkek, deviceId, privateKey }) => ((seen = privateKey), wrapIdentityKeyModel(mkek, deviceId, privateKey)) },
@@ -227,7 +227,7 @@ describe('stopping before the first write', () => {
   it('a wrapper that hands back the private key buffer itself is refused', async () => {
     const { device, session } = await simDevice('nrf9160');
     const before = device.dump();
-    const result = await provision(session, { random: seededRandom(9), identityWrapper: { name: 'echo', wrap: ({ privateKey }) => privateKey } });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom(9), identityWrapper: { name: 'echo', wrap: ({ privateKey }) => privateKey } });
     expect(result).toMatchObject({ ok: false, afterWrite: false, errorCode: 'INVALID_OPERATION', writes: 0 });
     expect(device.dump()).toEqual(before);
   });
@@ -238,7 +238,7 @@ describe('stopping before the first write', () => {
     const hook = jest.fn(() => {
       throw new (require('../../lib/errors').TfmError)('CONFIRMATION_MISMATCH', 'operator said no');
     });
-    const result = await provision(session, { beforeIrreversible: hook, random: seededRandom(1) });
+    const result: ProvisionResultFields = await provision(session, { beforeIrreversible: hook, random: seededRandom(1) });
     expect(hook).toHaveBeenCalledTimes(1);
     const context = (hook.mock.calls[0] as unknown[])[0] as { plan: unknown[]; identityPublicKey?: { hex: string }; deviceId: string };
     expect(context.plan.length).toBeGreaterThan(0);
@@ -251,7 +251,7 @@ describe('stopping before the first write', () => {
     const { device, session } = await simDevice('nrf5340');
     const before = device.dump();
     const controller = new AbortController();
-    const result = await provision(session, { signal: controller.signal, beforeIrreversible: () => controller.abort() });
+    const result: ProvisionResultFields = await provision(session, { signal: controller.signal, beforeIrreversible: () => controller.abort() });
     expect(result).toMatchObject({ ok: false, errorCode: 'INTERRUPTED', afterWrite: false, writes: 0 });
     expect(device.dump()).toEqual(before);
   });
@@ -259,7 +259,7 @@ describe('stopping before the first write', () => {
   it('an abort after the first write finishes the sequence and reports it', async () => {
     const { session, bootModel } = await simDevice('nrf5340');
     const controller = new AbortController();
-    const result = await provision(session, {
+    const result: ProvisionResultFields = await provision(session, {
       signal: controller.signal,
       bootModel,
       onEvent: (e) => {

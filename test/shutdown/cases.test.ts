@@ -14,7 +14,7 @@ import { parseSerialNumber } from '../../lib/cli/session';
 import { Shutdown } from '../../lib/cli/shutdown';
 import { TfmError } from '../../lib/errors';
 import { EXIT, exitCodeFor } from '../../lib/exit-codes';
-import { decide, preflight, provision } from '../../lib/provision';
+import { decide, preflight, provision, type ProvisionResultFields } from '../../lib/provision';
 import { readRecords } from '../../lib/records';
 import { seededRandom } from '../../lib/random';
 import { SimBinding, SimulatedDevice } from '../../lib/sim';
@@ -195,7 +195,7 @@ describe('strict parsing and true exit codes', () => {
     const binding = new SimBinding();
     binding.attach(1, SimulatedDevice.create({ chip: 'nrf5340' }));
     const session = await binding.open(1);
-    const result = await provision(session, { implementationId: new Uint8Array(32).fill(0xff), random: seededRandom('x') });
+    const result: ProvisionResultFields = await provision(session, { implementationId: new Uint8Array(32).fill(0xff), random: seededRandom('x') });
     expect(result).toMatchObject({ ok: false, outcome: 'refused', errorCode: 'INVALID_PARAMETER', writes: 0 });
   });
 
@@ -239,7 +239,7 @@ describe('a failure after writing says what to do', () => {
     binding.attach(1, SimulatedDevice.create({ chip: 'nrf5340' }));
     const session = await binding.open(1);
     binding.injectFault(1, { atOperation: 50, kind: 'error', code: 'PROBE_TRANSFER_ERROR' });
-    const result = await provision(session, { random: seededRandom('x') });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom('x') });
     expect(result).toMatchObject({ ok: false, outcome: 'failed', afterWrite: true, componentsFrom: 'device' });
     // The preflight saw nothing present; the read-back sees the lifecycle at least.
     expect(result.present).toContain('lifecycle');
@@ -256,7 +256,7 @@ describe('a failure after writing says what to do', () => {
     binding.attach(1, SimulatedDevice.create({ chip: 'nrf5340' }));
     const session = await binding.open(1);
     binding.injectFault(1, { atOperation: 50, kind: 'disconnect' });
-    const result = await provision(session, { random: seededRandom('x') });
+    const result: ProvisionResultFields = await provision(session, { random: seededRandom('x') });
     expect(result).toMatchObject({ ok: false, outcome: 'failed', afterWrite: true, componentsFrom: 'unreadable', recovery: 'recover-then-rerun' });
     expect(result.present).toBeUndefined();
     expect(result.missing).toBeUndefined();
@@ -271,7 +271,7 @@ describe('a failure after writing says what to do', () => {
     await provision(first, { random: seededRandom('x') });
     await first.close().catch(() => undefined);
     const again = await binding.open(1);
-    const result = await provision(again, { random: seededRandom('y') });
+    const result: ProvisionResultFields = await provision(again, { random: seededRandom('y') });
     if (result.errorCode === 'PARTIALLY_PROVISIONED') {
       expect(result.recovery).toBe('recover-then-rerun');
       expect(result.error?.message).toContain('tfm-provision recover');

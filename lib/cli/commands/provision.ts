@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { TfmError, asTfmError } from '../../errors';
 import { provision } from '../../provision';
 import type { ProvisionEvent } from '../../provision/events';
-import type { ProvisionResult } from '../../provision/types';
+import type { FailedAfterWriteResult, ProvisionResult, ProvisionResultFields, RefusedResult, TfmErrorJson } from '../../provision/types';
 import { seededRandom } from '../../random';
 import { getTarget } from '../../targets';
 import { confirmIrreversible } from '../confirm';
@@ -129,7 +129,9 @@ class LiveProgress {
   }
 }
 
-function printSummary(out: CommandOutput, result: ProvisionResult, opened: OpenedSession, recordsFile?: string): void {
+function printSummary(out: CommandOutput, run: ProvisionResult, opened: OpenedSession, recordsFile?: string): void {
+  // Every field, optional where an outcome lacks it: the summary prints what there is.
+  const result: ProvisionResultFields = run;
   const device = `${result.chip ? `${getTarget(result.chip).displayName} ` : ''}${result.deviceId ?? ''}`.trim() || opened.description;
   // Reading a device takes register writes (KMU slot selection; on nRF5340 FORCEOFF, put back
   // afterwards), so "nothing was written" would not be the whole truth.
@@ -166,14 +168,14 @@ function printSummary(out: CommandOutput, result: ProvisionResult, opened: Opene
     out.line('  failed checks:');
     for (const c of checks.filter((k) => !k.ok)) out.line(`    ${c.name}: expected ${c.expected}, read ${c.actual}`);
   }
-  if (result.outcome === 'dryRun' && result.plan) {
-    out.line(`  plan (${result.plan.length} writes, in order; key bytes shown as placeholders):`);
-    out.line(formatTable(result.plan.map((w) => [w.step, w.core === 'network' ? 'net' : 'app', w.address, w.value, w.nvmc ? 'NVMC' : 'reg', w.purpose]), '    ').join('\n'));
+  if (run.outcome === 'dryRun') {
+    out.line(`  plan (${run.plan.length} writes, in order; key bytes shown as placeholders):`);
+    out.line(formatTable(run.plan.map((w) => [w.step, w.core === 'network' ? 'net' : 'app', w.address, w.value, w.nvmc ? 'NVMC' : 'reg', w.purpose]), '    ').join('\n'));
   }
 }
 
 /** The last JSON line: the result, flattened for scripts (identityPublicKey is the hex string). */
-export function resultLine(result: ProvisionResult): Record<string, unknown> {
+export function resultLine(result: ProvisionResultFields): Record<string, unknown> {
   const { identityPublicKey, ok: _ok, outcome: _outcome, chip: _chip, deviceId: _deviceId, instanceId: _instanceId, errorCode: _errorCode, ...rest } = result;
   return {
     command: 'provision',
@@ -222,6 +224,8 @@ export function register(program: Command, io: CliIo): void {
       const shutdown = io.shutdown ?? new Shutdown();
       shutdown.arm();
       let result: ProvisionResult | undefined;
+      // A failure after provision() resolved (the public key export): the command fails, the device outcome stands.
+      let commandError: TfmError | undefined;
       try {
         // provision is the one device command that may start a state file: its input is a fresh device.
         const sessionOptions = { ...sessionOptionsFrom(options, io.cwd, io.env), createMissingSimState: true };
@@ -312,13 +316,13 @@ export function register(program: Command, io: CliIo): void {
             await attempt.intent(context);
           },
         });
-        progress?.finish(result.outcome, result.errorCode);
+        progress?.finish(result.outcome, result.ok ? undefined : result.errorCode);
         progress = undefined;
         // Closed (and the state file saved) before the result is recorded: a save that fails is
         // part of the result, not a FILE_ERROR after a "verified" record.
         result = await closeInto(opened, result);
         await recordResult(out, () => attempt.result(result!));
-        if (result.ok && options.exportPublicKey !== undefined && result.identityPublicKey) {
+        if (result.ok && result.outcome !== 'dryRun' && options.exportPublicKey !== undefined && result.identityPublicKey) {
           const file = path.resolve(io.cwd, options.exportPublicKey);
           try {
             writeFileAtomic(file, result.identityPublicKey.pem, 'the public key file');
@@ -330,7 +334,7 @@ export function register(program: Command, io: CliIo): void {
       } catch (error) {
         const tfm = asTfmError(error);
         progress?.finish(undefined, tfm.code);
-        if (result) result = { ...result, ok: false, errorCode: tfm.code, error: tfm.toJSON() as ProvisionResult['error'] };
+        if (result) commandError = tfm;
         else {
           // The attempt ended before provision() resolved (record file, probe, lock): recorded too.
           if (recorder) await recordResult(out, () => recorder!.failure(tfm));
@@ -346,7 +350,9 @@ export function register(program: Command, io: CliIo): void {
         }
       }
       if (!out.json && opened) printSummary(out, result, opened, records?.path);
-      out.result({ ...resultLine(result), records: records?.path ?? null });
+      const failure = commandError !== undefined ? { ok: false, errorCode: commandError.code, error: commandError.toJSON() } : {};
+      out.result({ ...resultLine(result), ...failure, records: records?.path ?? null });
+      if (commandError !== undefined) throw errorOf({ error: commandError.toJSON() as TfmErrorJson, afterWrite: result.afterWrite });
       if (!result.ok) throw errorOf(result);
     });
 }
@@ -361,9 +367,26 @@ async function closeInto(opened: OpenedSession, result: ProvisionResult): Promis
     return result;
   } catch (error) {
     const tfm = asTfmError(error);
-    const afterWrite = result.afterWrite || result.writes > 0;
-    tfm.afterWrite = afterWrite;
-    return { ...result, ok: false, outcome: afterWrite ? 'failed' : 'refused', afterWrite, errorCode: tfm.code, error: tfm.toJSON() as ProvisionResult['error'] };
+    if (!result.afterWrite) {
+      // Nothing was written: the device (or the state file, which was not saved) is as it was.
+      const { identityPublicKey: _key, instanceId: _id, instanceIdFormula: _formula, ...rest } = result as ProvisionResultFields;
+      return { ...(rest as Omit<RefusedResult, 'outcome' | 'ok' | 'errorCode' | 'error' | 'recovery'>), ok: false, outcome: 'refused', afterWrite: false, recovery: 'rerun', errorCode: tfm.code, error: tfm.toJSON() as TfmErrorJson };
+    }
+    // Written, and then the session could not be closed (a state file not saved, a probe lost at the
+    // end): the device was not read again; a re-run reads what it holds and finishes or re-verifies it.
+    tfm.afterWrite = true;
+    // present/missing of a verified run are the preflight's: not what the device holds now.
+    const { present: _present, missing: _missing, ...rest } = result;
+    const failed: FailedAfterWriteResult = {
+      ...(result.ok ? rest : result),
+      ok: false,
+      outcome: 'failed',
+      componentsFrom: result.ok ? 'unreadable' : result.componentsFrom,
+      recovery: result.ok ? 'rerun' : result.recovery,
+      errorCode: tfm.code,
+      error: tfm.toJSON() as TfmErrorJson,
+    };
+    return failed;
   }
 }
 
