@@ -218,6 +218,27 @@ describe('typed confirmation on a probe the addon takes for real', () => {
     expect(station.stderr()).toContain('Type the last 6 digits');
   });
 
+  it('provision on a terminal names the chip as people know it (nRF5340) and still asks for the serial digits', async () => {
+    const wrong = configureReal();
+    const no = captureIo({ isTTY: true, env, cwd: dir });
+    no.stdin.write('nRF5340\n');
+    const noArgs = ['provision', '--snr', String(A), '--allow-model-wrapper', '--records', path.join(dir, 'p.jsonl'), ...wrong.args];
+    expect(await runCli(noArgs, no.io)).toBe(EXIT.REFUSED);
+    expect(no.stderr()).toMatch(/About to provision nRF5340 [0-9a-f]{16} \(lifecycle, keys, network-core debug lock/u);
+    expect(no.stderr()).not.toMatch(/provision nrf5340/u);
+    expect(no.stderr()).toContain('CONFIRMATION_MISMATCH');
+    // The preflight's register writes (KMU selection, FORCEOFF) happen; no non-volatile one does.
+    expect(no.stdout()).toContain('(0 non-volatile writes)');
+    expect(writes(wrong.trace()).filter((line) => !/^NRFJPROG_write_u32_inst 0x5(0039500|0005614) /u.test(line))).toEqual([]);
+
+    const right = configureReal();
+    const yes = captureIo({ isTTY: true, env, cwd: dir });
+    yes.stdin.write('123456\n');
+    expect(await runCli(['provision', '--snr', String(A), '--allow-model-wrapper', '--json', '--records', path.join(dir, 'q.jsonl'), ...right.args], yes.io)).toBe(EXIT.OK);
+    expect(yes.stderr()).toContain('About to provision nRF5340 ');
+    expect(jsonLines(yes.stdout()).pop()).toMatchObject({ ok: true, outcome: 'provisioned', chip: 'nrf5340' });
+  });
+
   it('simulated devices need no confirmation, even on a terminal', async () => {
     configure();
     const io = captureIo({ isTTY: true, env, cwd: dir });

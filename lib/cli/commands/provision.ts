@@ -303,7 +303,8 @@ export function register(program: Command, io: CliIo): void {
             if (asks) live?.pause();
             try {
               await confirmIrreversible(io, {
-                action: `provision ${context.chip} ${context.deviceId} (lifecycle, keys${context.plan.some((w) => w.step === 'networkCore') ? ', network-core debug lock' : ''}: irreversible until an erase-all)`,
+                // The chip as people know it (nRF5340), not its machine name (nrf5340).
+                action: `provision ${getTarget(context.chip).displayName} ${context.deviceId} (lifecycle, keys${context.plan.some((w) => w.step === 'networkCore') ? ', network-core debug lock' : ''}: irreversible until an erase-all)`,
                 serialNumbers: [session.serialNumber],
                 yes: options.yes === true,
                 simulated: session.simulated,
