@@ -2,4 +2,4 @@
 export { runStation, stationExitCode, stationError } from './station';
 export type { StationOptions, StationSummary, StationEvent, DeviceOutcome, DeviceOutcomeKind, DevicePassed, DeviceRefused, DeviceFailed, DeviceInterrupted, WatchOptions, ProvisionFunction } from './types';
 export { selectProbe, selectProbes, parseSerialList, parseSerialNumber } from './probes';
-export { createSimFleet, SIM_FLEET_FIRST_SERIAL, type SimFleet, type SimFleetOptions } from './sim-fleet';
+export { createSimFleet, simFleetStateFiles, SIM_FLEET_FIRST_SERIAL, type SimFleet, type SimFleetOptions } from './sim-fleet';

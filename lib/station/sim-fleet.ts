@@ -73,10 +73,21 @@ function saveAtomically(device: SimulatedDevice, file: string): void {
  *  an unchecked one ends in a RangeError (INTERNAL_ERROR) or an out-of-memory crash. */
 export const SIM_FLEET_MAX_COUNT = 4096;
 
-export function createSimFleet(options: SimFleetOptions): SimFleet {
-  if (!Number.isInteger(options.count) || options.count < 1 || options.count > SIM_FLEET_MAX_COUNT) {
-    throw new TfmError('USAGE', `--sim-count must be a whole number from 1 to ${SIM_FLEET_MAX_COUNT} (got ${options.count}).`);
+function checkFleetCount(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > SIM_FLEET_MAX_COUNT) {
+    throw new TfmError('USAGE', `--sim-count must be a whole number from 1 to ${SIM_FLEET_MAX_COUNT} (got ${count}).`);
   }
+}
+
+/** The state file of each device of a fleet kept in `stateDir` (what createSimFleet loads and saves),
+ *  known before the fleet is made, so a caller can check them against its other files first. */
+export function simFleetStateFiles(stateDir: string, count: number, firstSerial = SIM_FLEET_FIRST_SERIAL): Array<{ serialNumber: number; file: string }> {
+  checkFleetCount(count);
+  return Array.from({ length: count }, (_, i) => ({ serialNumber: firstSerial + i, file: path.join(path.resolve(stateDir), `${firstSerial + i}.json`) }));
+}
+
+export function createSimFleet(options: SimFleetOptions): SimFleet {
+  checkFleetCount(options.count);
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const sim = require('../sim') as typeof import('../sim');
   const latencyMs = options.latencyMs ?? 0;
@@ -91,7 +102,8 @@ export function createSimFleet(options: SimFleetOptions): SimFleet {
       throw new TfmError('FILE_ERROR', `Cannot use ${stateDir} as the directory of the simulated devices: ${(error as Error).message}. Nothing was done.`, { cause: error });
     }
   }
-  const fileOf = (serial: number): string | undefined => (stateDir !== undefined ? path.join(stateDir, `${serial}.json`) : undefined);
+  const files = new Map(stateDir !== undefined ? simFleetStateFiles(stateDir, options.count, first).map((f) => [f.serialNumber, f.file] as const) : []);
+  const fileOf = (serial: number): string | undefined => files.get(serial);
 
   for (const serial of serialNumbers) {
     const file = fileOf(serial);

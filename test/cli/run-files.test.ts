@@ -12,6 +12,7 @@ import { runCli } from '../../lib/cli/program';
 import { EXIT } from '../../lib/exit-codes';
 import { RecordWriter, verifyRecordFile } from '../../lib/records';
 import { captureIo } from './support/io';
+import { ensureBuilt, jsonLines, runCliProcess } from './support/cli';
 
 let dir: string;
 let keyFile: string;
@@ -94,6 +95,59 @@ describe('no two paths of a run are one file', () => {
     }
     expect(fs.readFileSync(at('r.jsonl'))).toEqual(before);
     expect(fs.lstatSync(at('link.csv')).isSymbolicLink()).toBe(true);
+  });
+});
+
+describe('station: the record file against the simulated devices\' state files (a child process, as a rig runs it)', () => {
+  beforeAll(() => ensureBuilt());
+  const station = (...args: string[]) =>
+    runCliProcess(['station', '--json', ...args], { cwd: dir, env: { ...process.env, TFM_PROVISION_STATION_KEY: keyFile, TFM_PROVISION_LOCK_DIR: at('locks') } });
+  const refused = (r: { code: number | null; stdout: string; stderr: string }, first: string, second: string): void => {
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(jsonLines(r.stdout).pop()).toMatchObject({ type: 'result', ok: false, errorCode: 'FILE_CONFLICT', error: { details: { first, second } } });
+    // Refused before a probe opened: the station never started (no station or device line).
+    expect(jsonLines(r.stdout).map((l) => l.type)).toEqual(['result']);
+  };
+
+  it('--records naming a device\'s state file in --sim-state-dir: FILE_CONFLICT before the fleet is made (no state file written)', async () => {
+    const r = await station('--sim-count', '2', '--sim-state-dir', 'sd', '--records', path.join('sd', '100000001.json'));
+    refused(r, '--records', '--sim-state-dir device 100000001');
+    expect(fs.existsSync(at('sd'))).toBe(false);
+  });
+
+  it('--records reached through a state file that is a symlink to it: FILE_CONFLICT, the records unchanged', async () => {
+    expect((await station('--sim-count', '1', '--records', 'r.jsonl')).code).toBe(EXIT.OK);
+    const before = fs.readFileSync(at('r.jsonl'));
+    fs.mkdirSync(at('sd'));
+    fs.symlinkSync(path.join('..', 'r.jsonl'), at(path.join('sd', '100000002.json')));
+    const r = await station('--sim-count', '3', '--sim-state-dir', 'sd', '--records', 'r.jsonl');
+    refused(r, '--records', '--sim-state-dir device 100000002');
+    expect(fs.readFileSync(at('r.jsonl'))).toEqual(before);
+    expect(fs.readdirSync(at('sd'))).toEqual(['100000002.json']);
+  });
+
+  it('--records naming the --sim-state-dir directory itself: FILE_CONFLICT, nothing created', async () => {
+    const r = await station('--sim-count', '1', '--sim-state-dir', 'sd', '--records', 'sd');
+    refused(r, '--records', '--sim-state-dir');
+    expect(fs.existsSync(at('sd'))).toBe(false);
+  });
+
+  it('station --sim FILE --records FILE: FILE_CONFLICT, the state file unchanged', async () => {
+    expect((await run(['sim', 'create', 'dev.json', '--chip', 'nrf9160'])).code).toBe(EXIT.OK);
+    const before = fs.readFileSync(at('dev.json'));
+    const r = await station('--sim', 'dev.json', '--records', 'dev.json');
+    refused(r, '--records', '--sim');
+    expect(fs.readFileSync(at('dev.json'))).toEqual(before);
+  });
+
+  it('two devices of the state directory that are one file (a symlink): FILE_CONFLICT, also with --no-records', async () => {
+    fs.mkdirSync(at('sd'));
+    expect((await run(['sim', 'create', path.join('sd', '100000001.json'), '--chip', 'nrf5340'])).code).toBe(EXIT.OK);
+    fs.symlinkSync('100000001.json', at(path.join('sd', '100000002.json')));
+    const before = fs.readFileSync(at(path.join('sd', '100000001.json')));
+    const r = await station('--sim-count', '2', '--sim-state-dir', 'sd', '--no-records');
+    refused(r, '--sim-state-dir device 100000001', '--sim-state-dir device 100000002');
+    expect(fs.readFileSync(at(path.join('sd', '100000001.json')))).toEqual(before);
   });
 });
 

@@ -18,7 +18,8 @@ import {
   stationError,
 } from '../../station';
 import { createNativeBinding, isSimulatedBinding, parseBackend, parseCount, parseSeconds } from '../../station/bindings';
-import { createSimFleet } from '../../station/sim-fleet';
+import { createSimFleet, simFleetStateFiles } from '../../station/sim-fleet';
+import { resolvedPath } from '../../files';
 import { getTarget, type ChipName } from '../../targets';
 import { confirmIrreversible } from '../confirm';
 import { Shutdown } from '../shutdown';
@@ -187,10 +188,25 @@ export function register(program: Command, io: CliIo): void {
         const implementationId = options.implementationId !== undefined ? parseImplementationId(options.implementationId) : undefined;
         const identityWrapper = options.identityWrapper !== undefined ? loadIdentityWrapper(options.identityWrapper, io.cwd) : undefined;
         const recordsFile = options.records === false ? undefined : path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE);
+        const stateDir = options.simCount !== undefined && options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined;
+        // The simulated devices' state files are outputs too (saved after every write): none may be the
+        // record file, nor two of them one file (a symlink in the state directory), checked before a
+        // fleet is made (it saves fresh devices) or a probe opened.
+        const stateFiles =
+          options.sim !== undefined
+            ? [{ what: '--sim', file: path.resolve(io.cwd, options.sim) }]
+            : stateDir !== undefined
+              ? simFleetStateFiles(stateDir, parseCount(options.simCount, '--sim-count')!).map((f) => ({ what: `--sim-state-dir device ${f.serialNumber}`, file: f.file }))
+              : [];
+        if (recordsFile !== undefined && stateDir !== undefined && resolvedPath(recordsFile) === resolvedPath(stateDir)) {
+          throw new TfmError('FILE_CONFLICT', `--records ${recordsFile} is the --sim-state-dir directory; name a record file outside the device states. Nothing was done to any device.`, {
+            details: { first: '--records', second: '--sim-state-dir', path: resolvedPath(stateDir) },
+          });
+        }
+        checkRunFiles({ outputs: [...(recordsFile !== undefined ? [{ what: '--records', file: recordsFile }] : []), ...stateFiles] });
         // The record file is checked (a record chain, a regular file) and the key loaded before any probe opens.
         let stationKey;
         if (recordsFile !== undefined) {
-          checkRunFiles({ outputs: [{ what: '--records', file: recordsFile }] });
           await checkAppendable(recordsFile);
           stationKey = openStationKey(options.stationKey, io, (text) => out.note(text));
         }
@@ -205,7 +221,6 @@ export function register(program: Command, io: CliIo): void {
           bootModelFor = (serial) => fleet.bootModel(serial);
           lock = { lockProbes: false };
         } else if (options.simCount !== undefined) {
-          const stateDir = options.simStateDir !== undefined ? path.resolve(io.cwd, options.simStateDir) : undefined;
           const fleet = createSimFleet({
             count: parseCount(options.simCount, '--sim-count')!,
             chip,
