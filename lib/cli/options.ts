@@ -13,6 +13,7 @@ import { checkDistinctFiles, statRegularOrAbsent, type NamedPath } from '../file
 import { checkImageFile } from '../image';
 import { loadOrCreateStationKey, stationKeyPath, type StationKey } from '../records';
 import { createBinding, parseBackend, parseCount } from '../station/bindings';
+import { LOT_ENV, REGISTRY_ENV, parseRegistryUrl } from '../registry/url';
 
 /** A chip as people write it ("nRF9160"), for human output; JSON keeps the machine name. */
 export function displayName(chip: string): string {
@@ -111,4 +112,19 @@ export function bindingFromCliOptions(options: BindingCliOptions, cwd: string): 
     backend: parseBackend(options.backend),
     library: options.library,
   });
+}
+
+export const REGISTRY_OPTION_HELP =
+  'device registry, a PostgreSQL URL postgresql://user@host:port/database (default $TFM_PROVISION_REGISTRY; put the password in PGPASSWORD or ~/.pgpass, not in the URL): one unit of the lot\'s quota is reserved before the first write (docs/registry.md)';
+export const LOT_OPTION_HELP = 'the registry lot the devices count against (default $TFM_PROVISION_LOT)';
+
+/** --registry / --lot (or their environment variables), checked: both or neither. */
+export function registryOptionsFrom(options: { registry?: string; lot?: string }, env: NodeJS.ProcessEnv): { registry?: string; lot?: string } {
+  const registry = options.registry ?? (env[REGISTRY_ENV] !== '' ? env[REGISTRY_ENV] : undefined);
+  const lot = options.lot ?? (env[LOT_ENV] !== '' ? env[LOT_ENV] : undefined);
+  if (registry === undefined && lot === undefined) return {};
+  if (registry === undefined) throw new TfmError('USAGE', `--lot ${lot} needs a registry: --registry URL (or ${REGISTRY_ENV}).`);
+  if (lot === undefined) throw new TfmError('USAGE', `A registry needs a lot: --lot NAME (or ${LOT_ENV}). Nothing was touched.`);
+  parseRegistryUrl(registry);
+  return { registry, lot };
 }

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { asTfmError } from '../errors';
 import type { ProvisionEvent } from '../provision/events';
 import type { IrreversibleContext, ProvisionOutcome, ProvisionResultFields } from '../provision/types';
-import type { AttemptFacts, ResultRecord } from './format';
+import type { AttemptFacts, IntentInput, ResultInput, ResultRecord } from './format';
 import type { RecordWriter } from './writer';
 
 export interface AttemptInfo {
@@ -71,26 +71,37 @@ export class AttemptRecorder {
     }
   }
 
-  /** The intent record; resolves once it is fsynced. Use as (or inside) provision()'s beforeIrreversible. */
-  async intent(context: IrreversibleContext): Promise<void> {
+  /** What the intent record of this attempt says (also what a registry stores as its intent). */
+  intentInput(context: IrreversibleContext): IntentInput {
     this.facts.chip = context.chip;
     this.facts.deviceId = context.deviceId;
     this.facts.lifecycleBefore = context.lifecycle;
     this.facts.implementationId = context.implementationId;
-    if (this.writer === undefined) return;
-    await this.writer.intent({
+    return {
       ...this.facts,
       plannedSteps: [...new Set(context.plan.map((w) => w.step))],
       ...(context.identityPublicKey !== undefined ? { identityPublicKey: context.identityPublicKey.hex } : {}),
       ...(context.instanceId !== undefined ? { instanceId: context.instanceId } : {}),
       ...(context.instanceIdFormula !== undefined ? { instanceIdFormula: context.instanceIdFormula } : {}),
-    });
+    };
+  }
+
+  /** The intent record; resolves once it is fsynced. Use as (or inside) provision()'s beforeIrreversible. */
+  async intent(context: IrreversibleContext): Promise<void> {
+    const input = this.intentInput(context);
+    if (this.writer === undefined) return;
+    await this.writer.intent(input);
     this.intentWritten = true;
   }
 
   /** The result record of a finished run. */
   async result(result: ProvisionResultFields): Promise<ResultRecord | undefined> {
-    return this.write({
+    return this.write(this.resultInput(result));
+  }
+
+  /** What the result record of a finished run says (also what a registry stores as its result). */
+  resultInput(result: ProvisionResultFields): ResultInput {
+    return this.build({
       outcome: result.outcome,
       verified: result.ok && (result.verification?.ok ?? result.outcome !== 'dryRun'),
       chip: result.chip,
@@ -109,8 +120,13 @@ export class AttemptRecorder {
 
   /** The result record of an attempt that ended in an exception (lock, open, or a bug). */
   async failure(error: unknown): Promise<ResultRecord | undefined> {
+    return this.write(this.failureInput(error));
+  }
+
+  /** What the result record of an attempt that ended in an exception says. */
+  failureInput(error: unknown): ResultInput {
     const e = asTfmError(error);
-    return this.write({
+    return this.build({
       outcome: !e.afterWrite && (e.category === 'refused' || e.category === 'usage') ? 'refused' : 'failed',
       verified: false,
       errorCode: e.code,
@@ -119,7 +135,13 @@ export class AttemptRecorder {
     });
   }
 
-  private async write(fields: {
+  private async write(input: ResultInput): Promise<ResultRecord | undefined> {
+    if (this.writer === undefined || this.resultWritten) return undefined;
+    this.resultWritten = true;
+    return this.writer.result(input);
+  }
+
+  private build(fields: {
     outcome: ProvisionOutcome;
     verified: boolean;
     chip?: string;
@@ -133,15 +155,13 @@ export class AttemptRecorder {
     errorCode?: string;
     error?: string;
     wroteDevice: boolean;
-  }): Promise<ResultRecord | undefined> {
-    if (this.writer === undefined || this.resultWritten) return undefined;
-    this.resultWritten = true;
+  }): ResultInput {
     const f = this.facts;
     const chip = fields.chip ?? f.chip;
     const deviceId = fields.deviceId ?? f.deviceId;
     const lifecycleBefore = fields.lifecycleBefore ?? f.lifecycleBefore;
     const implementationId = fields.implementationId ?? f.implementationId;
-    return this.writer.result({
+    return {
       attempt: f.attempt,
       tool: f.tool,
       probeSerial: f.probeSerial,
@@ -164,6 +184,6 @@ export class AttemptRecorder {
       wroteDevice: fields.wroteDevice,
       finishedAt: new Date().toISOString(),
       durationMs: Date.now() - this.startedAtMs,
-    });
+    };
   }
 }

@@ -360,6 +360,12 @@ export class PgRegistry implements Registry {
     return rows[0]!.status;
   }
 
+  /** The signing public key (PEM) a station registered under this key ID, or undefined. */
+  async stationPublicKey(stationId: string): Promise<string | undefined> {
+    const rows = await this.query<{ k: string | null }>('read the station key', 'SELECT signing_public_key AS k FROM tfm_registry.stations WHERE station_id = $1', [stationId]);
+    return rows[0]?.k ?? undefined;
+  }
+
   /** The attempt IDs (of those given) the registry has a result for. */
   async completedAttempts(attempts: string[]): Promise<Set<string>> {
     if (attempts.length === 0) return new Set();

@@ -25,7 +25,12 @@ import type { IrreversibleContext, ProvisionResult } from '../provision/types';
 import { recoveryForError } from '../provision/run';
 import type { ChipName } from '../targets';
 import type { LifecycleState } from '../targets/lifecycle';
-import { AttemptRecorder, RecordWriter } from '../records';
+import { AttemptRecorder, RecordWriter, type ResultRecord } from '../records';
+import type { ResultInput } from '../records/format';
+import { RegistryAttempt } from '../registry/attempt';
+import { openRegistry } from '../registry';
+import { stationIdentity } from '../registry/pg';
+import type { QuotaState, Registry } from '../registry/types';
 import type { DeviceFailed, DeviceOutcome, DeviceRefused, StationSummary, StationEvent, ProvisionFunction, WatchOptions, StationOptions } from './types';
 
 function packageVersion(): string {
@@ -72,6 +77,9 @@ class Station {
   private started = 0;
   private readonly seen = new Set<string>();
   private readonly startedAt = Date.now();
+  private registry: Registry | undefined;
+  private stationId = '';
+  private lastQuota: StationSummary['quota'];
 
   constructor(options: StationOptions) {
     this.options = options;
@@ -108,6 +116,24 @@ class Station {
       });
     }
 
+    let closeRegistry: (() => Promise<void>) | undefined;
+    if (options.registry !== undefined) {
+      if (options.lot === undefined || options.lot === '') throw new TfmError('USAGE', 'A registry needs a lot: --lot NAME (or TFM_PROVISION_LOT).');
+      const opened = openRegistry(options.registry);
+      this.registry = opened.registry;
+      if (opened.owned) closeRegistry = () => opened.registry.close();
+      const identity = stationIdentity({ keyId: options.stationKey?.keyId, publicKeyPem: options.stationKey?.publicKeyPem, toolVersion: this.toolVersion });
+      this.stationId = identity.stationId;
+      try {
+        await this.registry.registerStation(identity);
+        this.emitQuota(await this.registry.quota(options.lot));
+      } catch (error) {
+        // Each device finds out for itself (and is refused before its first write).
+        const e = asTfmError(error);
+        this.emit({ type: 'notice', code: e.code, message: `registry: ${e.message}` });
+      }
+    }
+
     const onCallerAbort = (): void => {
       this.halt('signal');
       this.abortRuns.abort();
@@ -134,6 +160,7 @@ class Station {
       if (durationTimer !== undefined) clearTimeout(durationTimer);
       options.signal?.removeEventListener('abort', onCallerAbort);
       if (this.records !== undefined && !(options.records instanceof RecordWriter)) await this.records.close();
+      await closeRegistry?.();
     }
     return this.summary();
   }
@@ -158,6 +185,7 @@ class Station {
       devicesPerMinute: durationMs > 0 ? (done * 60_000) / durationMs : 0,
       records: this.records?.path,
       recordErrors: this.recordErrors,
+      ...(this.registry !== undefined ? { quota: this.lastQuota, registryDeferred: this.devices.filter((d) => d.registry === 'deferred').length } : {}),
     };
   }
 
@@ -223,7 +251,29 @@ class Station {
     });
   }
 
-  private async finishWithError(serial: number, recorder: AttemptRecorder, error: unknown, device?: Identified): Promise<DeviceOutcome> {
+  private emitQuota(quota: QuotaState | undefined, probe?: number): void {
+    if (quota === undefined || this.options.lot === undefined) return;
+    this.lastQuota = { lot: this.options.lot, ...quota };
+    this.emit({ type: 'quota', lot: this.options.lot, ...quota, ...(probe !== undefined ? { probe } : {}) });
+  }
+
+  private registryAttempt(recorder: AttemptRecorder): RegistryAttempt | undefined {
+    if (this.registry === undefined) return undefined;
+    return new RegistryAttempt({ registry: this.registry, lot: this.options.lot!, station: this.stationId }, recorder);
+  }
+
+  /** Hands the attempt's result to the registry (never throws); a registry that did not take it is a warning. */
+  private async completeInRegistry(outcome: DeviceOutcome, attempt: RegistryAttempt | undefined, result: ResultInput | ResultRecord): Promise<void> {
+    if (attempt === undefined) return;
+    const before = attempt.quota?.left;
+    const warning = await attempt.complete(result);
+    outcome.registry = warning === undefined ? 'completed' : 'deferred';
+    if (attempt.quota !== undefined) outcome.quotaLeft = attempt.quota.left;
+    if (warning !== undefined && (attempt.reserved || outcome.afterWrite)) this.emit({ type: 'notice', probe: outcome.probeSerial, code: 'REGISTRY_DEFERRED', message: warning });
+    if (attempt.quota !== undefined && (attempt.reserved || attempt.quota.left !== before)) this.emitQuota(attempt.quota, outcome.probeSerial);
+  }
+
+  private async finishWithError(serial: number, recorder: AttemptRecorder, error: unknown, device?: Identified, registryAttempt?: RegistryAttempt): Promise<DeviceOutcome> {
     const e = asTfmError(error);
     const f = recorder.facts;
     const common = {
@@ -243,7 +293,7 @@ class Station {
         : !e.afterWrite && (e.category === 'refused' || e.category === 'usage')
           ? { ...common, outcome: 'refused', started: true, errorCode: e.code, afterWrite: false }
           : { ...common, outcome: 'failed', started: true, errorCode: e.code, afterWrite: e.afterWrite };
-    await this.record(outcome, () => recorder.failure(e));
+    await this.record(outcome, () => recorder.failure(e), async (written) => this.completeInRegistry(outcome, registryAttempt, written ?? recorder.failureInput(e)));
     return outcome;
   }
 
@@ -259,10 +309,17 @@ class Station {
       }
       this.emit({ type: 'provision', probe: serial, attempt, event });
     };
-    const beforeIrreversible = async (context: IrreversibleContext): Promise<void> => {
+    const registryAttempt = this.registryAttempt(recorder);
+    const writeIntent = async (context: IrreversibleContext): Promise<void> => {
       // Durable before the first irreversible write: if this throws, provision() writes nothing.
       await recorder.intent(context);
       if (recorder.hasIntent) this.emit({ type: 'intentRecorded', probe: serial, attempt });
+    };
+    // With a registry: its reservation first (no unit, no write), then the local intent, then begin.
+    const beforeIrreversible = async (context: IrreversibleContext): Promise<void> => {
+      if (registryAttempt === undefined) return writeIntent(context);
+      await registryAttempt.beforeIrreversible(context, () => writeIntent(context));
+      this.emitQuota(registryAttempt.quota, serial);
     };
 
     let result: ProvisionResult;
@@ -277,21 +334,29 @@ class Station {
         onEvent,
       });
     } catch (error) {
-      return this.finishWithError(serial, recorder, error, identified);
+      return this.finishWithError(serial, recorder, error, identified, registryAttempt);
     }
     const outcome = deviceOutcome(result, { attempt, probeSerial: serial, durationMs: Date.now() - Date.parse(recorder.facts.startedAt), startedAt: recorder.facts.startedAt });
-    await this.record(outcome, () => recorder.result(result));
+    await this.record(outcome, () => recorder.result(result), async (written) => this.completeInRegistry(outcome, registryAttempt, written ?? recorder.resultInput(result)));
     return outcome;
   }
 
   /** Appends the result record (a failure to append is reported, never thrown) and reports the device. */
-  private async record(outcome: DeviceOutcome, append: () => Promise<unknown>): Promise<void> {
+  private async record(
+    outcome: DeviceOutcome,
+    append: () => Promise<ResultRecord | undefined>,
+    registry?: (written: ResultRecord | undefined) => Promise<void>,
+  ): Promise<void> {
+    let written: ResultRecord | undefined;
     try {
-      await append();
+      written = await append();
     } catch (error) {
       this.recordErrors.push(`probe ${outcome.probeSerial}: ${(error as Error).message}`);
       this.emit({ type: 'notice', probe: outcome.probeSerial, message: `result record not written: ${(error as Error).message}` });
     }
+    // The registry takes the result as the local record has it (after the record, so a replay by
+    // `registry sync` finds the same attempt).
+    await registry?.(written);
     this.devices.push(outcome);
     this.emit({ type: 'deviceEnd', probe: outcome.probeSerial, device: outcome });
   }

@@ -9,6 +9,7 @@ import type { ProvisionEvent } from '../provision/events';
 import type { ProvisionOptions, ProvisionResult, Recovery } from '../provision/types';
 import type { RandomSource } from '../random';
 import type { RecordWriter, StationKey } from '../records';
+import type { Registry } from '../registry/types';
 import type { ChipName } from '../targets';
 
 export type DeviceOutcomeKind = 'provisioned' | 'alreadyProvisioned' | 'refused' | 'failed' | 'interrupted' | 'dryRun';
@@ -19,6 +20,10 @@ interface DeviceOutcomeCommon {
   probeSerial: number;
   durationMs: number;
   startedAt: string;
+  /** With a registry: the lot's quota left after this attempt (as the registry last said). */
+  quotaLeft?: number;
+  /** With a registry: whether it took the result ('completed') or the result waits in the local records for `registry sync` ('deferred'). */
+  registry?: 'completed' | 'deferred';
 }
 
 /** The device as its preflight identified it. */
@@ -94,6 +99,10 @@ export interface StationSummary {
   records?: string;
   /** Record appends that failed (the device outcome stands; the audit trail is incomplete). */
   recordErrors: string[];
+  /** With a registry: the lot's quota as last seen. */
+  quota?: { lot: string; quota: number; used: number; reserved: number; left: number };
+  /** With a registry: attempts whose result it did not take (they wait in the records for `registry sync`). */
+  registryDeferred?: number;
 }
 
 export type StationEvent =
@@ -106,7 +115,9 @@ export type StationEvent =
   | { type: 'waitingForDevice'; probe: number }
   | { type: 'waitingForRemoval'; probe: number; deviceId: string }
   | { type: 'stopping'; reason: 'signal' | 'maxDevices' | 'duration' }
-  | { type: 'notice'; probe?: number; message: string };
+  | { type: 'notice'; probe?: number; message: string; code?: string }
+  /** The registry lot's quota, at the start and after each attempt that changed it. */
+  | { type: 'quota'; lot: string; quota: number; used: number; reserved: number; left: number; probe?: number };
 
 export type ProvisionFunction = (session: ProbeSession, options: ProvisionOptions) => Promise<ProvisionResult>;
 
@@ -146,6 +157,13 @@ export interface StationOptions {
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: StationEvent) => void;
   toolVersion?: string;
+  /**
+   * The device registry: a postgresql:// URL (a pooled PgRegistry, closed at the end) or a Registry
+   * object. Each device reserves one unit of `lot`'s quota before its first write (docs/registry.md).
+   */
+  registry?: string | Registry;
+  /** The registry lot the devices count against (required with `registry`). */
+  lot?: string;
   /** The provisioning sequence; injectable for tests of the station itself. */
   provisionFn?: ProvisionFunction;
 }

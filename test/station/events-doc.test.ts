@@ -22,6 +22,7 @@ const ALL_TYPES: Record<StationEvent['type'], true> = {
   waitingForRemoval: true,
   stopping: true,
   notice: true,
+  quota: true,
 };
 
 function documentedTypes(): string[] {

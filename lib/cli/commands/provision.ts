@@ -16,8 +16,23 @@ import { getTarget } from '../../targets';
 import { confirmIrreversible } from '../confirm';
 import { createOutput, errorOf, formatFields, formatMs, formatTable, type CommandOutput } from '../output';
 import { ProgressRenderer, type ProgressStream, type RowStatus } from '../progress';
-import { AttemptRecorder, RecordWriter } from '../../records';
-import { DEFAULT_RECORDS_FILE, STATION_KEY_OPTION_HELP, TFM_VERSION_HELP, checkRunFiles, loadIdentityWrapper, openStationKey, parseImplementationId, parseTfmVersion } from '../options';
+import { AttemptRecorder, RecordWriter, type ResultRecord } from '../../records';
+import type { ResultInput } from '../../records/format';
+import { PgRegistry, stationIdentity } from '../../registry/pg';
+import { RegistryAttempt } from '../../registry/attempt';
+import {
+  DEFAULT_RECORDS_FILE,
+  LOT_OPTION_HELP,
+  REGISTRY_OPTION_HELP,
+  STATION_KEY_OPTION_HELP,
+  TFM_VERSION_HELP,
+  checkRunFiles,
+  loadIdentityWrapper,
+  openStationKey,
+  parseImplementationId,
+  parseTfmVersion,
+  registryOptionsFrom,
+} from '../options';
 import { Shutdown } from '../shutdown';
 import type { CliIo } from '../io';
 import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
@@ -25,6 +40,8 @@ import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions
 
 interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions {
   dryRun?: boolean;
+  registry?: string;
+  lot?: string;
   exportPublicKey?: string;
   allowModelWrapper?: boolean;
   allowEraseProtected?: boolean;
@@ -214,11 +231,15 @@ export function register(program: Command, io: CliIo): void {
     .option('--records <file>', `append the attempt's intent and result records to this file (default ./${DEFAULT_RECORDS_FILE})`)
     .option('--no-records', 'write no record file')
     .option('--station-key <file>', STATION_KEY_OPTION_HELP)
+    .option('--registry <url>', REGISTRY_OPTION_HELP)
+    .option('--lot <name>', LOT_OPTION_HELP)
     .action(async (options: ProvisionCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       let opened: OpenedSession | undefined;
       let records: RecordWriter | undefined;
       let recorder: AttemptRecorder | undefined;
+      let registry: PgRegistry | undefined;
+      let registryAttempt: RegistryAttempt | undefined;
       let progress: LiveProgress | undefined;
       // SIGINT, SIGTERM, SIGHUP and a closed output all stop the run the same way (cli/shutdown).
       const shutdown = io.shutdown ?? new Shutdown();
@@ -239,6 +260,10 @@ export function register(program: Command, io: CliIo): void {
         const imageStrategy = imageStrategyOptionsFrom(options, io.cwd);
         if (options.exportPublicKey !== undefined) checkExportPath(path.resolve(io.cwd, options.exportPublicKey));
         const recordsPath = options.records !== false ? path.resolve(io.cwd, options.records ?? DEFAULT_RECORDS_FILE) : undefined;
+        const registryOptions = registryOptionsFrom(options, io.env);
+        if (registryOptions.registry !== undefined && recordsPath === undefined) {
+          throw new TfmError('USAGE', 'A registry run keeps its result in a record file too (for `registry sync` when the registry goes away): drop --no-records.');
+        }
         // Every file the run will read or write, checked before the probe opens (cli/options.ts).
         checkRunFiles({
           outputs: [
@@ -254,8 +279,9 @@ export function register(program: Command, io: CliIo): void {
             ] as const
           ).flatMap(([what, file]) => (typeof file === 'string' ? [{ what, file }] : [])),
         });
+        let stationKey: ReturnType<typeof openStationKey> | undefined;
         if (recordsPath !== undefined) {
-          const stationKey = openStationKey(options.stationKey, io, (text) => out.note(text));
+          stationKey = openStationKey(options.stationKey, io, (text) => out.note(text));
           // Opened before the probe: a record file that cannot be written, or that is not a
           // record chain, stops the run untouched.
           records = await RecordWriter.open(recordsPath, {
@@ -271,6 +297,14 @@ export function register(program: Command, io: CliIo): void {
           simulated: simulatedRequest,
           strategy: imageStrategy.strategy ?? 'host',
         });
+        if (registryOptions.registry !== undefined && options.dryRun !== true) {
+          // Opened before the probe; it is first asked at the reservation, before the first write.
+          registry = new PgRegistry(registryOptions.registry);
+          const identity = stationIdentity({ keyId: stationKey?.keyId, publicKeyPem: stationKey?.publicKeyPem, toolVersion: recorder.facts.tool.version });
+          await registry.registerStation(identity).catch(() => undefined);
+          registryAttempt = new RegistryAttempt({ registry, lot: registryOptions.lot!, station: identity.stationId }, recorder);
+        }
+        const inRegistry = registryAttempt;
         // The lock (probe, or --sim FILE) is taken before the probe is opened, inside openSession.
         opened = await openSession(sessionOptions, { purpose: 'provision', env: io.env });
         Object.assign(recorder.facts, { probeSerial: opened.serialNumber, backend: opened.backend, simulated: opened.simulated });
@@ -314,7 +348,9 @@ export function register(program: Command, io: CliIo): void {
               if (asks) live?.resume();
             }
             // Durable before the first irreversible write; if it cannot be written, nothing is.
-            await attempt.intent(context);
+            // With a registry, its reservation comes first and its begin after the intent.
+            if (inRegistry !== undefined) await inRegistry.beforeIrreversible(context, () => attempt.intent(context));
+            else await attempt.intent(context);
           },
         });
         progress?.finish(result.outcome, result.ok ? undefined : result.errorCode);
@@ -322,7 +358,8 @@ export function register(program: Command, io: CliIo): void {
         // Closed (and the state file saved) before the result is recorded: a save that fails is
         // part of the result, not a FILE_ERROR after a "verified" record.
         result = await closeInto(opened, result);
-        await recordResult(out, () => attempt.result(result!));
+        const written = await recordResult(out, () => attempt.result(result!));
+        await completeInRegistry(out, inRegistry, written ?? attempt.resultInput(result));
         if (result.ok && result.outcome !== 'dryRun' && options.exportPublicKey !== undefined && result.identityPublicKey) {
           const file = path.resolve(io.cwd, options.exportPublicKey);
           try {
@@ -338,7 +375,10 @@ export function register(program: Command, io: CliIo): void {
         if (result) commandError = tfm;
         else {
           // The attempt ended before provision() resolved (record file, probe, lock): recorded too.
-          if (recorder) await recordResult(out, () => recorder!.failure(tfm));
+          if (recorder) {
+            const written = await recordResult(out, () => recorder!.failure(tfm));
+            await completeInRegistry(out, registryAttempt, written ?? recorder.failureInput(tfm));
+          }
           // No probe opened means no probe operation; once opened, the count died with the run.
           out.result({ command: 'provision', ok: false, outcome: tfm.category === 'refused' || tfm.category === 'usage' ? 'refused' : 'failed', errorCode: tfm.code, error: tfm.toJSON(), afterWrite: false, operations: opened === undefined ? 0 : null, records: records?.path ?? null });
         }
@@ -348,11 +388,14 @@ export function register(program: Command, io: CliIo): void {
           await opened?.close();
         } finally {
           await records?.close();
+          await registry?.close();
         }
       }
       if (!out.json && opened) printSummary(out, result, opened, records?.path);
+      const quota = registryAttempt?.quota;
+      if (!out.json && quota !== undefined) out.line(`  quota left     ${quota.left} of ${quota.quota} in lot ${registryOptionsFrom(options, io.env).lot} (${quota.used} used, ${quota.reserved} reserved)`);
       const failure = commandError !== undefined ? { ok: false, errorCode: commandError.code, error: commandError.toJSON() } : {};
-      out.result({ ...resultLine(result), ...failure, records: records?.path ?? null });
+      out.result({ ...resultLine(result), ...failure, records: records?.path ?? null, ...(quota !== undefined ? { quota } : {}) });
       if (commandError !== undefined) throw errorOf({ error: commandError.toJSON() as TfmErrorJson, afterWrite: result.afterWrite });
       if (!result.ok) throw errorOf(result);
     });
@@ -392,10 +435,18 @@ async function closeInto(opened: OpenedSession, result: ProvisionResult): Promis
 }
 
 /** Appends a result record; a failure to append is a warning (the device outcome stands). */
-async function recordResult(out: CommandOutput, append: () => Promise<unknown>): Promise<void> {
+async function recordResult(out: CommandOutput, append: () => Promise<ResultRecord | undefined>): Promise<ResultRecord | undefined> {
   try {
-    await append();
+    return await append();
   } catch (error) {
     out.warn(`result record not written: ${(error as Error).message}`, 'RECORD_NOT_WRITTEN');
+    return undefined;
   }
+}
+
+/** Hands the result to the registry; one it did not take is a warning (it waits in the records for `registry sync`). */
+async function completeInRegistry(out: CommandOutput, attempt: RegistryAttempt | undefined, result: ResultInput | ResultRecord): Promise<void> {
+  if (attempt === undefined) return;
+  const warning = await attempt.complete(result);
+  if (warning !== undefined && (attempt.reserved || result.wroteDevice)) out.warn(warning, 'REGISTRY_DEFERRED');
 }

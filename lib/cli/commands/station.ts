@@ -27,7 +27,19 @@ import { simStopHook } from '../sim-stop';
 import { createOutput, formatFields, withResultLine, type CommandOutput } from '../output';
 import type { CliIo } from '../io';
 import { ProgressRenderer, formatDuration, type RowStatus } from '../progress';
-import { DEFAULT_RECORDS_FILE, STATION_KEY_OPTION_HELP, checkRunFiles, displayName, loadIdentityWrapper, openStationKey, parseImplementationId } from '../options';
+import {
+  DEFAULT_RECORDS_FILE,
+  LOT_OPTION_HELP,
+  REGISTRY_OPTION_HELP,
+  STATION_KEY_OPTION_HELP,
+  checkRunFiles,
+  displayName,
+  loadIdentityWrapper,
+  openStationKey,
+  parseImplementationId,
+  registryOptionsFrom,
+} from '../options';
+import { redactUrl } from '../../registry/url';
 import { snrFrom } from '../session';
 import { createSimFileFleet } from '../../station/sim-file';
 import { checkAppendable } from '../../records';
@@ -59,6 +71,8 @@ interface StationCommandOptions {
   allowEraseProtected?: boolean;
   seed?: string;
   yes?: boolean;
+  registry?: string;
+  lot?: string;
 }
 
 const ROW_STATUS: Record<DeviceOutcome['outcome'], RowStatus> = {
@@ -80,7 +94,7 @@ function jsonEvent(event: StationEvent): ({ type: string } & Record<string, unkn
     case 'stationStart':
       return { type: 'station', probes: event.probes, parallel: event.parallel, watch: event.watch, records: event.records ?? null };
     case 'notice':
-      return { type: 'warning', ...(event.probe !== undefined ? { probe: event.probe } : {}), message: event.message };
+      return { type: 'warning', ...(event.probe !== undefined ? { probe: event.probe } : {}), ...(event.code !== undefined ? { code: event.code } : {}), message: event.message };
     default:
       return { ...event };
   }
@@ -96,6 +110,8 @@ function summaryFields(summary: StationSummary): Array<[string, string | undefin
     ['devices per minute', summary.devicesPerMinute.toFixed(1)],
     ['time', formatDuration(summary.durationMs)],
     ['records', summary.records],
+    ['quota left', summary.quota !== undefined ? `${summary.quota.left} of ${summary.quota.quota} in lot ${summary.quota.lot} (${summary.quota.used} used, ${summary.quota.reserved} reserved)` : undefined],
+    ['registry', summary.registryDeferred ? `${summary.registryDeferred} result(s) not taken: replay them with \`tfm-provision registry sync ${summary.records ?? 'RECORDS'}\`` : undefined],
   ];
 }
 
@@ -157,6 +173,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--allow-erase-protected', 'provision devices with UICR.ERASEPROTECT set (an interrupted run could never be recovered)')
     .option('--seed <seed>', 'deterministic keys per device from this seed (simulated devices only)')
     .option('-y, --yes', 'do not ask for typed confirmation before provisioning real devices')
+    .option('--registry <url>', REGISTRY_OPTION_HELP)
+    .option('--lot <name>', LOT_OPTION_HELP)
     .action(async (options: StationCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       // SIGINT, SIGTERM, SIGHUP and a closed output all stop the station the same way (cli/shutdown).
@@ -178,6 +196,7 @@ export function register(program: Command, io: CliIo): void {
         if (options.simCount === undefined && (options.simStateDir !== undefined || options.simLatency !== undefined)) {
           throw new TfmError('USAGE', '--sim-state-dir and --sim-latency go with --sim-count.');
         }
+        const registry = registryOptionsFrom(options, io.env);
         const parallel = parseCount(options.parallel, '--parallel');
         const maxDevices = parseCount(options.maxDevices, '--max-devices');
         const durationMs = parseSeconds(options.duration, '--duration');
@@ -206,6 +225,9 @@ export function register(program: Command, io: CliIo): void {
         checkRunFiles({ outputs: [...(recordsFile !== undefined ? [{ what: '--records', file: recordsFile }] : []), ...stateFiles] });
         // The record file is checked (a record chain, a regular file) and the key loaded before any probe opens.
         let stationKey;
+        if (registry.registry !== undefined && recordsFile === undefined) {
+          throw new TfmError('USAGE', 'A registry run keeps its results in a record file too (for `registry sync` when the registry goes away): drop --no-records.');
+        }
         if (recordsFile !== undefined) {
           await checkAppendable(recordsFile);
           stationKey = openStationKey(options.stationKey, io, (text) => out.note(text));
@@ -257,8 +279,9 @@ export function register(program: Command, io: CliIo): void {
           : new ProgressRenderer(io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, {
               layout: 'table',
               plainSteps: false,
-              title: `Station: ${serialNumbers.length} probe(s) (${binding.backend}${simulated ? ', simulated' : ''}), ${recordsFile !== undefined ? `records ${recordsFile}` : 'no records'}`,
+              title: `Station: ${serialNumbers.length} probe(s) (${binding.backend}${simulated ? ', simulated' : ''}), ${recordsFile !== undefined ? `records ${recordsFile}` : 'no records'}${registry.registry !== undefined ? `, registry ${redactUrl(registry.registry)} lot ${registry.lot}` : ''}`,
             });
+        const rowColumns: Record<string, string> = registry.registry !== undefined ? { device: '', chip: '', 'quota left': '' } : { device: '', chip: '' };
         const onEvent = (event: StationEvent): void => {
           const line = jsonEvent(event);
           if (out.json) {
@@ -269,10 +292,10 @@ export function register(program: Command, io: CliIo): void {
           const key = 'probe' in event && event.probe !== undefined ? String(event.probe) : '';
           switch (event.type) {
             case 'stationStart':
-              for (const s of event.probes) renderer.addRow(String(s), String(s), { device: '', chip: '' });
+              for (const s of event.probes) renderer.addRow(String(s), String(s), rowColumns);
               break;
             case 'deviceStart':
-              renderer.addRow(key, key, { device: '', chip: '' });
+              renderer.addRow(key, key, rowColumns);
               renderer.rowRunning(key, 'connecting');
               break;
             case 'deviceIdentified':
@@ -283,11 +306,15 @@ export function register(program: Command, io: CliIo): void {
               if (event.event.type === 'stepBegin') renderer.stepBegin(key, event.event.step);
               else if (event.event.type === 'stepEnd') renderer.stepEnd(key, event.event.step, { ok: event.event.ok, skipped: event.event.skipped, durationMs: event.event.durationMs });
               break;
+            case 'quota':
+              if (event.probe !== undefined) renderer.setColumns(key, { 'quota left': String(event.left) });
+              else renderer.log(`lot ${event.lot}: ${event.left} of ${event.quota} left`);
+              break;
             case 'deviceEnd':
               renderer.rowDone(key, ROW_STATUS[event.device.outcome], event.device.ok ? undefined : (event.device.errorCode ?? undefined));
               break;
             case 'waitingForDevice':
-              renderer.addRow(key, key, { device: '', chip: '' });
+              renderer.addRow(key, key, rowColumns);
               renderer.setColumns(key, { device: '(place a device)' });
               break;
             case 'waitingForRemoval':
@@ -316,6 +343,7 @@ export function register(program: Command, io: CliIo): void {
             ...lock,
             signal: shutdown.signal,
             watch: options.watch === true ? { maxDevices, durationMs, pollMs } : false,
+            ...registry,
             provision: {
               chip,
               identityKey: options.skipIdentityKey === true ? 'skip' : 'generate',
@@ -342,6 +370,7 @@ export function register(program: Command, io: CliIo): void {
           devicesPerMinute: Number(summary.devicesPerMinute.toFixed(2)),
           durationMs: summary.durationMs,
           records: summary.records ?? null,
+          ...(summary.quota !== undefined ? { quota: summary.quota, registryDeferred: summary.registryDeferred ?? 0 } : {}),
           errorCode: error?.code ?? null,
           devices: summary.devices,
         });
