@@ -127,6 +127,14 @@ describe('CLI on the fake nrfjprog library', () => {
     expect(run.stderr).toMatch(/failed, some after writing/);
   });
 
+  it('the vendor library does not implement a call (NOT_IMPLEMENTED) before any write: exit 5 (environment), not 1; a re-run would not help (recovery none: another library is the fix)', async () => {
+    const fake = configure({ failures: [{ code: -255, function: 'NRFJPROG_read_u32_inst', call: 1, count: 0, serialNumber: A }] });
+    const run = await runCliProcess(['provision', '--snr', String(A), '--json', '--records', path.join(dir, 'r.jsonl'), ...fake.args], { env, cwd: dir });
+    expect(run.code).toBe(EXIT.ENVIRONMENT);
+    expect(jsonLines(run.stdout).pop()).toMatchObject({ type: 'result', ok: false, outcome: 'failed', errorCode: 'NOT_IMPLEMENTED', afterWrite: false, writes: 0, recovery: 'none' });
+    expect(run.stderr).not.toMatch(/\n\s+at /u);
+  });
+
   it('recover: network core first on nRF5340, and an open APPROTECT written by the recover is set back to Protected', async () => {
     const fake = configure({ trace: true });
     const run = await runCliProcess(['recover', '--snr', String(A), '--json', ...fake.args], { env, cwd: dir });
