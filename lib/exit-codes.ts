@@ -13,6 +13,9 @@ import { ERROR_CODES, type ErrorCode, TfmError } from './errors';
  * 129 / 143  the same for SIGHUP / SIGTERM; 141: the output closed and devices were left unstarted
  *      (cli/shutdown.ts decides these: 128 + the signal's number)
  * A station exits with the worst code among its devices: 4 over 1 over 5 over 3 over 130.
+ * The device registry's refusals (QUOTA_EXHAUSTED, LOT_NOT_FOUND, DEVICE_ALREADY_REGISTERED) are 3,
+ * its environment errors (REGISTRY_UNAVAILABLE, REGISTRY_NOT_MIGRATED, REGISTRY_PERMISSION_DENIED,
+ * REGISTRY_ERROR) 5: all of them come before the first write (docs/registry.md).
  */
 export const EXIT = {
   OK: 0,
