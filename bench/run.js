@@ -32,6 +32,7 @@ function parseArgs(argv) {
 function summarise(results) {
   const strategies = results.strategies && !results.strategies.error ? results.strategies : undefined;
   const station = results.station && !results.station.error ? results.station : undefined;
+  const registry = results.registry && !results.registry.error && !results.registry.skipped ? results.registry : undefined;
   const pick = (value) => (value === undefined ? null : value);
   return {
     operations: {
@@ -46,6 +47,10 @@ function summarise(results) {
     eventLoopP99Ms: pick(station && station.large.eventLoopDelayMs.p99),
     imageMsBlank: pick(strategies && strategies.image.perDeviceMs),
     imageMsUsed: pick(strategies && strategies.imageUsedPart.perDeviceMs),
+    // issue 17: the registry's work per device, and the 4 x 16 station run with and without it
+    registryMsPerDevice: pick(registry && registry.msPerDevice),
+    station4x16PerMinuteWithoutRegistry: pick(registry && registry.fourBySixteen.withoutRegistry.devicesPerMinute),
+    station4x16PerMinuteWithRegistry: pick(registry && registry.fourBySixteen.withRegistry.devicesPerMinute),
   };
 }
 
