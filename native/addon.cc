@@ -39,7 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                 Worker::ShutdownAll(&GetAddonData(info.Env())->workers);
               }));
   // Bumped when the JS-facing surface of the addon changes; lib/probe/native.ts checks it.
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

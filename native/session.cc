@@ -48,6 +48,8 @@ Napi::Function NativeSession::Define(Napi::Env env) {
                          InstanceMethod<&NativeSession::Go>("go"),
                          InstanceMethod<&NativeSession::Close>("close"),
                          InstanceMethod<&NativeSession::Abandon>("abandon"),
+                         InstanceMethod<&NativeSession::Batch>("batch"),
+                         InstanceMethod<&NativeSession::SetLogListening>("setLogListening"),
                      });
 }
 
@@ -314,6 +316,207 @@ Napi::Value NativeSession::Go(const Napi::CallbackInfo& info) {
 Napi::Value NativeSession::Abandon(const Napi::CallbackInfo& info) {
   worker_->Abandon(info.Env());
   return info.Env().Undefined();
+}
+
+// setLogListening(listening): whether anyone listens to vendor log lines. While nobody does, the
+// worker drops them where they arrive (no copy, no crossing to JavaScript per line).
+Napi::Value NativeSession::SetLogListening(const Napi::CallbackInfo& info) {
+  worker_->SetLogListening(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+namespace {
+
+// batch(program: Uint32Array, data: Uint8Array): kBatchWords words per operation (see BatchOp);
+// write data and expected read-backs are slices of `data`.
+constexpr uint32_t kBatchWords = 8;
+constexpr uint32_t kMaxBatchOps = 4096;
+
+enum class BatchKind : uint32_t { Read = 1, ReadU32 = 2, Write = 3, WriteU32 = 4, SelectCore = 5, Halt = 6 };
+enum BatchFlag : uint32_t { kNvmc = 1, kExpect = 2, kOnlyIf = 4 };
+// What the first byte per operation of the result says about it.
+enum BatchState : uint8_t { kNotRun = 0, kRan = 1, kSkipped = 2, kMismatch = 3, kFailed = 4 };
+
+struct BatchOp {
+  BatchKind kind;
+  uint32_t flags;
+  uint32_t address;
+  uint32_t length;      // read/write: bytes; writeU32: the value; selectCore: the core
+  uint32_t dataOffset;  // write: its bytes; read/readU32 with kExpect: the expected bytes
+  uint32_t condOp;      // kOnlyIf: an earlier read whose result decides
+  uint32_t condOffset;  //   the byte offset of the 32-bit word in that result
+  uint32_t condMask;    //   runs when (word & mask) != 0
+  uint32_t outOffset = 0;  // where its result bytes go (after the per-operation states)
+};
+
+struct BatchRun {
+  std::vector<BatchOp> ops;
+  SecureBytes data;  // may hold keys (VALUE writes, VALUE read-backs expected)
+  SecureBytes out;   // states, then every read's bytes
+  int64_t stoppedAt = -1;
+  bool mismatch = false;
+  Status failure;
+};
+
+Status RunBatchOp(ProbeBackend* backend, BatchRun& run, size_t i, SecureBytes& scratch) {
+  BatchOp& op = run.ops[i];
+  switch (op.kind) {
+    case BatchKind::Read: {
+      Status status = backend->Read(op.address, op.length, &scratch);
+      if (!status.ok) return status;
+      if (scratch.size() != op.length) return Status::Error("INTERNAL_ERROR", "a batch read returned the wrong number of bytes");
+      if (op.length > 0) std::memcpy(run.out.data() + op.outOffset, scratch.data(), op.length);
+      platform::SecureZero(scratch.data(), scratch.size());
+      return status;
+    }
+    case BatchKind::ReadU32: {
+      uint32_t value = 0;
+      Status status = backend->ReadU32(op.address, &value);
+      if (!status.ok) return status;
+      for (int b = 0; b < 4; b++) run.out[op.outOffset + b] = static_cast<uint8_t>(value >> (8 * b));
+      platform::SecureZero(&value, sizeof value);
+      return status;
+    }
+    case BatchKind::Write: {
+      SecureBytes slice(run.data.begin() + op.dataOffset, run.data.begin() + op.dataOffset + op.length);
+      return backend->Write(op.address, slice, (op.flags & kNvmc) != 0);
+    }
+    case BatchKind::WriteU32:
+      return backend->WriteU32(op.address, op.length, (op.flags & kNvmc) != 0);
+    case BatchKind::SelectCore:
+      return backend->SelectCore(static_cast<Core>(op.length));
+    case BatchKind::Halt:
+      return backend->Halt();
+  }
+  return Status::Error("INTERNAL_ERROR", "unknown batch operation");
+}
+
+bool ReadBackMatches(const BatchRun& run, const BatchOp& op) {
+  uint32_t length = op.kind == BatchKind::ReadU32 ? 4 : op.length;
+  uint8_t difference = 0;  // every byte compared: the time does not say where a key word differs
+  for (uint32_t b = 0; b < length; b++) difference |= run.out[op.outOffset + b] ^ run.data[op.dataOffset + b];
+  return difference == 0;
+}
+
+}  // namespace
+
+// One crossing for a step's probe calls: each operation is the backend call of its name, run in
+// order on the probe's thread; the batch stops at the first call that fails or read-back that
+// differs from its expected bytes. Resolves with { bytes, stoppedAt (-1: all ran), mismatch,
+// error? }: bytes holds one state byte per operation (BatchState), then each read's result.
+Napi::Value NativeSession::Batch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    ThrowInvalidArgument(env, "program must be a Uint32Array");
+  }
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowInvalidArgument(env, "data must be a Uint8Array");
+  }
+  Napi::Uint32Array program = info[0].As<Napi::Uint32Array>();
+  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  if (program.ElementLength() % kBatchWords != 0 || program.ElementLength() / kBatchWords > kMaxBatchOps) {
+    ThrowInvalidArgument(env, "program must hold 1 to 4096 operations of 8 words");
+  }
+  if (data.ElementLength() > kMaxTransfer) ThrowInvalidArgument(env, "data is larger than 16 MiB");
+  auto run = std::make_shared<BatchRun>();
+  const size_t count = program.ElementLength() / kBatchWords;
+  run->ops.reserve(count);
+  uint64_t outBytes = count;
+  bool keySlotAccess = false;
+  const uint64_t dataBytes = data.ElementLength();
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t* w = program.Data() + i * kBatchWords;
+    BatchOp op{static_cast<BatchKind>(w[0]), w[1], w[2], w[3], w[4], w[5], w[6], w[7]};
+    // Built only for the error: this loop runs for every operation of every batch.
+    auto invalid = [&](const char* what) { ThrowInvalidArgument(env, "batch operation " + std::to_string(i) + ": " + what); };
+    switch (op.kind) {
+      case BatchKind::Read:
+        if (op.length > kMaxTransfer) invalid("length is larger than 16 MiB");
+        keySlotAccess = keySlotAccess || TouchesKeySlotWindow(op.address, op.length);
+        break;
+      case BatchKind::ReadU32:
+      case BatchKind::WriteU32:
+        keySlotAccess = keySlotAccess || TouchesKeySlotWindow(op.address, 4);
+        break;
+      case BatchKind::Write:
+        if (static_cast<uint64_t>(op.dataOffset) + op.length > dataBytes) invalid("data range out of bounds");
+        keySlotAccess = keySlotAccess || TouchesKeySlotWindow(op.address, op.length);
+        break;
+      case BatchKind::SelectCore:
+        if (op.length > static_cast<uint32_t>(Core::Modem)) invalid("unknown core");
+        break;
+      case BatchKind::Halt:
+        break;
+      default:
+        invalid("unknown kind");
+    }
+    const bool reads = op.kind == BatchKind::Read || op.kind == BatchKind::ReadU32;
+    if ((op.flags & (kExpect | kOnlyIf)) != 0 && !reads) invalid("only reads take expect or onlyIf");
+    const uint32_t resultBytes = op.kind == BatchKind::Read ? op.length : op.kind == BatchKind::ReadU32 ? 4 : 0;
+    if ((op.flags & kExpect) != 0 && static_cast<uint64_t>(op.dataOffset) + resultBytes > dataBytes) {
+      invalid("expected bytes out of bounds");
+    }
+    if ((op.flags & kOnlyIf) != 0) {
+      if (op.kind != BatchKind::Read || op.condOp >= i || run->ops[op.condOp].kind != BatchKind::Read ||
+          static_cast<uint64_t>(op.condOffset) + 4 > run->ops[op.condOp].length) {
+        invalid("onlyIf must name a word of an earlier read");
+      }
+    }
+    op.outOffset = static_cast<uint32_t>(outBytes);
+    outBytes += resultBytes;
+    if (outBytes > kMaxTransfer) invalid("the batch reads more than 16 MiB");
+    run->ops.push_back(op);
+  }
+  // Copied now (the JS buffer may change before the worker runs); it may hold key words.
+  run->data.assign(data.Data(), data.Data() + data.ElementLength());
+  run->out.assign(static_cast<size_t>(outBytes), 0);
+  return Run(
+      env,
+      [run](WorkerContext& context) {
+        Status status;
+        ProbeBackend* backend = OpenBackend(context, &status);
+        SecureBytes scratch;
+        for (size_t i = 0; i < run->ops.size(); i++) {
+          const BatchOp& op = run->ops[i];
+          if ((op.flags & kOnlyIf) != 0) {
+            const BatchOp& source = run->ops[op.condOp];
+            uint32_t word = 0;
+            for (int b = 0; b < 4; b++) word |= static_cast<uint32_t>(run->out[source.outOffset + op.condOffset + b]) << (8 * b);
+            if ((word & op.condMask) == 0) {
+              run->out[i] = kSkipped;
+              continue;
+            }
+          }
+          Status opStatus = backend ? RunBatchOp(backend, *run, i, scratch) : status;
+          if (!opStatus.ok) {
+            run->out[i] = kFailed;
+            run->stoppedAt = static_cast<int64_t>(i);
+            run->failure = opStatus;
+            break;
+          }
+          run->out[i] = kRan;
+          if ((op.flags & kExpect) != 0 && !ReadBackMatches(*run, op)) {
+            run->out[i] = kMismatch;
+            run->stoppedAt = static_cast<int64_t>(i);
+            run->mismatch = true;
+            break;
+          }
+        }
+        SecureBytes().swap(run->data);  // written keys wiped on the worker thread, as soon as the calls returned
+        return Status::Ok();
+      },
+      [run](Napi::Env env) -> Napi::Value {
+        Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, run->out.size());
+        std::memcpy(buffer.Data(), run->out.data(), run->out.size());
+        SecureBytes().swap(run->out);
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("bytes", Napi::Uint8Array::New(env, buffer.ByteLength(), buffer, 0));
+        result.Set("stoppedAt", Napi::Number::New(env, static_cast<double>(run->stoppedAt)));
+        result.Set("mismatch", Napi::Boolean::New(env, run->mismatch));
+        if (run->stoppedAt >= 0 && !run->mismatch) result.Set("error", MakeStatusError(env, run->failure));
+        return result;
+      },
+      false, keySlotAccess);
 }
 
 // Queued behind every call made before it; the thread ends after it. A second close resolves at once.

@@ -44,6 +44,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession>, public WorkerOwner
   Napi::Value Go(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Abandon(const Napi::CallbackInfo& info);
+  Napi::Value Batch(const Napi::CallbackInfo& info);
+  Napi::Value SetLogListening(const Napi::CallbackInfo& info);
 
   // Queues a call on the probe's thread; a rejected promise when the session is closing.
   // `keySlotAccess`: the call touches the KMU key-value window (key_window.h), so vendor log lines

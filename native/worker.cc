@@ -72,6 +72,8 @@ struct WorkerCore {
   // Open while a keySlotAccess job runs; log lines arriving meanwhile are only counted.
   bool keySlotWindowOpen = false;
   uint64_t suppressedLogLines = 0;
+  // Set from the JS thread (Worker::SetLogListening), read wherever a vendor line arrives.
+  std::atomic<bool> logListening{false};
   WorkerTsfn tsfn;
   WorkerContext context;
   std::string name;
@@ -97,7 +99,7 @@ Worker* Worker::Start(Napi::Env env, WorkerRegistry* registry, const std::string
   std::weak_ptr<WorkerCore> weak = core;
   core->context.log = [weak](const std::string& level, const std::string& source, const std::string& text) {
     std::shared_ptr<WorkerCore> target = weak.lock();
-    if (!target) return;
+    if (!target || !target->logListening.load(std::memory_order_relaxed)) return;
     std::lock_guard<std::mutex> lock(target->mutex);
     if (target->keySlotWindowOpen) {
       target->suppressedLogLines++;  // not even copied: the line may print key bytes
@@ -152,6 +154,8 @@ bool Worker::Submit(Napi::Env env, std::unique_ptr<Job> job) {
   return true;
 }
 
+void Worker::SetLogListening(bool listening) { core_->logListening.store(listening, std::memory_order_relaxed); }
+
 namespace {
 // Queued by a finalizer: nobody awaits it and it must not keep the process alive.
 class DetachedCloseJob : public Job {
@@ -204,7 +208,7 @@ void Worker::Run(std::shared_ptr<WorkerCore> core) {
       if (keySlotAccess) {
         core->keySlotWindowOpen = false;
         // Posted before the call's result, so a listener sees it before the promise settles.
-        if (core->suppressedLogLines > 0) {
+        if (core->suppressedLogLines > 0 && core->logListening.load(std::memory_order_relaxed)) {
           uint64_t n = core->suppressedLogLines;
           core->PostLocked(new WorkerMessage{
               WorkerMessage::Kind::Log, nullptr,

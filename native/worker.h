@@ -126,6 +126,10 @@ class Worker {
   bool Submit(Napi::Env env, std::unique_ptr<Job> job);
   bool Closing() const { return finalSubmitted_; }
 
+  // JS thread: whether the owner has log listeners. Lines that arrive while it has none are dropped
+  // where they arrive (any thread), before they are copied or queued for JavaScript.
+  void SetLogListening(bool listening);
+
   // JS thread: the owner is going away (finalizer, or a listing that is done with it). Queues a
   // close when none was queued. May delete this.
   void DetachOwner();

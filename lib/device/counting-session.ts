@@ -2,7 +2,7 @@
  * Counts the probe operations a sequence performs, for the report and for the "zero writes on a
  * re-run" guarantee. It wraps any ProbeSession, so the count is the same on every backend.
  */
-import type { ProbeSession } from '../probe/types';
+import type { ProbeBatchResult, ProbeOperation, ProbeSession } from '../probe/types';
 
 export interface OperationCount {
   /** Every probe call that reaches the device (reads, writes, core selection, AP and reset calls). */
@@ -23,20 +23,39 @@ export interface CountingSession {
 
 export function countOperations(inner: ProbeSession): CountingSession {
   const total: OperationCount = { operations: 0, writes: 0, nvmcWrites: 0 };
+  const count = (property: string, nvmc: boolean | undefined): void => {
+    total.operations++;
+    if (WRITES.has(property)) {
+      total.writes++;
+      if (nvmc === true || property === 'erasePage' || property === 'eraseAll' || property === 'recover') total.nvmcWrites++;
+    }
+  };
+  /** A batch's operations that reached the device: those before its stop, and the one it stopped at. */
+  const countBatch = (operations: readonly ProbeOperation[], result: ProbeBatchResult): void => {
+    const ran = result.stoppedAt === undefined ? operations.length : result.stoppedAt + 1;
+    for (let i = 0; i < ran; i++) {
+      const op = operations[i]!;
+      if (!result.skipped[i]) count(op.op, op.op === 'write' || op.op === 'writeU32' ? op.nvmc : undefined);
+    }
+  };
   const session = new Proxy(inner, {
     get(target, property) {
       // The target is the receiver: getters that read #private fields (NativeProbeSession) throw
       // when `this` is the proxy.
       const value = Reflect.get(target, property, target);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
+      if (property === 'batch') {
+        // Counted per operation, as the calls it stands for (the probe does each of them).
+        return async (operations: readonly ProbeOperation[]) => {
+          const result = await (value as ProbeSession['batch'])!.call(target, operations);
+          countBatch(operations, result);
+          return result;
+        };
+      }
       if (!READS.has(property) && !WRITES.has(property)) return value.bind(target);
       return (...args: unknown[]) => {
-        total.operations++;
-        if (WRITES.has(property)) {
-          total.writes++;
-          const options = (property === 'write' || property === 'writeU32' ? args[2] : undefined) as { nvmc?: boolean } | undefined;
-          if (options?.nvmc || property === 'erasePage' || property === 'eraseAll' || property === 'recover') total.nvmcWrites++;
-        }
+        const options = (property === 'write' || property === 'writeU32' ? args[2] : undefined) as { nvmc?: boolean } | undefined;
+        count(property, options?.nvmc);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },

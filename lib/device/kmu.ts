@@ -8,9 +8,10 @@
  * compared with an expected value, and the buffer read is zeroed.
  */
 import { TfmError } from '../errors';
-import type { ProbeSession } from '../probe/types';
+import type { ProbeBatchResult, ProbeOperation, ProbeSession } from '../probe/types';
 import { ERASED_WORD, KMU_PERM_READ, KMU_UNREACHABLE, kmuDestAddress, kmuPermAddress, kmuValueAddress, type KmuSlotSpec, type Target } from '../targets';
 import { bytesEqual, hex32, isErased, wordAt } from '../bytes';
+import { runScopedOperations } from './batch';
 import { scoped } from './scoped';
 import type { PlannedDeviceWrite } from './types';
 
@@ -94,7 +95,8 @@ export async function readKmuSlot(session: ProbeSession, target: Target, index: 
  * (PS KMU, SELECTKEYSLOT); writing another ID selects that slot instead. The PS's "select 0" ends
  * the write procedure (device-facts 5.2); a read changes nothing that a deselect would have to
  * close, and the selection is cleared after the last slot (also when a read fails), as
- * hw_unique_key's key_written() leaves it. 2 or 3 operations per slot, plus 1.
+ * hw_unique_key's key_written() leaves it. 2 or 3 operations per slot, plus 1, in one batch
+ * (lib/device/batch.ts): VALUE is read only when the DEST+PERM just read has READ set.
  */
 export async function readKmuSlots(
   session: ProbeSession,
@@ -104,18 +106,53 @@ export async function readKmuSlots(
 ): Promise<KmuSlotReading[]> {
   for (const index of indices) checkIndex(target, index);
   if (indices.length === 0) return [];
-  const readings: KmuSlotReading[] = [];
-  await scoped(
-    async () => undefined,
-    async () => {
-      for (const index of indices) {
-        await select(session, target, index);
-        readings.push(await readSelectedSlot(session, target, index, expectedValues?.get(index)));
-      }
-    },
-    () => deselect(session, target),
-  );
-  return readings;
+  const operations = [...kmuSlotReadOperations(target, indices), deselectOperation(target)];
+  // No enter: a failing first select still leaves the selection cleared.
+  const result = await runScopedOperations(session, operations, (r) => r.error, { leaveFrom: 0 });
+  try {
+    return decodeKmuSlotReads(target, indices, result, 0, expectedValues);
+  } finally {
+    result.wipe();
+  }
+}
+
+/** select n + 1, DEST+PERM, VALUE when PERM has READ: 3 operations per slot, from `base` on in a batch. */
+export function kmuSlotReadOperations(target: Target, indices: readonly number[], base = 0): ProbeOperation[] {
+  const operations: ProbeOperation[] = [];
+  for (const index of indices) {
+    const config = base + operations.length + 1;
+    operations.push(
+      { op: 'writeU32', address: target.kmu.selectKeySlot, value: index + 1 },
+      { op: 'read', address: kmuDestAddress(target, index), length: 8 },
+      { op: 'read', address: kmuValueAddress(target, index), length: KMU_VALUE_BYTES, onlyIf: { op: config, offset: 4, mask: KMU_PERM_READ } },
+    );
+  }
+  return operations;
+}
+
+export function deselectOperation(target: Target): ProbeOperation {
+  return { op: 'writeU32', address: target.kmu.selectKeySlot, value: 0 };
+}
+
+/** The readings of kmuSlotReadOperations(target, indices, base) in `result`; VALUE is only classified. */
+export function decodeKmuSlotReads(
+  target: Target,
+  indices: readonly number[],
+  result: ProbeBatchResult,
+  base: number,
+  expectedValues?: ReadonlyMap<number, Uint8Array>,
+): KmuSlotReading[] {
+  return indices.map((index, k) => {
+    const config = result.results[base + 3 * k + 1] as Uint8Array;
+    const raw = result.results[base + 3 * k + 2];
+    const dest = wordAt(config, 0);
+    const perm = wordAt(config, 4);
+    let value: KmuValueState = 'unreadable';
+    let valueMatches: boolean | undefined;
+    if (raw instanceof Uint8Array) ({ value, valueMatches } = classifyValue(raw, expectedValues?.get(index)));
+    const empty = dest === ERASED_WORD && perm === ERASED_WORD && value === 'erased';
+    return { index, dest, perm, value, valueMatches, empty };
+  });
 }
 
 /** The writes writeKmuSlot performs, for plans; `placeholder` stands for the 16 key bytes. */
@@ -153,24 +190,32 @@ export async function writeKmuSlot(session: ProbeSession, target: Target, slot: 
       afterWrite: true,
       details: { slot: n, ...details },
     });
-  return withSlotSelected(session, target, n, async () => {
-    if (slot.dest !== undefined) await session.writeU32(kmuDestAddress(target, n), slot.dest, { nvmc: true });
-    await session.write(kmuValueAddress(target, n), value, { nvmc: true });
-    const readBack = await session.read(kmuValueAddress(target, n), KMU_VALUE_BYTES);
-    const valueOk = bytesEqual(readBack, value);
-    readBack.fill(0);
-    if (!valueOk) throw fail('VALUE', {});
-    await session.writeU32(kmuPermAddress(target, n), slot.perm, { nvmc: true });
-    const config = await session.read(kmuDestAddress(target, n), 8);
-    const dest = wordAt(config, 0);
-    const perm = wordAt(config, 4);
-    const expectedDest = slot.dest ?? ERASED_WORD;
-    if (dest !== expectedDest || perm !== slot.perm) {
-      throw fail('DEST/PERM', { dest: hex32(dest), expectedDest: hex32(expectedDest), perm: hex32(perm), expectedPerm: hex32(slot.perm) });
-    }
-    // As a read now would report it: VALUE matched before PERM; with READ gone it reads 0xDEADDEAD.
-    const readable = (perm & KMU_PERM_READ) !== 0;
-    const reading: KmuSlotReading = { index: n, dest, perm, value: readable ? 'written' : 'unreadable', valueMatches: readable ? true : undefined, empty: false };
-    return reading;
+  const operations: ProbeOperation[] = [{ op: 'writeU32', address: target.kmu.selectKeySlot, value: n + 1 }];
+  if (slot.dest !== undefined) operations.push({ op: 'writeU32', address: kmuDestAddress(target, n), value: slot.dest, nvmc: true });
+  const expectedDest = slot.dest ?? ERASED_WORD;
+  const config = new Uint8Array(8);
+  new DataView(config.buffer).setUint32(0, expectedDest, true);
+  new DataView(config.buffer).setUint32(4, slot.perm >>> 0, true);
+  const valueCheck = operations.length + 1;
+  operations.push(
+    { op: 'write', address: kmuValueAddress(target, n), data: value, nvmc: true },
+    // VALUE read back before PERM can take READ away; the batch stops here when it differs.
+    { op: 'read', address: kmuValueAddress(target, n), length: KMU_VALUE_BYTES, expect: value },
+    { op: 'writeU32', address: kmuPermAddress(target, n), value: slot.perm, nvmc: true },
+    { op: 'read', address: kmuDestAddress(target, n), length: 8, expect: config },
+    deselectOperation(target),
+  );
+  // One batch with the rules of withSlotSelected (deselect after a failure, the first error kept).
+  const result = await runScopedOperations(session, operations, (r) => {
+    if (r.stoppedAt === valueCheck) return fail('VALUE', {});
+    const read = r.results[r.stoppedAt!] as Uint8Array;
+    const dest = wordAt(read, 0);
+    const perm = wordAt(read, 4);
+    return fail('DEST/PERM', { dest: hex32(dest), expectedDest: hex32(expectedDest), perm: hex32(perm), expectedPerm: hex32(slot.perm) });
   });
+  result.wipe();
+  // As a read now would report it: VALUE matched before PERM; with READ gone it reads 0xDEADDEAD.
+  const readable = (slot.perm & KMU_PERM_READ) !== 0;
+  const reading: KmuSlotReading = { index: n, dest: expectedDest, perm: slot.perm >>> 0, value: readable ? 'written' : 'unreadable', valueMatches: readable ? true : undefined, empty: false };
+  return reading;
 }

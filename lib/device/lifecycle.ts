@@ -7,6 +7,7 @@ import type { ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
 import { LIFECYCLE_BYTES, LIFECYCLE_HALFWORDS, LIFECYCLE_ORDER, LIFECYCLE_PROVISIONING_WORD, type LifecycleState } from '../targets/lifecycle';
 import { halfwordAt, hex32 } from '../bytes';
+import { runOperations } from './batch';
 import type { PlannedDeviceWrite } from './types';
 
 // The encoding facts live in lib/targets/lifecycle.ts (shared with the simulator); re-exported
@@ -55,6 +56,19 @@ export function planLifecycleProvisioning(target: Target): PlannedDeviceWrite[] 
       purpose: `lifecycle ASSEMBLY -> PROVISIONING (lcs.provisioning = 0x0000 at ${hex32(target.lifecycle.provisioning)})`,
     },
   ];
+}
+
+/**
+ * setLifecycleProvisioning, then readLifecycle, in one batch (nothing follows the read-back in it):
+ * the lifecycle as the read-back found it. A failing write throws its error and nothing is read.
+ */
+export async function setLifecycleProvisioningAndRead(session: ProbeSession, target: Target): Promise<LifecycleReading> {
+  const result = await runOperations(session, [
+    { op: 'writeU32', address: target.lifecycle.provisioning, value: LIFECYCLE_PROVISIONING_WORD, nvmc: true },
+    { op: 'read', address: target.lifecycle.provisioning, length: LIFECYCLE_BYTES },
+  ]);
+  if (result.stoppedAt !== undefined) throw result.error;
+  return decodeLifecycle(result.results[1] as Uint8Array);
 }
 
 /** ASSEMBLY -> PROVISIONING: one word write through the NVMC. The caller has checked ASSEMBLY. */

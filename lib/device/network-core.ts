@@ -17,11 +17,11 @@
  * up first.
  */
 import { ProbeError, TfmError } from '../errors';
-import type { ProbeSession } from '../probe/types';
+import type { ProbeOperation, ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
 import { hex32 } from '../bytes';
 import { erratum161From } from './ficr';
-import { scoped } from './scoped';
+import { runScopedOperations } from './batch';
 import type { PlannedDeviceWrite } from './types';
 
 export interface NetworkCoreReading {
@@ -134,9 +134,18 @@ async function afterRelease<T>(session: ProbeSession, target: Target, released: 
   }
 }
 
-/** Back on the application core afterwards, even when the step failed, without hiding its error. */
-function onNetworkCore<T>(session: ProbeSession, body: () => Promise<T>): Promise<T> {
-  return scoped(() => session.selectCore('network'), body, () => session.selectCore('application'));
+/**
+ * `operations` on the network core, back on the application core afterwards even when one failed,
+ * without hiding its error: select network, the operations, select application, in one batch.
+ * Resolves with each operation's result (index 0 is the first of `operations`).
+ */
+async function onNetworkCore(session: ProbeSession, operations: readonly ProbeOperation[]): Promise<Array<Uint8Array | number | undefined>> {
+  const result = await runScopedOperations(
+    session,
+    [{ op: 'selectCore', core: 'network' }, ...operations, { op: 'selectCore', core: 'application' }],
+    (r) => r.error,
+  );
+  return result.results.slice(1, -1);
 }
 
 function isProtected(error: unknown): boolean {
@@ -151,7 +160,7 @@ function isProtected(error: unknown): boolean {
  */
 export async function releaseNetworkCore(session: ProbeSession, target: Target, options: NetworkCoreOptions = {}): Promise<boolean> {
   const held = await releaseForceOff(session, target, options);
-  if (held) await afterRelease(session, target, true, () => onNetworkCore(session, () => session.halt()));
+  if (held) await afterRelease(session, target, true, () => onNetworkCore(session, [{ op: 'halt' }]));
   return held;
 }
 
@@ -168,12 +177,10 @@ export async function readNetworkCore(session: ProbeSession, target: Target, opt
   const net = network(target);
   const wasForcedOff = await releaseForceOff(session, target, options);
   try {
-    const approtect = await afterRelease(session, target, wasForcedOff, () =>
-      onNetworkCore(session, async () => {
-        if (wasForcedOff) await session.halt();
-        return session.readU32(net.approtect);
-      }),
-    );
+    const approtect = await afterRelease(session, target, wasForcedOff, async () => {
+      const results = await onNetworkCore(session, [...(wasForcedOff ? [{ op: 'halt' } as const] : []), { op: 'readU32', address: net.approtect }]);
+      return results[results.length - 1] as number;
+    });
     return { wasForcedOff, accessible: true, approtect, locked: approtect === NETWORK_APPROTECT_PROTECTED };
   } catch (error) {
     if (isProtected(error)) return { wasForcedOff, accessible: false, locked: true };
@@ -204,9 +211,11 @@ export function planNetworkCoreLock(target: Target): PlannedDeviceWrite[] {
  */
 export async function lockNetworkCore(session: ProbeSession, target: Target, options: { halted?: boolean } = {}): Promise<boolean> {
   const net = network(target);
-  return onNetworkCore(session, async () => {
-    if (!options.halted) await session.halt();
-    await session.writeU32(net.approtect, NETWORK_APPROTECT_PROTECTED, { nvmc: true });
-    return (await session.readU32(net.approtect)) === NETWORK_APPROTECT_PROTECTED;
-  });
+  // The read-back is the last operation before the core is deselected: nothing after it writes.
+  const results = await onNetworkCore(session, [
+    ...(options.halted ? [] : [{ op: 'halt' } as const]),
+    { op: 'writeU32', address: net.approtect, value: NETWORK_APPROTECT_PROTECTED, nvmc: true },
+    { op: 'readU32', address: net.approtect },
+  ]);
+  return results[results.length - 1] === NETWORK_APPROTECT_PROTECTED;
 }

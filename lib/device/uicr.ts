@@ -3,9 +3,10 @@
  * implementation ID, read in one block (they sit within 0x130 bytes of the UICR base on every chip),
  * and the implementation-ID write (bl_storage_data.implementation_id, 8 words).
  */
-import type { ProbeSession } from '../probe/types';
+import type { ProbeOperation, ProbeSession } from '../probe/types';
 import type { Target } from '../targets';
 import { bytesEqual, hex32, isErased, toHex, wordAt } from '../bytes';
+import { runOperations } from './batch';
 import { decodeLifecycle, type LifecycleReading } from './lifecycle';
 import type { PlannedDeviceWrite } from './types';
 
@@ -36,7 +37,18 @@ function window(target: Target): { start: number; length: number } {
 /** One read of the UICR head. */
 export async function readApplicationUicr(session: ProbeSession, target: Target): Promise<ApplicationUicrReading> {
   const { start, length } = window(target);
-  const head = await session.read(start, length);
+  return decodeApplicationUicr(target, await session.read(start, length));
+}
+
+/** readApplicationUicr's read, for a batch (lib/device/batch.ts). */
+export function applicationUicrOperation(target: Target): ProbeOperation {
+  const { start, length } = window(target);
+  return { op: 'read', address: start, length };
+}
+
+/** The UICR head from the bytes of applicationUicrOperation (the implementation ID is a copy). */
+export function decodeApplicationUicr(target: Target, head: Uint8Array): ApplicationUicrReading {
+  const { start } = window(target);
   const word = (address: number): number => wordAt(head, address - start);
   const approtect = word(target.uicr.approtect);
   const secureApprotect = word(target.uicr.secureApprotect);
@@ -80,9 +92,14 @@ export function planImplementationIdWrite(target: Target, id: Uint8Array): Plann
   ];
 }
 
-/** One 32-byte NVMC write, as provision_implementation_id() writes 8 whole words; then one read back. */
+/** One 32-byte NVMC write, as provision_implementation_id() writes 8 whole words; then one read
+ *  back (one batch: nothing follows the read-back in it). */
 export async function writeImplementationId(session: ProbeSession, target: Target, id: Uint8Array): Promise<boolean> {
-  await session.write(target.implementationId.address, id, { nvmc: true });
-  const readBack = await session.read(target.implementationId.address, target.implementationId.length);
-  return bytesEqual(readBack, id);
+  const { address, length } = target.implementationId;
+  const result = await runOperations(session, [
+    { op: 'write', address, data: id, nvmc: true },
+    { op: 'read', address, length },
+  ]);
+  if (result.stoppedAt !== undefined) throw result.error;
+  return bytesEqual(result.results[1] as Uint8Array, id);
 }

@@ -14,7 +14,9 @@
  * `NativeAddon` (the better-sqlite3 `nativeBinding` seam).
  */
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ProbeError, isErrorCode } from '../errors';
+import { runOneByOne } from './batch';
 import type {
   BackendName,
   CoreName,
@@ -23,8 +25,10 @@ import type {
   LibraryInfo,
   LogLevel,
   OpenOptions,
+  ProbeBatchResult,
   ProbeBinding,
   ProbeInfo,
+  ProbeOperation,
   ProbeLogEntry,
   ProbeLogListener,
   ProbeSession,
@@ -71,6 +75,19 @@ export interface NativeSessionHandle {
   halt(): Promise<void>;
   go(): Promise<void>;
   close(): Promise<void>;
+  /** ABI 2: the operations encoded by encodeBatch(), in one crossing (native/session.cc Batch). */
+  batch?(program: Uint32Array, data: Uint8Array): Promise<NativeBatchResult>;
+  /** ABI 2: whether anyone listens to vendor log lines (unheard lines are dropped in C++). */
+  setLogListening?(listening: boolean): void;
+}
+
+/** What the addon's batch() resolves with: one state byte per operation, then the reads' bytes. */
+export interface NativeBatchResult {
+  bytes: Uint8Array;
+  /** -1 when every operation ran. */
+  stoppedAt: number;
+  mismatch: boolean;
+  error?: unknown;
 }
 
 export interface NativeBindingOptions {
@@ -91,7 +108,7 @@ export interface NativeBindingOptions {
 export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
 
 /** Bumped together with `abiVersion` in native/addon.cc when the addon's surface changes. */
-const ADDON_ABI_VERSION = 1;
+const ADDON_ABI_VERSION = 2;
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..'); // lib/probe or dist/probe -> package root
 
 let defaultAddon: NativeAddon | undefined;
@@ -177,6 +194,129 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warning', 'e
 const CORES: readonly CoreName[] = ['application', 'network', 'modem'];
 const RESETS: readonly ResetKind[] = ['system', 'debug', 'pin'];
 const FAMILIES: readonly DeviceFamily[] = ['NRF53', 'NRF91', 'UNKNOWN'];
+
+const BATCH_WORDS = 8;
+const BATCH_KIND = { read: 1, readU32: 2, write: 3, writeU32: 4, selectCore: 5, halt: 6 } as const;
+const BATCH_NVMC = 1;
+const BATCH_EXPECT = 2;
+const BATCH_ONLY_IF = 4;
+const BATCH_SKIPPED = 2;
+
+interface EncodedBatch {
+  program: Uint32Array;
+  data: Uint8Array;
+  /** Per operation: where its result starts in the result bytes (-1: none). */
+  outOffsets: number[];
+}
+
+/** The program and data native/session.cc Batch() takes; validates like the single calls do. */
+function encodeBatch(operations: readonly ProbeOperation[]): EncodedBatch {
+  const program = new Uint32Array(operations.length * BATCH_WORDS);
+  let dataBytes = 0;
+  for (const op of operations) {
+    if (op.op === 'write') dataBytes += op.data.length;
+    else if (op.op === 'read' && op.expect !== undefined) dataBytes += op.length;
+    else if (op.op === 'readU32' && op.expect !== undefined) dataBytes += 4;
+  }
+  const data = new Uint8Array(dataBytes);
+  const outOffsets: number[] = [];
+  let dataOffset = 0;
+  let outOffset = operations.length;
+  operations.forEach((op, i) => {
+    const w = i * BATCH_WORDS;
+    outOffsets.push(-1);
+    switch (op.op) {
+      case 'read': {
+        program[w] = BATCH_KIND.read;
+        program[w + 2] = u32(op.address, 'address');
+        program[w + 3] = u32(op.length, 'length');
+        if (op.expect !== undefined) {
+          if (op.expect.length !== op.length) throw new ProbeError('INVALID_PARAMETER', `batch operation ${i}: expect must be ${op.length} bytes.`);
+          program[w + 1]! |= BATCH_EXPECT;
+          program[w + 4] = dataOffset;
+          data.set(op.expect, dataOffset);
+          dataOffset += op.length;
+        }
+        if (op.onlyIf !== undefined) {
+          program[w + 1]! |= BATCH_ONLY_IF;
+          program[w + 5] = u32(op.onlyIf.op, 'onlyIf.op');
+          program[w + 6] = u32(op.onlyIf.offset, 'onlyIf.offset');
+          program[w + 7] = u32(op.onlyIf.mask, 'onlyIf.mask');
+        }
+        outOffsets[i] = outOffset;
+        outOffset += op.length;
+        break;
+      }
+      case 'readU32':
+        program[w] = BATCH_KIND.readU32;
+        program[w + 2] = u32(op.address, 'address');
+        if (op.expect !== undefined) {
+          program[w + 1] = BATCH_EXPECT;
+          program[w + 4] = dataOffset;
+          new DataView(data.buffer).setUint32(dataOffset, u32(op.expect, 'expect'), true);
+          dataOffset += 4;
+        }
+        outOffsets[i] = outOffset;
+        outOffset += 4;
+        break;
+      case 'write':
+        if (!(op.data instanceof Uint8Array) && Object.prototype.toString.call(op.data) !== '[object Uint8Array]') {
+          throw new ProbeError('INVALID_PARAMETER', 'data must be a Uint8Array.');
+        }
+        program[w] = BATCH_KIND.write;
+        program[w + 1] = op.nvmc === true ? BATCH_NVMC : 0;
+        program[w + 2] = u32(op.address, 'address');
+        program[w + 3] = op.data.length;
+        program[w + 4] = dataOffset;
+        data.set(op.data, dataOffset);
+        dataOffset += op.data.length;
+        break;
+      case 'writeU32':
+        program[w] = BATCH_KIND.writeU32;
+        program[w + 1] = op.nvmc === true ? BATCH_NVMC : 0;
+        program[w + 2] = u32(op.address, 'address');
+        program[w + 3] = u32(op.value, 'value');
+        break;
+      case 'selectCore':
+        if (!CORES.includes(op.core)) throw new ProbeError('INVALID_PARAMETER', `Unknown core '${String(op.core)}'.`);
+        program[w] = BATCH_KIND.selectCore;
+        program[w + 3] = CORES.indexOf(op.core);
+        break;
+      case 'halt':
+        program[w] = BATCH_KIND.halt;
+        break;
+      default:
+        throw new ProbeError('INVALID_PARAMETER', `batch operation ${i}: unknown operation '${String((op as { op?: unknown }).op)}'.`);
+    }
+  });
+  return { program, data, outOffsets };
+}
+
+/** The addon's batch result as the ProbeBatchResult callers read (views into one buffer). */
+function decodeBatch(operations: readonly ProbeOperation[], encoded: EncodedBatch, native: NativeBatchResult): ProbeBatchResult {
+  const raw = native.bytes;
+  const bytes = raw instanceof Uint8Array ? raw : new Uint8Array((raw as ArrayBufferView).buffer, (raw as ArrayBufferView).byteOffset, (raw as ArrayBufferView).byteLength);
+  const results: Array<Uint8Array | number | undefined> = new Array(operations.length).fill(undefined);
+  const skipped: boolean[] = new Array(operations.length).fill(false);
+  const ran = native.stoppedAt < 0 ? operations.length : native.stoppedAt + (native.mismatch ? 1 : 0);
+  for (let i = 0; i < ran; i++) {
+    const op = operations[i]!;
+    if (bytes[i] === BATCH_SKIPPED) {
+      skipped[i] = true;
+      continue;
+    }
+    const at = encoded.outOffsets[i]!;
+    if (op.op === 'read') results[i] = bytes.subarray(at, at + op.length);
+    else if (op.op === 'readU32') results[i] = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+  }
+  const result: ProbeBatchResult = { results, skipped, wipe: () => bytes.fill(0) };
+  if (native.stoppedAt >= 0) {
+    result.stoppedAt = native.stoppedAt;
+    if (native.mismatch) result.mismatch = true;
+    else result.error = toProbeError(native.error);
+  }
+  return result;
+}
 
 export class NativeBinding implements ProbeBinding {
   readonly backend: NativeBackendName;
@@ -267,6 +407,11 @@ export async function openBinding(options: NativeBindingOptions = {}): Promise<N
   return new NativeBinding(options);
 }
 
+interface InFlightCall {
+  started: number;
+  reject: (error: unknown) => void;
+}
+
 class NativeProbeSession implements ProbeSession {
   readonly serialNumber: number;
   readonly backend: NativeBackendName;
@@ -279,6 +424,9 @@ class NativeProbeSession implements ProbeSession {
   /** A close() waiting behind a call: told when that call times out. */
   readonly #onHung = new Set<() => void>();
   readonly #listeners = new Set<ProbeLogListener>();
+  /** Calls sent to the probe's thread and not returned yet, oldest first. */
+  readonly #inFlight: InFlightCall[] = [];
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, library: NativeLibraryHandle, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS) {
     this.#native = native;
@@ -368,8 +516,10 @@ class NativeProbeSession implements ProbeSession {
 
   onLog(listener: ProbeLogListener): () => void {
     this.#listeners.add(listener);
+    this.#native?.setLogListening?.(true);
     return () => {
       this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#native?.setLogListening?.(false);
     };
   }
 
@@ -431,26 +581,88 @@ class NativeProbeSession implements ProbeSession {
     );
   }
 
-  async #call<T>(run: (native: NativeSessionHandle) => Promise<T>): Promise<T> {
+  /**
+   * One call on the probe's thread. Calls there run in order, so the oldest call in flight is the
+   * first that can hang: one watchdog timer per session (not one timer per call) fires at its
+   * deadline and fails every call older than callTimeoutMs with PROBE_TIMEOUT.
+   */
+  #call<T>(run: (native: NativeSessionHandle) => Promise<T>): Promise<T> {
     const native = this.#native;
-    if (!native) throw new ProbeError('PROBE_CLOSED', `Probe ${this.serialNumber} is closed.`);
-    if (this.#hung) throw this.#hung;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.#hung ??= this.#timeoutError('call');
-        native.abandon?.();
-        for (const waiting of [...this.#onHung]) waiting();
-        reject(this.#hung);
-      }, this.#callTimeoutMs);
-    });
+    if (!native) return Promise.reject(new ProbeError('PROBE_CLOSED', `Probe ${this.serialNumber} is closed.`));
+    if (this.#hung) return Promise.reject(this.#hung);
+    let pending: Promise<T>;
     try {
-      return await Promise.race([run(native), timedOut]);
+      pending = run(native);
     } catch (error) {
-      throw toProbeError(error);
-    } finally {
-      clearTimeout(timer);
+      return Promise.reject(toProbeError(error));
     }
+    return new Promise<T>((resolve, reject) => {
+      const entry: InFlightCall = { started: performance.now(), reject };
+      this.#inFlight.push(entry);
+      this.#watch();
+      pending.then(
+        (value) => {
+          if (this.#settle(entry)) resolve(value);
+        },
+        (error: unknown) => {
+          if (this.#settle(entry)) reject(toProbeError(error));
+        },
+      );
+    });
+  }
+
+  /** Removes a call that returned; false when the watchdog already failed it. */
+  #settle(entry: InFlightCall): boolean {
+    const queue = this.#inFlight;
+    const at = queue[0] === entry ? 0 : queue.indexOf(entry);
+    if (at < 0) return false;
+    if (at === 0) queue.shift();
+    else queue.splice(at, 1);
+    // An idle session's watchdog must not keep the process alive.
+    if (queue.length === 0) this.#watchdog?.unref();
+    return true;
+  }
+
+  #watch(): void {
+    if (this.#watchdog === undefined) {
+      this.#watchdog = setTimeout(() => this.#onWatchdog(), this.#callTimeoutMs);
+    } else if (this.#inFlight.length === 1) {
+      this.#watchdog.ref();
+    }
+  }
+
+  #onWatchdog(): void {
+    this.#watchdog = undefined;
+    const now = performance.now();
+    const queue = this.#inFlight;
+    while (queue.length > 0 && now - queue[0]!.started >= this.#callTimeoutMs) {
+      const entry = queue.shift()!;
+      if (this.#hung === undefined) {
+        this.#hung = this.#timeoutError('call');
+        this.#native?.abandon?.();
+        for (const waiting of [...this.#onHung]) waiting();
+      }
+      entry.reject(this.#hung);
+    }
+    if (queue.length > 0) this.#watchdog = setTimeout(() => this.#onWatchdog(), Math.max(1, queue[0]!.started + this.#callTimeoutMs - now));
+  }
+
+  batch(operations: readonly ProbeOperation[]): Promise<ProbeBatchResult> {
+    let encoded: EncodedBatch;
+    try {
+      if (!Array.isArray(operations) || operations.length === 0) throw new ProbeError('INVALID_PARAMETER', 'A batch takes at least one operation.');
+      encoded = encodeBatch(operations);
+    } catch (error) {
+      return Promise.reject(toProbeError(error));
+    }
+    return this.#call((n) => {
+      if (typeof n.batch !== 'function') return runOneByOne(this, operations);
+      try {
+        return n.batch(encoded.program, encoded.data).then((result) => decodeBatch(operations, encoded, result));
+      } finally {
+        encoded.data.fill(0); // copied by the addon; may hold key words
+      }
+    });
   }
 
   #emit(level: string, source: string, message: string): void {

@@ -64,6 +64,36 @@ export interface ProbeLogEntry {
 }
 export type ProbeLogListener = (entry: ProbeLogEntry) => void;
 
+/**
+ * One operation of a batch (ProbeSession.batch): the same probe call as the method of that name.
+ * A read may carry `expect` (the batch stops there when the bytes read differ: a read-back that
+ * failed, before anything after it is written) and `onlyIf` (it runs only when the 32-bit
+ * little-endian word at `offset` of operation `op`'s result, an earlier read, has a bit of `mask`
+ * set; otherwise it is skipped and reaches no device).
+ */
+export type ProbeOperation =
+  | { op: 'read'; address: number; length: number; expect?: Uint8Array; onlyIf?: { op: number; offset: number; mask: number } }
+  | { op: 'readU32'; address: number; expect?: number }
+  | { op: 'write'; address: number; data: Uint8Array; nvmc?: boolean }
+  | { op: 'writeU32'; address: number; value: number; nvmc?: boolean }
+  | { op: 'selectCore'; core: CoreName }
+  | { op: 'halt' };
+
+export interface ProbeBatchResult {
+  /** Per operation: the bytes a read returned, the word a readU32 returned, else undefined (also
+   *  for operations that did not run or were skipped). Reads may share one buffer: wipe() zeroes it. */
+  results: Array<Uint8Array | number | undefined>;
+  /** Per operation: true when an `onlyIf` read was skipped. */
+  skipped: boolean[];
+  /** Index of the operation the batch stopped at: a read that did not match `expect`
+   *  (`mismatch`), or a call that failed (`error`, the error that call alone throws). */
+  stoppedAt?: number;
+  mismatch?: boolean;
+  error?: unknown;
+  /** Zeroes every byte the batch read (results may hold key words). */
+  wipe(): void;
+}
+
 export interface ProbeSession {
   readonly serialNumber: number;
   readonly backend: BackendName;
@@ -103,6 +133,15 @@ export interface ProbeSession {
   reset(kind: ResetKind): Promise<void>;
   halt(): Promise<void>;
   go(): Promise<void>;
+  /**
+   * Optional: runs `operations` in order in one crossing to the probe's thread (the native binding),
+   * stopping at the first that fails or whose read-back differs from `expect`. Each operation is the
+   * probe call of its name, so it counts (and is faulted) as that call. Resolves with what ran;
+   * rejects only when the batch could not start (closed, hung, invalid operation). Callers use
+   * lib/device/batch.ts runOperations(), which runs the same operations one by one where a session
+   * has no batch().
+   */
+  batch?(operations: readonly ProbeOperation[]): Promise<ProbeBatchResult>;
   /** Subscribes to backend and vendor-library log lines; returns the unsubscribe function. */
   onLog(listener: ProbeLogListener): () => void;
   /** Closes the probe; idempotent. Calls after close fail with PROBE_CLOSED. */

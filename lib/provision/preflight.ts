@@ -8,13 +8,14 @@
  * (provision, inspect and verify do). Strategy-agnostic: both strategies decide from it.
  */
 import { ProbeError, TfmError } from '../errors';
-import type { BackendName, ProbeSession } from '../probe/types';
+import type { BackendName, ProbeOperation, ProbeSession } from '../probe/types';
 import { ERASED_WORD, defaultImplementationId, type ChipName, type KmuSlotSpec, type Target } from '../targets';
 import { identifyChip, type ChipIdentity } from '../device/ficr';
-import { readKmuSlots, type KmuSlotReading } from '../device/kmu';
+import { decodeKmuSlotReads, deselectOperation, kmuSlotReadOperations, type KmuSlotReading } from '../device/kmu';
+import { runOperations, runScopedOperations } from '../device/batch';
 import type { LifecycleReading } from '../device/lifecycle';
 import { holdNetworkCore, readNetworkCore, type NetworkCoreReading } from '../device/network-core';
-import { compareImplementationId, readApplicationUicr, type ImplementationIdState, type ProtectionReading } from '../device/uicr';
+import { applicationUicrOperation, compareImplementationId, decodeApplicationUicr, type ImplementationIdState, type ProtectionReading } from '../device/uicr';
 import { hex32, toHex } from '../bytes';
 import type { WarningCode } from './events';
 import type { ComponentName, ComponentState } from './types';
@@ -136,16 +137,26 @@ export interface DeviceState {
  * (device-facts 5.3). A halt is no non-volatile write; the core stays halted (a reset starts it).
  */
 export async function readDeviceState(session: ProbeSession, target: Target, options: DeviceStateOptions = {}): Promise<DeviceState> {
-  if (!options.halted) await session.halt();
-  const uicr = await readApplicationUicr(session, target);
   const known = new Map((options.known?.slots ?? []).map((s) => [s.index, s]));
   const indices = options.slotIndices ?? preflightSlotIndices(target);
-  const read = await readKmuSlots(
-    session,
-    target,
-    indices.filter((i) => !known.has(i)),
-    options.expectedValues,
-  );
+  const toRead = indices.filter((i) => !known.has(i));
+  // One batch: [halt], the UICR head, then the slots under one selection (readKmuSlots' rules:
+  // a failure among the slots still clears the selection; one before them has nothing to clear).
+  const head: ProbeOperation[] = options.halted ? [] : [{ op: 'halt' }];
+  head.push(applicationUicrOperation(target));
+  const slotsFrom = head.length;
+  const operations = toRead.length > 0 ? [...head, ...kmuSlotReadOperations(target, toRead, slotsFrom), deselectOperation(target)] : head;
+  const result =
+    toRead.length > 0 ? await runScopedOperations(session, operations, (r) => r.error, { leaveFrom: slotsFrom }) : await runOperations(session, operations);
+  if (result.stoppedAt !== undefined) throw result.error;
+  let uicr: ReturnType<typeof decodeApplicationUicr>;
+  let read: KmuSlotReading[];
+  try {
+    uicr = decodeApplicationUicr(target, result.results[slotsFrom - 1] as Uint8Array);
+    read = decodeKmuSlotReads(target, toRead, result, slotsFrom, options.expectedValues);
+  } finally {
+    result.wipe();
+  }
   const slots: KmuSlotReading[] = indices.map((i) => known.get(i) ?? read.find((s) => s.index === i)!);
   const networkCore =
     target.network && options.networkCore !== false ? (options.known?.networkCore ?? (await readNetworkCore(session, target, { erratum161: options.erratum161 }))) : undefined;

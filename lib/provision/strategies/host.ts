@@ -12,7 +12,7 @@ import type { KmuSlotSpec } from '../../targets';
 import { zeroize } from '../../bytes';
 import { KMU_VALUE_BYTES, writeKmuSlot, type KmuSlotReading } from '../../device/kmu';
 import type { NetworkCoreReading } from '../../device/network-core';
-import { describeLifecycle, readLifecycle, setLifecycleProvisioning } from '../../device/lifecycle';
+import { describeLifecycle, readLifecycle, setLifecycleProvisioningAndRead } from '../../device/lifecycle';
 import { writeImplementationId } from '../../device/uicr';
 import { generateHardwareUniqueKeys, slotValues, zeroHardwareUniqueKeys, type HardwareUniqueKeys } from '../../keys/huk';
 import { generateIdentityPrivateKey, identityPublicKeyOf, type IdentityPublicKey } from '../../keys/identity';
@@ -169,8 +169,7 @@ export class HostStrategy implements ProvisioningStrategy {
       }
       context.emit({ type: 'message', text: SAMPLE_MESSAGES.lifecycleAssembly });
       context.markAfterWrite(); // from here the device may have changed, even if the write call fails
-      await setLifecycleProvisioning(probe, target);
-      const after = await readLifecycle(probe, target);
+      const after = await setLifecycleProvisioningAndRead(probe, target);
       context.noteLifecycle(after.state);
       if (after.state !== 'PROVISIONING') {
         throw new TfmError('VERIFY_FAILED', `Lifecycle state was ${describeLifecycle(after)} after the write, not PROVISIONING.`, { afterWrite: true, details: { lifecycle: after.state } });
