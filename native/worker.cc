@@ -72,8 +72,9 @@ struct WorkerCore {
   // Open while a keySlotAccess job runs; log lines arriving meanwhile are only counted.
   bool keySlotWindowOpen = false;
   uint64_t suppressedLogLines = 0;
-  // Set from the JS thread (Worker::SetLogListening), read wherever a vendor line arrives.
-  std::atomic<bool> logListening{false};
+  // Set from the JS thread (Worker::SetLogListening), read wherever a vendor line arrives. On at
+  // first: lines of open() reach a listener added right after it.
+  std::atomic<bool> logListening{true};
   WorkerTsfn tsfn;
   WorkerContext context;
   std::string name;

@@ -427,6 +427,8 @@ class NativeProbeSession implements ProbeSession {
   /** Calls sent to the probe's thread and not returned yet, oldest first. */
   readonly #inFlight: InFlightCall[] = [];
   #watchdog: NodeJS.Timeout | undefined;
+  /** The addon drops vendor log lines (no listener since the first call); onLog() turns it back on. */
+  #logOff = false;
 
   constructor(native: NativeSessionHandle, serialNumber: number, backend: NativeBackendName, library: NativeLibraryHandle, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS) {
     this.#native = native;
@@ -516,10 +518,16 @@ class NativeProbeSession implements ProbeSession {
 
   onLog(listener: ProbeLogListener): () => void {
     this.#listeners.add(listener);
-    this.#native?.setLogListening?.(true);
+    if (this.#logOff) {
+      this.#logOff = false;
+      this.#native?.setLogListening?.(true);
+    }
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#native?.setLogListening?.(false);
+      if (this.#listeners.size === 0 && !this.#logOff) {
+        this.#logOff = true;
+        this.#native?.setLogListening?.(false);
+      }
     };
   }
 
@@ -590,6 +598,11 @@ class NativeProbeSession implements ProbeSession {
     const native = this.#native;
     if (!native) return Promise.reject(new ProbeError('PROBE_CLOSED', `Probe ${this.serialNumber} is closed.`));
     if (this.#hung) return Promise.reject(this.#hung);
+    // Lines that arrive once calls are under way while nobody listens are dropped in the addon.
+    if (!this.#logOff && this.#listeners.size === 0) {
+      this.#logOff = true;
+      native.setLogListening?.(false);
+    }
     let pending: Promise<T>;
     try {
       pending = run(native);
@@ -618,17 +631,17 @@ class NativeProbeSession implements ProbeSession {
     if (at < 0) return false;
     if (at === 0) queue.shift();
     else queue.splice(at, 1);
-    // An idle session's watchdog must not keep the process alive.
-    if (queue.length === 0) this.#watchdog?.unref();
+    // An idle session holds no timer: it would keep the process alive and the session from
+    // being collected (a dropped session's finalizer closes its probe).
+    if (queue.length === 0 && this.#watchdog !== undefined) {
+      clearTimeout(this.#watchdog);
+      this.#watchdog = undefined;
+    }
     return true;
   }
 
   #watch(): void {
-    if (this.#watchdog === undefined) {
-      this.#watchdog = setTimeout(() => this.#onWatchdog(), this.#callTimeoutMs);
-    } else if (this.#inFlight.length === 1) {
-      this.#watchdog.ref();
-    }
+    if (this.#watchdog === undefined) this.#watchdog = setTimeout(() => this.#onWatchdog(), this.#callTimeoutMs);
   }
 
   #onWatchdog(): void {
