@@ -203,13 +203,13 @@ export function isProcessAlive(pid: number): boolean {
  * process killed with SIGKILL (or a power loss) leaves half way through an atomic write. Returns
  * the names removed. Never throws: cleaning up must not stop a run.
  */
-export function removeStaleTemporaries(base: string): string[] {
+export function removeStaleTemporaries(base: string, listing?: readonly string[]): string[] {
   const dir = path.dirname(base);
   const prefix = `${path.basename(base)}.`;
   const removed: string[] = [];
-  let names: string[];
+  let names: readonly string[];
   try {
-    names = fs.readdirSync(dir);
+    names = listing ?? fs.readdirSync(dir);
   } catch {
     return removed;
   }
@@ -227,4 +227,32 @@ export function removeStaleTemporaries(base: string): string[] {
     }
   }
   return removed;
+}
+
+/** Directory listings taken by removeStaleTemporariesOnce, and the bases it has looked for. */
+const listings = new Map<string, readonly string[] | undefined>();
+const swept = new Set<string>();
+
+/**
+ * removeStaleTemporaries, once per base per process, from one listing per directory: what a dead
+ * process left is there when this one starts using the directory. For paths taken many times (a
+ * lock per probe and per record append), so a station does not list a directory synchronously on
+ * the event loop for every lock.
+ */
+export function removeStaleTemporariesOnce(base: string): string[] {
+  const resolved = path.resolve(base);
+  if (swept.has(resolved)) return [];
+  swept.add(resolved);
+  const dir = path.dirname(resolved);
+  if (!listings.has(dir)) {
+    let names: readonly string[] | undefined;
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      names = undefined;
+    }
+    listings.set(dir, names);
+  }
+  const names = listings.get(dir);
+  return names === undefined ? [] : removeStaleTemporaries(resolved, names);
 }

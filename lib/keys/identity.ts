@@ -10,8 +10,7 @@
  * wrapped. (Before issue 15 @noble/curves turned d into an immutable bigint that could not be
  * zeroed at all.)
  */
-import { createPublicKey } from 'node:crypto';
-import { isP256Scalar, p256PublicKey } from '../crypto';
+import { isP256Scalar, p256PublicKey, p256PublicKeyPem } from '../crypto';
 import { TfmError } from '../errors';
 import { DEFAULT_INSTANCE_ID_FORMULA, instanceIdUnder, type InstanceIdFormula } from './instance-id';
 import type { RandomSource } from '../random';
@@ -52,13 +51,7 @@ export function describePublicKey(uncompressed: Uint8Array, formula: InstanceIdF
   if (uncompressed.length !== IDENTITY_PUBLIC_KEY_BYTES || uncompressed[0] !== 0x04) {
     throw new TfmError('INVALID_PARAMETER', 'An identity public key must be 65 bytes of uncompressed SEC1 (0x04 || X || Y).');
   }
-  const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
-  const pem = createPublicKey({
-    key: { kty: 'EC', crv: 'P-256', x: b64url(uncompressed.subarray(1, 33)), y: b64url(uncompressed.subarray(33, 65)) },
-    format: 'jwk',
-  })
-    .export({ type: 'spki', format: 'pem' })
-    .toString();
+  const pem = p256PublicKeyPem(uncompressed); // checks the point is on the curve
   return {
     bytes: Uint8Array.from(uncompressed),
     hex: Buffer.from(uncompressed).toString('hex'),

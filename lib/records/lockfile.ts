@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, removeStaleTemporaries } from '../files';
+import { isProcessAlive, removeStaleTemporariesOnce } from '../files';
 
 export interface LockHolder {
   pid: number;
@@ -146,8 +146,8 @@ function heldLock(lockPath: string, holder: LockHolder): HeldLock {
 export async function tryAcquireLock(lockPath: string, purpose?: string): Promise<LockAttempt> {
   await fsp.mkdir(path.dirname(lockPath), { recursive: true });
   // Temporary files of holders killed before they could remove them (SIGKILL, power loss).
-  removeStaleTemporaries(lockPath);
-  removeStaleTemporaries(`${lockPath}.takeover`);
+  removeStaleTemporariesOnce(lockPath);
+  removeStaleTemporariesOnce(`${lockPath}.takeover`);
   for (let round = 0; round < 5; round++) {
     const holder = newHolder(purpose);
     if (await createExclusive(lockPath, holder)) return { acquired: true, lock: heldLock(lockPath, holder) };

@@ -6,7 +6,7 @@
 import { createECDH, createPublicKey, verify } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { aesCmac, aesEcbDecrypt, aesEcbEncrypt, isP256Scalar, p256PublicKey, p256PublicKeyObject, p256Sign, p256Verify } from '../../lib/crypto';
+import { aesCmac, aesEcbDecrypt, aesEcbEncrypt, isP256Point, isP256Scalar, p256PublicKey, p256PublicKeyObject, p256PublicKeyPem, p256Sign, p256Verify } from '../../lib/crypto';
 import { deriveModelKek, unwrapIdentityKeyModel, wrapIdentityKeyModel } from '../../lib/keys/wrapping-model';
 
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -136,6 +136,27 @@ describe('P-256', () => {
     const bad = Uint8Array.from(q);
     bad[64] ^= 1;
     expect(() => p256PublicKeyObject(bad)).toThrow(expect.objectContaining({ code: 'INVALID_PARAMETER' }));
+    expect(() => p256PublicKeyPem(bad)).toThrow(expect.objectContaining({ code: 'INVALID_PARAMETER' }));
+  });
+
+  test('the curve check and the PEM agree with OpenSSL on random points, and refuse what OpenSSL refuses', () => {
+    for (let i = 0; i < 16; i++) {
+      const ecdh = createECDH('prime256v1');
+      ecdh.generateKeys();
+      const point = Uint8Array.from(ecdh.getPublicKey());
+      expect(isP256Point(point)).toBe(true);
+      const spki = createPublicKey({ key: Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), point]), format: 'der', type: 'spki' });
+      expect(p256PublicKeyPem(point)).toBe(spki.export({ type: 'spki', format: 'pem' }).toString());
+      const off = Uint8Array.from(point);
+      off[1 + (i % 64)] ^= 1 << (i % 8);
+      expect(isP256Point(off)).toBe(false);
+      expect(() => p256PublicKeyObject(off)).toThrow();
+    }
+    // A coordinate of p or more is not a field element, whatever the equation says.
+    const big = Uint8Array.from(q);
+    big.fill(0xff, 1, 33);
+    expect(isP256Point(big)).toBe(false);
+    expect(isP256Point(q.subarray(0, 64))).toBe(false);
   });
 
   test('leaves d as it was', () => {
