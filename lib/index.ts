@@ -34,6 +34,7 @@ export {
   attestationError,
   recordsLookup,
   recordsLookupFromFile,
+  registryLookup,
   staticLookup,
   instanceIdUnder,
   rawSignatureToDer,
@@ -43,6 +44,7 @@ export {
   type AttestationCheck,
   type AttestationClaims,
   type AttestationLookup,
+  type InstanceIdDirectory,
   type RegisteredDevice,
   type InstanceIdFormula,
 } from './attest';

@@ -19,7 +19,9 @@ export interface RegisteredDevice {
   implementationId?: string;
   deviceId?: string;
   chip?: string;
-  /** Where the entry came from, for messages: "records line1.jsonl", "registry https://...". */
+  /** The production lot the device was registered under (a registry's entries have one). */
+  lot?: string;
+  /** Where the entry came from, for messages: "records line1.jsonl", "registry postgresql://...". */
   source: string;
 }
 
@@ -99,4 +101,51 @@ export function staticLookup(entries: StaticEntry[], source = 'static'): Attesta
     index.set(id, { ...entry, source });
   }
   return (instanceId) => index.get(instanceId.toLowerCase());
+}
+
+/**
+ * What the verifier needs of a device registry: a device by the instance ID its TF-M attests with.
+ * lib/registry's `Registry` (PgRegistry and any injected implementation) has this shape; it is named
+ * here by shape so that lib/attest does not import the layer above it.
+ */
+export interface InstanceIdDirectory {
+  /** Where it is, for messages (a registry URL without its password). */
+  readonly description: string;
+  deviceByInstanceId(instanceId: string): Promise<
+    | {
+        deviceId: string;
+        chip: string;
+        lot: string;
+        identityPublicKey?: string;
+        instanceIdFormula?: string;
+        implementationId?: string;
+      }
+    | undefined
+  >;
+}
+
+/**
+ * A lookup over a device registry: the provisioned device with this instance ID, its identity key,
+ * implementation ID and instance-ID formula as the registry holds them. A device without a usable
+ * key (or one the registry does not hold as provisioned) is not registered for attestation. A formula
+ * the registry names but this tool does not know is left out, so the verifier says it could not
+ * re-derive the instance ID instead of guessing.
+ */
+export function registryLookup(directory: InstanceIdDirectory): AttestationLookup {
+  const source = `registry ${directory.description}`;
+  return async (instanceId) => {
+    const device = await directory.deviceByInstanceId(instanceId.toLowerCase());
+    if (device === undefined || device.identityPublicKey === undefined) return undefined;
+    const key = device.identityPublicKey.toLowerCase();
+    if (!HEX_KEY.test(key)) return undefined;
+    return {
+      identityPublicKey: Uint8Array.from(Buffer.from(key, 'hex')),
+      instanceIdFormula: isInstanceIdFormula(device.instanceIdFormula) ? device.instanceIdFormula : undefined,
+      implementationId: device.implementationId?.toLowerCase(),
+      deviceId: device.deviceId,
+      chip: device.chip,
+      lot: device.lot,
+      source,
+    };
+  };
 }

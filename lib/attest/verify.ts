@@ -111,7 +111,7 @@ export interface AttestationResult {
   /** The codes of the failed checks, in check order. */
   errorCodes: ErrorCode[];
   /** The registered device the instance ID led to. */
-  device?: { deviceId?: string; chip?: string; source: string; instanceIdFormula?: string };
+  device?: { deviceId?: string; chip?: string; lot?: string; source: string; instanceIdFormula?: string };
 }
 
 /** JSON-friendly form of a decoded CBOR value. */
@@ -421,7 +421,7 @@ export async function verifyAttestationToken(token: Uint8Array, options: VerifyA
   return result(checks, claims, {
     ...base,
     profile: rules?.id ?? base.profile,
-    device: device === undefined ? undefined : { deviceId: device.deviceId, chip: device.chip, source: device.source, instanceIdFormula: device.instanceIdFormula },
+    device: device === undefined ? undefined : { deviceId: device.deviceId, chip: device.chip, ...(device.lot !== undefined ? { lot: device.lot } : {}), source: device.source, instanceIdFormula: device.instanceIdFormula },
   });
 }
 

@@ -1,13 +1,15 @@
 /**
- * `tfm-provision attest verify TOKEN --records FILE [--nonce HEX] [--json]`: check a device's PSA
- * attestation token against what the station registered (lib/attest). Every claim and every check is
- * printed; a failed check exits 3 with its ATTEST_* code.
+ * `tfm-provision attest verify TOKEN (--records FILE | --registry URL) [--nonce HEX] [--json]`: check a
+ * device's PSA attestation token against what the station registered (lib/attest), in the record file
+ * or in the device registry (lib/registry). Every claim and every check is printed; a failed check
+ * exits 3 with its ATTEST_* code.
  */
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
-import { attestationError, recordsLookupFromFile, verifyAttestationToken, type AttestationResult } from '../../attest';
+import { attestationError, recordsLookupFromFile, registryLookup, verifyAttestationToken, type AttestationLookup, type AttestationResult } from '../../attest';
+import { REGISTRY_ENV, openRegistry } from '../../registry';
 import { reportError, verifyRecordFile } from '../../records';
 import { SimulatedDevice } from '../../sim/device';
 import type { ErrorCode } from '../../errors';
@@ -58,7 +60,7 @@ export function formatAttestation(file: string, r: AttestationResult): string {
     lines.push(`  ${status}  ${check.name.padEnd(22)} ${check.code ? `${check.code}: ` : ''}${check.detail}`);
   }
   if (r.ok) {
-    const who = r.device ? `${r.device.deviceId !== undefined ? `device ${r.device.deviceId}` : 'a registered device'} (${r.device.source})` : 'a registered device';
+    const who = r.device ? `${r.device.deviceId !== undefined ? `device ${r.device.deviceId}` : 'a registered device'} (${r.device.lot !== undefined ? `lot ${r.device.lot}, ` : ''}${r.device.source})` : 'a registered device';
     lines.push(`verified: signed by the identity key registered for ${who}`);
   } else {
     lines.push(`NOT verified: ${r.errorCodes.length} check${r.errorCodes.length === 1 ? '' : 's'} failed (${r.errorCodes.join(', ')})`);
@@ -91,49 +93,74 @@ async function readToken(file: string): Promise<Buffer> {
 }
 
 export function register(program: Command, io: CliIo): void {
-  const attest = program.command('attest').description('PSA attestation tokens: check a device\'s token against the provisioning records.');
+  const attest = program.command('attest').description('PSA attestation tokens: check a device\'s token against the provisioning records or the device registry.');
 
   attest
     .command('verify')
-    .description('Verify a PSA attestation token (COSE_Sign1, ES256) against the identity key, instance ID and implementation ID the records hold.')
+    .description('Verify a PSA attestation token (COSE_Sign1, ES256) against the identity key, instance ID and implementation ID the records or the device registry hold.')
     .argument('<token>', 'the token, binary CBOR (e.g. from psa_initial_attest_get_token)')
-    .requiredOption('--records <file>', 'provisioning record file (JSON Lines) holding the device\'s verified result')
+    .option('--records <file>', 'provisioning record file (JSON Lines) holding the device\'s verified result')
+    .option('--registry <url>', `device registry (postgresql://user@host:port/database) holding the device as provisioned (default: $${REGISTRY_ENV} when --records is not given)`)
     .option('--nonce <hex>', 'the challenge sent to the device (32, 48 or 64 bytes, hex); without it freshness is not checked')
     .option('--profile <eat_profile>', 'the eat_profile value to expect (default: any profile TF-M produces)')
     .option('--json', 'print the result as one JSON line')
     .option('--allow-broken-chain', 'look devices up even if the record file\'s hash chain does not verify')
     .addHelpText(
       'after',
-      '\nChecks: COSE_Sign1 shape, ES256, signature by the registered key, instance ID derived from it (by the\n' +
+      '\nWhere the key comes from: --records (the record file, its hash chain checked first) or --registry\n' +
+        '(the registry\'s provisioned device with the token\'s instance ID); exactly one.\n' +
+        'Checks: COSE_Sign1 shape, ES256, signature by the registered key, instance ID derived from it (by the\n' +
         'TF-M formula the record names), nonce, implementation ID, lifecycle SECURED, profile, boot seed,\n' +
         'software components. A failed check exits 3 with its code (ATTEST_*). See docs/attestation.md.\n',
     )
-    .action(async (token: string, options: { records: string; nonce?: string; profile?: string; json?: boolean; allowBrokenChain?: boolean }) => {
-      // Bad arguments are a usage error before any file is read.
+    .action(async (token: string, options: { records?: string; registry?: string; nonce?: string; profile?: string; json?: boolean; allowBrokenChain?: boolean }) => {
+      // Bad arguments are a usage error before any file is read or any server asked.
       if (options.nonce !== undefined && !/^(0x)?([0-9a-fA-F]{2})+$/.test(options.nonce)) {
         throw new TfmError('INVALID_PARAMETER', `--nonce must be hex (an even number of digits 0-9, a-f); got ${JSON.stringify(options.nonce)}.`);
       }
+      if (options.records !== undefined && options.registry !== undefined) {
+        throw new TfmError('USAGE', 'attest verify takes --records or --registry, not both: the key must come from one place.');
+      }
+      const fromEnv = io.env[REGISTRY_ENV];
+      const registryUrl = options.registry ?? (options.records === undefined && fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+      if (options.records === undefined && registryUrl === undefined) {
+        throw new TfmError('USAGE', `attest verify needs --records FILE or --registry URL (or $${REGISTRY_ENV}): where the station registered the device.`);
+      }
+      if (registryUrl !== undefined && options.allowBrokenChain === true) {
+        throw new TfmError('USAGE', '--allow-broken-chain is about a record file\'s hash chain; a registry has none.');
+      }
       const tokenPath = resolve(io.cwd, token);
       const bytes = await readToken(tokenPath);
-      const recordsPath = resolve(io.cwd, options.records);
-      // A file that is not records at all is RECORDS_INVALID (the lookup parses every line first);
-      // only a file of records can have a broken chain.
-      const index = await recordsLookupFromFile(recordsPath);
-      // The records are the trust anchor here: an edited line could register another key.
-      const chain = await verifyRecordFile(recordsPath);
-      const problem = reportError(chain, options.records);
-      // A file that is not a record file has no key to look up, broken chain allowed or not. An
-      // empty one holds no device: the lookup says so (ATTEST_UNKNOWN_INSTANCE).
-      if (problem !== undefined && problem.code !== 'RECORDS_EMPTY' && (options.allowBrokenChain !== true || chain.notRecordFile)) {
-        throw new TfmError(problem.code, `${problem.message} A key looked up there cannot be trusted${chain.notRecordFile ? '' : ' (--allow-broken-chain to look anyway)'}.`, { details: problem.details });
+      const verify = (lookup: AttestationLookup): Promise<AttestationResult> => verifyAttestationToken(bytes, { lookup, nonce: options.nonce, profile: options.profile });
+      let outcome: AttestationResult;
+      let notes: string[] = [];
+      if (registryUrl !== undefined) {
+        const { registry } = openRegistry(registryUrl);
+        try {
+          outcome = await verify(registryLookup(registry));
+        } finally {
+          await registry.close();
+        }
+      } else {
+        const recordsPath = resolve(io.cwd, options.records!);
+        // A file that is not records at all is RECORDS_INVALID (the lookup parses every line first);
+        // only a file of records can have a broken chain.
+        const index = await recordsLookupFromFile(recordsPath);
+        // The records are the trust anchor here: an edited line could register another key.
+        const chain = await verifyRecordFile(recordsPath);
+        const problem = reportError(chain, options.records!);
+        // A file that is not a record file has no key to look up, broken chain allowed or not. An
+        // empty one holds no device: the lookup says so (ATTEST_UNKNOWN_INSTANCE).
+        if (problem !== undefined && problem.code !== 'RECORDS_EMPTY' && (options.allowBrokenChain !== true || chain.notRecordFile)) {
+          throw new TfmError(problem.code, `${problem.message} A key looked up there cannot be trusted${chain.notRecordFile ? '' : ' (--allow-broken-chain to look anyway)'}.`, { details: problem.details });
+        }
+        if (index.inconsistent.length > 0) notes = [`note: ${index.inconsistent.length} record(s) left out: their instance ID does not match their key under their formula.`];
+        outcome = await verify(index.lookup);
       }
-      const outcome = await verifyAttestationToken(bytes, { lookup: index.lookup, nonce: options.nonce, profile: options.profile });
       if (options.json === true) {
         io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'attest verify', file: token, ...outcome, errorCode: outcome.errorCodes[0] ?? null })));
       } else {
-        if (index.inconsistent.length > 0) {
-          io.stderr.write(`note: ${index.inconsistent.length} record(s) left out: their instance ID does not match their key under their formula.\n`);
-        }
+        for (const note of notes) io.stderr.write(`${note}\n`);
         io.stdout.write(formatAttestation(token, outcome));
       }
       const error = attestationError(outcome);
