@@ -43,6 +43,7 @@ import type {
   StepReport,
   SuccessfulProvisionResult,
   TfmErrorJson,
+  VerifiedResult,
   VerifyResult,
 } from './types';
 import { formulaOption, verify, verifyFromReadings } from './verify';
@@ -76,6 +77,8 @@ export class ProvisioningRun {
   private formula: InstanceIdFormula = DEFAULT_INSTANCE_ID_FORMULA;
   private lifecycleAfter?: LifecycleState;
   private verification?: VerifyResult;
+  /** The verification of a run that passed it (what an ok result carries). */
+  private verified?: VerifiedResult;
   private plan?: PlannedWrite[];
 
   constructor(
@@ -266,15 +269,13 @@ export class ProvisioningRun {
   }
 
   /** The one verify step: runs the check, reports it, and throws its error when it failed. */
-  private async verifyStep(check: () => Promise<VerifyResult>, note: string): Promise<VerifyResult> {
+  private async verifyStep(check: () => Promise<VerifyResult>, note: string): Promise<VerifiedResult> {
     return this.step('verify', async (control) => {
       const result = await check();
       this.verification = result;
       control.detail = `${result.checks.filter((k) => k.ok).length}/${result.checks.length} checks passed${note}`;
-      if (!result.ok) {
-        const afterWrite = this.afterWrite;
-        throw result.error ? new TfmError(result.error.code, result.error.message, { afterWrite, details: result.error.details }) : new TfmError('VERIFY_FAILED', 'Verification failed.', { afterWrite });
-      }
+      if (!result.ok) throw new TfmError(result.error.code, result.error.message, { afterWrite: this.afterWrite, details: result.error.details });
+      this.verified = result;
       return result;
     });
   }
@@ -329,8 +330,8 @@ export class ProvisioningRun {
     const p = this.preflightResult!;
     const done = { ...this.common(), ...this.preflightFacts(p), ok: true as const, recovery: 'none' as const, lifecycleAfter: this.lifecycleAfter ?? p.lifecycle.state };
     if (outcome === 'dryRun') return { ...done, outcome, afterWrite: false, plan: this.plan! };
-    if (outcome === 'alreadyProvisioned') return { ...done, ...this.identityFacts(), outcome, afterWrite: false, verification: this.verification! };
-    return { ...done, ...this.identityFacts(), outcome, afterWrite: true, plan: this.plan!, verification: this.verification! };
+    if (outcome === 'alreadyProvisioned') return { ...done, ...this.identityFacts(), outcome, afterWrite: false, verification: this.verified! };
+    return { ...done, ...this.identityFacts(), outcome, afterWrite: true, plan: this.plan!, verification: this.verified! };
   }
 
   /**

@@ -159,7 +159,7 @@ export interface ProvisionedResult extends ProvisionResultCommon, PreflightFacts
   outcome: 'provisioned';
   lifecycleAfter: LifecycleState;
   plan: PlannedWrite[];
-  verification: VerifyResult;
+  verification: VerifiedResult;
   afterWrite: true;
   recovery: 'none';
 }
@@ -169,7 +169,7 @@ export interface AlreadyProvisionedResult extends ProvisionResultCommon, Preflig
   ok: true;
   outcome: 'alreadyProvisioned';
   lifecycleAfter: LifecycleState;
-  verification: VerifyResult;
+  verification: VerifiedResult;
   afterWrite: false;
   recovery: 'none';
 }
@@ -299,11 +299,8 @@ export interface VerifyCheck {
   actual: string;
 }
 
-export interface VerifyResult {
-  ok: boolean;
-  chip?: ChipName;
-  deviceId?: string;
-  lifecycle?: LifecycleState;
+/** Fields of every verify() result. */
+export interface VerifyResultCommon {
   checks: VerifyCheck[];
   boot?: Omit<TfmBootOutcome, 'attestation'> & { identityMatches?: boolean };
   /** The simulated TF-M's attestation token checked after the boot (lib/attest): ok, the failed
@@ -314,6 +311,26 @@ export interface VerifyResult {
   instanceIdFormula?: InstanceIdFormula;
   operations: number;
   durationMs: number;
-  errorCode?: ErrorCode;
-  error?: TfmErrorJson;
 }
+
+/** Every check passed: the device was identified and its lifecycle read. */
+export interface VerifiedResult extends VerifyResultCommon {
+  ok: true;
+  chip: ChipName;
+  deviceId: string;
+  lifecycle: LifecycleState;
+}
+
+/** A check failed (VERIFY_FAILED, with the failed checks) or the device could not be read (a probe
+ *  error): what was read before that is there. */
+export interface NotVerifiedResult extends VerifyResultCommon {
+  ok: false;
+  chip?: ChipName;
+  deviceId?: string;
+  lifecycle?: LifecycleState;
+  errorCode: ErrorCode;
+  error: TfmErrorJson;
+}
+
+/** verify() resolves with this for every outcome: a discriminated union on `ok`. */
+export type VerifyResult = VerifiedResult | NotVerifiedResult;

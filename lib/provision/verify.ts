@@ -23,7 +23,7 @@ import { DEFAULT_INSTANCE_ID_FORMULA, instanceIdFormulaForTfm, type InstanceIdFo
 import { staticLookup } from '../attest/lookup';
 import { verifyAttestationToken } from '../attest/verify';
 import { identify, protectedDeviceError, readDeviceState, restoreNetworkCoreHold, type DeviceState, type Preflight } from './preflight';
-import type { BootModel, TfmBootOutcome, VerifyCheck, VerifyOptions, VerifyResult } from './types';
+import type { BootModel, NotVerifiedResult, TfmBootOutcome, TfmErrorJson, VerifyCheck, VerifyOptions, VerifyResult } from './types';
 
 function slotCheck(name: string, reading: KmuSlotReading | undefined, dest: number | undefined, perm: number, value?: 'written' | 'matches'): VerifyCheck {
   const expectedParts = [dest === undefined ? undefined : `DEST ${hex32(dest)}`, `PERM ${hex32(perm)}`, value ? `VALUE ${value === 'matches' ? 'as written' : 'written'}` : undefined];
@@ -174,12 +174,14 @@ export async function verify(session: ProbeSession, given: VerifyOptions = {}, i
   const started = performance.now();
   const counting = countOperations(session);
   const probe = counting.session;
-  const result: VerifyResult = { ok: false, checks: [], operations: 0, durationMs: 0 };
+  // What was read so far; settled into a VerifyResult at the end.
+  const read: ReadSoFar = { checks: [] };
+  let failure: TfmError | undefined;
   try {
     const identity = internal.identity ?? (await identify(probe, options.chip));
     const target: Target = identity.target;
-    result.chip = identity.chip;
-    result.deviceId = identity.deviceIdHex;
+    read.chip = identity.chip;
+    read.deviceId = identity.deviceIdHex;
     const identityExpected = (options.identityKey ?? 'generate') === 'generate';
     const expectedValues = new Map<number, Uint8Array>();
     if (options.identityBlob) {
@@ -204,34 +206,38 @@ export async function verify(session: ProbeSession, given: VerifyOptions = {}, i
     }
     // The network core was released only to read it: held off again, as found.
     await restoreNetworkCoreHold(probe, { target, networkCore: state.networkCore });
-    result.lifecycle = state.lifecycle.state;
-    result.checks = evaluateState(target, state, options);
+    read.lifecycle = state.lifecycle.state;
+    read.checks = evaluateState(target, state, options);
     // TF-M's provisioning step requires the identity key: without it the boot model can only refuse.
-    if (options.bootModel && identityExpected) {
-      const boot = await runBootCheck(options.bootModel, options);
-      result.checks.push(...boot.checks);
-      result.boot = boot.boot;
-      if (boot.attestation) result.attestation = boot.attestation;
-      result.identityPublicKey = boot.identityPublicKey;
-      result.instanceId = boot.instanceId;
-      result.instanceIdFormula = boot.instanceIdFormula;
-    }
-    const error = verificationError(result.checks);
-    result.ok = error === undefined;
-    if (error) {
-      result.errorCode = error.code;
-      result.error = error.toJSON() as VerifyResult['error'];
-    }
+    if (options.bootModel && identityExpected) Object.assign(read, bootFields(await runBootCheck(options.bootModel, options), read.checks));
+    failure = verificationError(read.checks);
   } catch (error) {
-    const tfm = asTfmError(error);
-    result.ok = false;
-    result.errorCode = tfm.code;
-    result.error = tfm.toJSON() as VerifyResult['error'];
-  } finally {
-    result.operations = counting.count().operations;
-    result.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    failure = asTfmError(error);
   }
-  return result;
+  return settle(read, failure, { operations: counting.count().operations, durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
+}
+
+/** What a verification read before it ended. */
+type ReadSoFar = Omit<NotVerifiedResult, 'ok' | 'errorCode' | 'error' | 'operations' | 'durationMs'>;
+
+/** The boot check's fields of a result; its checks are added to `checks`. */
+function bootFields(boot: Awaited<ReturnType<typeof runBootCheck>>, checks: VerifyCheck[]): Partial<ReadSoFar> {
+  checks.push(...boot.checks);
+  return {
+    boot: boot.boot,
+    ...(boot.attestation ? { attestation: boot.attestation } : {}),
+    identityPublicKey: boot.identityPublicKey,
+    instanceId: boot.instanceId,
+    instanceIdFormula: boot.instanceIdFormula,
+  };
+}
+
+/** The result: verified when nothing failed and the device was identified and its lifecycle read. */
+function settle(read: ReadSoFar, failure: TfmError | undefined, cost: { operations: number; durationMs: number }): VerifyResult {
+  const { chip, deviceId, lifecycle } = read;
+  if (failure === undefined && chip !== undefined && deviceId !== undefined && lifecycle !== undefined) return { ...read, ...cost, ok: true, chip, deviceId, lifecycle };
+  const error = failure ?? new TfmError('INTERNAL_ERROR', 'Verification ended without reading the device.');
+  return { ...read, ...cost, ok: false, errorCode: error.code, error: error.toJSON() as TfmErrorJson };
 }
 
 /**
@@ -247,21 +253,10 @@ export async function verifyFromReadings(p: Preflight, options: Pick<VerifyOptio
     networkCore: p.networkCore,
   };
   const checks = evaluateState(p.target, state, { identityKey: options.identityKey, implementationId: options.implementationId });
-  const verification: VerifyResult = { ok: false, chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, checks, operations: 0, durationMs: 0 };
+  const read: ReadSoFar = { chip: p.chip, deviceId: p.deviceId, lifecycle: p.lifecycle.state, checks };
   if (options.bootModel && options.identityKey === 'generate') {
     const boot = await runBootCheck(options.bootModel, { identityKey: options.identityKey, implementationId: options.implementationId, tfmVersion: options.tfmVersion });
-    checks.push(...boot.checks);
-    verification.boot = boot.boot;
-    if (boot.attestation) verification.attestation = boot.attestation;
-    verification.identityPublicKey = boot.identityPublicKey;
-    verification.instanceId = boot.instanceId;
-    verification.instanceIdFormula = boot.instanceIdFormula;
+    Object.assign(read, bootFields(boot, checks));
   }
-  const error = verificationError(checks);
-  verification.ok = !error;
-  if (error) {
-    verification.errorCode = error.code;
-    verification.error = error.toJSON() as VerifyResult['error'];
-  }
-  return verification;
+  return settle(read, verificationError(checks), { operations: 0, durationMs: 0 });
 }

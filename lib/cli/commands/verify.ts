@@ -55,7 +55,7 @@ export function register(program: Command, io: CliIo): void {
           ]).join('\n'),
         );
       }
-      const { identityPublicKey, ok: _ok, chip: _chip, deviceId: _deviceId, lifecycle: _lifecycle, instanceId: _instanceId, errorCode: _errorCode, ...rest } = result;
+      const { identityPublicKey, ok: _ok, chip: _chip, deviceId: _deviceId, lifecycle: _lifecycle, instanceId: _instanceId, ...rest } = result;
       out.result({
         command: 'verify',
         ok: result.ok,
@@ -64,8 +64,8 @@ export function register(program: Command, io: CliIo): void {
         lifecycle: result.lifecycle ?? null,
         identityPublicKey: identityPublicKey?.hex ?? null,
         instanceId: result.instanceId ?? null,
-        errorCode: result.errorCode ?? null,
         ...rest,
+        errorCode: result.ok ? null : result.errorCode,
       });
       if (!result.ok) {
         // verify writes nothing: a device that fails its checks is "not verified" (3), never
