@@ -117,3 +117,24 @@ test('--records: an intact chain is ok, a broken one is a problem with RECORDS_C
   const records = checks(broken.stdout).find((l) => l.name === 'records')!;
   expect(records).toMatchObject({ level: 'problem', errorCode: 'RECORDS_CHAIN_BROKEN', fix: expect.stringMatching(/new record file/u) });
 });
+
+test('a library of a wrong version or kind is named with the reason and a fix (nrfjprog 10.12, a file that is no library, a library without the J-Link API)', async () => {
+  const old = fakeNrfjprog({ probes: [{ serialNumber: 1001 }], version: [10, 12, 0] });
+  const notLibrary = path.join(dir, 'libnrfjprogdll.so');
+  writeFileSync(notLibrary, 'not a shared object\n');
+  for (const [library, reason] of [
+    [old.libraryPath, /10\.12/u],
+    [notLibrary, /could not load it/u],
+  ] as const) {
+    const c = captureIo({ cwd: dir, env: { ...env, FAKE_NRFJPROG_CONFIG: old.configPath } });
+    await runCli(['doctor', '--nrfjprog-library', library, '--jlink-library', path.join(dir, 'no', 'libjlinkarm.so'), '--json'], c.io);
+    const nrfjprog = checks(c.stdout()).find((l) => l.name === 'library nrfjprog')!;
+    expect(nrfjprog).toMatchObject({ ok: false, errorCode: expect.stringMatching(/^VENDOR_LIBRARY_(UNSUPPORTED|ERROR|INVALID)$/u) });
+    expect(nrfjprog.summary).toMatch(reason);
+    expect(nrfjprog.fix).toMatch(/nRF Command Line Tools 10\.13/u);
+  }
+  const jlink = checks((await doctor('--jlink-library', old.libraryPath, '--json')).stdout).find((l) => l.name === 'library jlink')!;
+  expect(jlink).toMatchObject({ ok: false });
+  expect(jlink.summary).toMatch(/not a usable J-Link library: it lacks JLINKARM_/u);
+  expect(jlink.fix).toMatch(/J-Link/u);
+});
