@@ -67,6 +67,8 @@ CREATE TABLE tfm_registry.devices (
   station text,
   probe_serial bigint,
   attempt text NOT NULL,
+  -- The database role that holds the reservation: only it (or an admin) may begin, release or complete it.
+  db_role text NOT NULL DEFAULT session_user,
   written boolean NOT NULL DEFAULT false,
   reserved_at timestamptz NOT NULL DEFAULT now(),
   written_at timestamptz,
@@ -102,6 +104,12 @@ BEGIN
   WHERE name = p_lot;
 END $$;
 REVOKE ALL ON FUNCTION tfm_registry.move_unit(text, text, text) FROM PUBLIC;
+
+-- Whether the calling login role may act on a reservation held by p_holder (its own, or an admin).
+CREATE FUNCTION tfm_registry.may_act_for(p_holder text) RETURNS boolean LANGUAGE sql STABLE SET search_path = tfm_registry, pg_temp AS $$
+  SELECT p_holder = session_user OR pg_has_role(session_user, '${ADMIN_ROLE}', 'MEMBER')
+    OR (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)
+$$;
 
 CREATE FUNCTION tfm_registry.touch_station(p_station text, p_host text, p_tool_version text, p_public_key text) RETURNS void ${DEFINER} AS $$
 BEGIN
@@ -139,7 +147,8 @@ BEGIN
     END IF;
     UPDATE devices SET lot = p_lot, state = 'reserved', attempt = p_attempt, station = p_station, probe_serial = p_probe_serial,
       implementation_id = p_implementation_id, identity_public_key = p_public_key, instance_id = p_instance_id,
-      instance_id_formula = p_formula, written = false, reserved_at = now(), written_at = NULL, completed_at = NULL, updated_at = now()
+      instance_id_formula = p_formula, written = false, reserved_at = now(), written_at = NULL, completed_at = NULL, updated_at = now(),
+      db_role = session_user
     WHERE chip = p_chip AND device_id = p_device_id;
   ELSE
     UPDATE lots SET reserved = lots.reserved + 1 WHERE name = p_lot AND lots.used + lots.reserved < lots.quota;
@@ -154,14 +163,14 @@ END $$;
 
 CREATE FUNCTION tfm_registry.begin_write(p_attempt text) RETURNS boolean ${DEFINER} AS $$
 BEGIN
-  UPDATE devices SET written = true, written_at = now(), updated_at = now() WHERE attempt = p_attempt AND state = 'reserved';
+  UPDATE devices SET written = true, written_at = now(), updated_at = now() WHERE attempt = p_attempt AND state = 'reserved' AND may_act_for(db_role);
   RETURN FOUND;
 END $$;
 
 CREATE FUNCTION tfm_registry.release_reservation(p_attempt text) RETURNS boolean ${DEFINER} AS $$
 DECLARE d devices%ROWTYPE;
 BEGIN
-  SELECT * INTO d FROM devices WHERE attempt = p_attempt AND state = 'reserved' AND NOT written FOR UPDATE;
+  SELECT * INTO d FROM devices WHERE attempt = p_attempt AND state = 'reserved' AND NOT written AND may_act_for(db_role) FOR UPDATE;
   IF NOT FOUND THEN RETURN false; END IF;
   PERFORM move_unit(d.lot, 'reserved', 'failed');
   UPDATE devices SET state = 'failed', updated_at = now() WHERE chip = d.chip AND device_id = d.device_id;
@@ -206,6 +215,9 @@ BEGIN
   UPDATE attempts SET result = p_result, outcome = p_outcome, error_code = p_error_code, completed_at = now() WHERE attempt = p_attempt;
   SELECT * INTO d FROM devices x WHERE x.chip = a.chip AND x.device_id = a.device_id FOR UPDATE;
   IF NOT FOUND OR d.attempt <> p_attempt THEN RETURN QUERY SELECT NULL::text, true, a.lot; RETURN; END IF;
+  IF NOT may_act_for(d.db_role) THEN
+    RAISE EXCEPTION 'attempt % is held by another database role', p_attempt USING ERRCODE = 'insufficient_privilege';
+  END IF;
   PERFORM move_unit(d.lot, d.state, next_state);
   UPDATE devices x SET state = next_state, identity_public_key = COALESCE(p_public_key, x.identity_public_key),
     instance_id = COALESCE(p_instance_id, x.instance_id), instance_id_formula = COALESCE(p_formula, x.instance_id_formula),

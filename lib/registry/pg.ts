@@ -366,35 +366,6 @@ export class PgRegistry implements Registry {
     return rows[0]?.k ?? undefined;
   }
 
-  /** The attempt IDs (of those given) the registry has a result for. */
-  async completedAttempts(attempts: string[]): Promise<Set<string>> {
-    if (attempts.length === 0) return new Set();
-    const rows = await this.query<{ attempt: string }>('read attempts', 'SELECT attempt FROM tfm_registry.attempts WHERE attempt = ANY($1) AND result IS NOT NULL', [attempts]);
-    return new Set(rows.map((r) => r.attempt));
-  }
-
-  /** Inserts an attempt the registry may not have (station role: INSERT only; a replay is a no-op). */
-  async insertAttempt(a: { attempt: string; station?: string; chip?: string; deviceId?: string; lot?: string; probeSerial?: number; intent?: unknown; result?: unknown; outcome?: string; errorCode?: string }): Promise<boolean> {
-    const rows = await this.query(
-      'insert the attempt',
-      `INSERT INTO tfm_registry.attempts (attempt, station, chip, device_id, lot, probe_serial, intent, result, outcome, error_code, completed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $8::jsonb IS NULL THEN NULL ELSE now() END) ON CONFLICT (attempt) DO NOTHING RETURNING attempt`,
-      [
-        a.attempt,
-        a.station ?? null,
-        a.chip ?? null,
-        a.deviceId ?? null,
-        a.lot ?? null,
-        a.probeSerial ?? null,
-        a.intent === undefined ? null : JSON.stringify(a.intent),
-        a.result === undefined ? null : JSON.stringify(a.result),
-        a.outcome ?? null,
-        a.errorCode ?? null,
-      ],
-    );
-    return rows.length > 0;
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

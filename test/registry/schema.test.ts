@@ -87,6 +87,17 @@ describe('registry schema', () => {
       }
       expect((await server!.sql(`SELECT state FROM tfm_registry.devices WHERE device_id = 'D1'`))[0]!.state).toBe('provisioned');
       expect(await codeOf(station.createLot({ name: 'nope', chip: 'nrf5340', quota: 1 }))).toBe('REGISTRY_PERMISSION_DENIED');
+      // Another station's role cannot complete (nor begin) this role's reservation.
+      await station.reserve(reservation('perm', 'D2', 'att-perm-2'));
+      const other = new PgRegistry(server!.url('line2'));
+      try {
+        expect(await codeOf(other.begin('att-perm-2'))).toBe('REGISTRY_ERROR');
+        const forged = { attempt: 'att-perm-2', outcome: 'provisioned', verified: true, wroteDevice: true, result: {} };
+        expect(await codeOf(other.complete(forged))).toBe('REGISTRY_PERMISSION_DENIED');
+      } finally {
+        await other.close();
+      }
+      expect((await server!.sql(`SELECT state FROM tfm_registry.devices WHERE device_id = 'D2'`))[0]!.state).toBe('reserved');
     } finally {
       await station.close();
     }
