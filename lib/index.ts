@@ -50,6 +50,7 @@ export {
 } from './attest';
 export {
   PgRegistry,
+  RegistryAttempt,
   openRegistry,
   redactUrl,
   type Registry,

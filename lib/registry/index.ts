@@ -6,6 +6,7 @@ import type { Registry } from './types';
 export * from './types';
 export { PgRegistry, stationIdentity, type PgRegistryOptions } from './pg';
 export { MIGRATIONS, STATION_ROLE, ADMIN_ROLE, REGISTRY_SCHEMA, type Migration } from './migrations';
+export { RegistryAttempt, completionOf, type RegistryAttemptOptions } from './attempt';
 export { REGISTRY_ENV, LOT_ENV, redactUrl, redactSecrets, parseRegistryUrl } from './url';
 
 /** The `registry` option: a URL opens a PgRegistry (the caller closes it: `owned`), an object is used as it is. */
