@@ -140,7 +140,7 @@ BEGIN
     END IF;
     IF d.state = 'failed' THEN
       UPDATE lots SET reserved = lots.reserved + 1 WHERE name = p_lot AND lots.used + lots.reserved < lots.quota;
-      IF NOT FOUND THEN RETURN QUERY SELECT 'QUOTA_EXHAUSTED'::text, false, l.quota, l.used, l.reserved; RETURN; END IF;
+      IF NOT FOUND THEN RETURN QUERY SELECT 'QUOTA_EXHAUSTED'::text, false, x.quota, x.used, x.reserved FROM lots x WHERE x.name = p_lot; RETURN; END IF;
     ELSE
       was_resumed := true;
       PERFORM move_unit(p_lot, d.state, 'reserved');
@@ -152,7 +152,7 @@ BEGIN
     WHERE chip = p_chip AND device_id = p_device_id;
   ELSE
     UPDATE lots SET reserved = lots.reserved + 1 WHERE name = p_lot AND lots.used + lots.reserved < lots.quota;
-    IF NOT FOUND THEN RETURN QUERY SELECT 'QUOTA_EXHAUSTED'::text, false, l.quota, l.used, l.reserved; RETURN; END IF;
+    IF NOT FOUND THEN RETURN QUERY SELECT 'QUOTA_EXHAUSTED'::text, false, x.quota, x.used, x.reserved FROM lots x WHERE x.name = p_lot; RETURN; END IF;
     INSERT INTO devices (chip, device_id, lot, state, identity_public_key, instance_id, instance_id_formula, implementation_id, station, probe_serial, attempt)
     VALUES (p_chip, p_device_id, p_lot, 'reserved', p_public_key, p_instance_id, p_formula, p_implementation_id, p_station, p_probe_serial, p_attempt);
   END IF;

@@ -81,6 +81,16 @@ describe('registry on the command line', () => {
     expectNoPassword([first, again, status, noLot, gone, human]);
   });
 
+  pgIt('the station shows the quota left per device and in its summary', async () => {
+    expect((await run(['registry', 'lot', 'create', 'H1', '--chip', 'nrf5340', '--quota', '1', '--registry', server!.adminUrl])).code).toBe(0);
+    const station = await run(['station', '--sim-count', '2', '--records', path.join(dir, 'h.jsonl'), '--station-key', path.join(dir, 'h.pem'), '--registry', server!.url('line'), '--lot', 'H1']);
+    expect(station.code).toBe(3);
+    expect(station.stdout.match(/ 0 left: (PASS|REFUSED)/g)?.sort()).toEqual([' 0 left: PASS', ' 0 left: REFUSED']);
+    expect(station.stdout).toMatch(/quota left +0 of 1 in lot H1 \(1 used, 0 reserved\)/);
+    // The refusal names the lot's figures as they were when it was refused (the other device holds the unit).
+    expect(station.stdout).toMatch(/QUOTA_EXHAUSTED \(nothing written\) - Lot H1 has no quota left \((0 used, 1 reserved|1 used, 0 reserved) of 1\)/);
+  });
+
   pgIt('usage: --lot without a registry, a registry without a lot, a URL that is not postgresql://, --no-records with a registry (exit 2)', async () => {
     const dev = path.join(dir, 'u.json');
     for (const args of [

@@ -307,7 +307,7 @@ export function register(program: Command, io: CliIo): void {
               else if (event.event.type === 'stepEnd') renderer.stepEnd(key, event.event.step, { ok: event.event.ok, skipped: event.event.skipped, durationMs: event.event.durationMs });
               break;
             case 'quota':
-              if (event.probe !== undefined) renderer.setColumns(key, { 'quota left': String(event.left) });
+              if (event.probe !== undefined) renderer.setColumns(key, { 'quota left': `${event.left} left` });
               else renderer.log(`lot ${event.lot}: ${event.left} of ${event.quota} left`);
               break;
             case 'deviceEnd':
