@@ -130,8 +130,12 @@ describe('registry schema', () => {
     await admin.reserve(reservation('dup', 'X1', 'att-dup-1', { identityPublicKey: key }));
     // Held by station-a: another station may not take it over.
     expect(await codeOf(admin.reserve(reservation('dup', 'X1', 'att-dup-2', { station: 'station-b' })))).toBe('DEVICE_ALREADY_REGISTERED');
-    await admin.begin('att-dup-1');
-    await admin.complete({ attempt: 'att-dup-1', outcome: 'provisioned', verified: true, wroteDevice: true, result: {} });
+    // The same station's next run on that device (the first one died) resumes it: no second unit.
+    expect(await admin.reserve(reservation('dup', 'X1', 'att-dup-1b', { identityPublicKey: key }))).toMatchObject({ resumed: true, quota: { used: 0, reserved: 1 } });
+    // The dead run's attempt holds nothing any more.
+    expect(await codeOf(admin.begin('att-dup-1'))).toBe('REGISTRY_ERROR');
+    await admin.begin('att-dup-1b');
+    await admin.complete({ attempt: 'att-dup-1b', outcome: 'provisioned', verified: true, wroteDevice: true, result: {} });
     expect(await codeOf(admin.reserve(reservation('dup', 'X1', 'att-dup-3')))).toBe('DEVICE_ALREADY_REGISTERED');
     expect(await codeOf(admin.reserve(reservation('dup', 'X2', 'att-dup-4', { identityPublicKey: key, station: 'station-b' })))).toBe('DEVICE_ALREADY_REGISTERED');
     expect(await admin.quota('dup')).toEqual({ quota: 10, used: 1, reserved: 0, left: 9 });
