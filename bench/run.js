@@ -40,6 +40,7 @@ function summarise(results) {
       image: strategies ? { nrf5340: strategies.image.operations } : null,
     },
     cpuMsPerDevice: pick(station && station.cpuMsPerDevice),
+    mainThreadCpuMsPerDevice: pick(station && station.mainThreadCpuMsPerDevice),
     firstUseSpikeMs: pick(station && station.firstUseSpikeMs),
     stationRatio16: pick(station && station.ratioToSingleProbe),
     stationRatio64: pick(station && station.large.ratioToSingleProbe),

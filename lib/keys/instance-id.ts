@@ -55,9 +55,20 @@ export function coseKeyOf(uncompressed: Uint8Array): Buffer {
   return encoder.encode(key);
 }
 
+/** Recent instance IDs by formula and key (public data): one run asks for its key's ID several
+ *  times (plan, intent record, result, verify), and the 2.2 formula CBOR-encodes the key first. */
+const recentIds = new Map<string, string>();
+const RECENT_IDS = 256;
+
 /** Instance ID (hex, 33 bytes) of an uncompressed P-256 public key under a formula. */
 export function instanceIdUnder(uncompressed: Uint8Array, formula: InstanceIdFormula): string {
   checkKey(uncompressed);
+  const cacheKey = `${formula}:${Buffer.from(uncompressed.buffer, uncompressed.byteOffset, uncompressed.byteLength).toString('hex')}`;
+  const known = recentIds.get(cacheKey);
+  if (known !== undefined) return known;
   const hashed = formula === '2.1' ? uncompressed : coseKeyOf(uncompressed);
-  return `01${createHash('sha256').update(hashed).digest('hex')}`;
+  const id = `01${createHash('sha256').update(hashed).digest('hex')}`;
+  if (recentIds.size >= RECENT_IDS) recentIds.clear();
+  recentIds.set(cacheKey, id);
+  return id;
 }
