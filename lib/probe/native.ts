@@ -668,14 +668,15 @@ class NativeProbeSession implements ProbeSession {
     } catch (error) {
       return Promise.reject(toProbeError(error));
     }
-    return this.#call((n) => {
-      if (typeof n.batch !== 'function') return runOneByOne(this, operations);
-      try {
+    try {
+      return this.#call((n) => {
+        if (typeof n.batch !== 'function') return runOneByOne(this, operations);
         return n.batch(encoded.program, encoded.data).then((result) => decodeBatch(operations, encoded, result));
-      } finally {
-        encoded.data.fill(0); // copied by the addon; may hold key words
-      }
-    });
+      });
+    } finally {
+      // The addon copied it synchronously (or the call never started); it may hold key words.
+      encoded.data.fill(0);
+    }
   }
 
   #emit(level: string, source: string, message: string): void {
