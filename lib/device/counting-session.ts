@@ -46,11 +46,11 @@ export function countOperations(inner: ProbeSession): CountingSession {
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       if (property === 'batch') {
         // Counted per operation, as the calls it stands for (the probe does each of them).
-        return async (operations: readonly ProbeOperation[]) => {
-          const result = await (value as ProbeSession['batch'])!.call(target, operations);
-          countBatch(operations, result);
-          return result;
-        };
+        return (operations: readonly ProbeOperation[]) =>
+          (value as NonNullable<ProbeSession['batch']>).call(target, operations).then((result) => {
+            countBatch(operations, result);
+            return result;
+          });
       }
       if (!READS.has(property) && !WRITES.has(property)) return value.bind(target);
       return (...args: unknown[]) => {

@@ -69,9 +69,23 @@ function parseHolder(text: string): LockHolder | undefined {
   }
 }
 
+/**
+ * fs.readFile / fs.writeFile through their callback API: the same open, read or write, close as
+ * fs.promises, without a FileHandle and a promise per step (a station takes a probe lock per device
+ * and a record lock per append, docs/performance.md).
+ */
+function readSmallFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => fs.readFile(file, 'utf8', (error, text) => (error ? reject(error) : resolve(text))));
+}
+
+/** Creates `file` with `text` (O_EXCL: fails with EEXIST when it exists), mode 0644. */
+function writeNewFile(file: string, text: string): Promise<void> {
+  return new Promise((resolve, reject) => fs.writeFile(file, text, { mode: 0o644, flag: 'wx' }, (error) => (error ? reject(error) : resolve())));
+}
+
 async function readHolder(lockPath: string): Promise<{ exists: boolean; holder?: LockHolder; raw?: string }> {
   try {
-    const raw = await fsp.readFile(lockPath, 'utf8');
+    const raw = await readSmallFile(lockPath);
     return { exists: true, holder: parseHolder(raw), raw };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false };
@@ -99,7 +113,7 @@ function newHolder(purpose: string | undefined): LockHolder {
 async function writePrivate(lockPath: string, holder: LockHolder): Promise<string> {
   const tmp = `${lockPath}.${process.pid}.${holder.token}.tmp`;
   try {
-    await fsp.writeFile(tmp, `${JSON.stringify(holder)}\n`, { mode: 0o644, flag: 'wx' });
+    await writeNewFile(tmp, `${JSON.stringify(holder)}\n`);
   } catch (error) {
     // A full disk fails the write after the create: never leave the empty file behind.
     await fsp.unlink(tmp).catch(() => undefined);
