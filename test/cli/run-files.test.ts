@@ -289,14 +289,18 @@ describe('a full disk is FILE_ERROR and leaves no temporary file', () => {
   it('an ENOSPC while taking the append lock (injected: the write fails after the create) is FILE_ERROR, not INTERNAL_ERROR', async () => {
     const file = at('r.jsonl');
     const writer = await RecordWriter.open(file);
-    const realWriteFile = fs.promises.writeFile;
-    const spy = jest.spyOn(fs.promises, 'writeFile').mockImplementation(async (target, ...rest) => {
+    // The lock's content is written through fs.writeFile's callback API (lib/records/lockfile.ts).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeFs = require('node:fs') as typeof fs; // the module object itself (the namespace import's properties are fixed)
+    const realWriteFile = nodeFs.writeFile;
+    const spy = jest.spyOn(nodeFs, 'writeFile').mockImplementation(((target: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+      const callback = rest[rest.length - 1] as (error: NodeJS.ErrnoException | null) => void;
       if (String(target).endsWith('.tmp')) {
-        await realWriteFile(target as string, '');
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        realWriteFile(target, '', () => callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })));
+        return;
       }
-      return realWriteFile(target as string, ...(rest as [string]));
-    });
+      (realWriteFile as (...a: unknown[]) => void)(target, ...rest);
+    }) as typeof fs.writeFile);
     try {
       await expect(writer.result({ attempt: 'a', tool: { name: 't', version: '0' }, probeSerial: 1, backend: 'sim', simulated: true, startedAt: '', outcome: 'refused', verified: false, wroteDevice: false, finishedAt: '', durationMs: 0 })).rejects.toMatchObject({
         code: 'FILE_ERROR',
