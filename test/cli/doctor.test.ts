@@ -127,11 +127,24 @@ test('a library of a wrong version or kind is named with the reason and a fix (n
     [notLibrary, /could not load it/u],
   ] as const) {
     const c = captureIo({ cwd: dir, env: { ...env, FAKE_NRFJPROG_CONFIG: old.configPath } });
-    await runCli(['doctor', '--nrfjprog-library', library, '--jlink-library', path.join(dir, 'no', 'libjlinkarm.so'), '--json'], c.io);
-    const nrfjprog = checks(c.stdout()).find((l) => l.name === 'library nrfjprog')!;
+    const code = await runCli(['doctor', '--nrfjprog-library', library, '--jlink-library', path.join(dir, 'no', 'libjlinkarm.so'), '--json'], c.io);
+    const lines = checks(c.stdout());
+    const nrfjprog = lines.find((l) => l.name === 'library nrfjprog')!;
     expect(nrfjprog).toMatchObject({ ok: false, errorCode: expect.stringMatching(/^VENDOR_LIBRARY_(UNSUPPORTED|ERROR|INVALID)$/u) });
     expect(nrfjprog.summary).toMatch(reason);
     expect(nrfjprog.fix).toMatch(/nRF Command Line Tools 10\.13/u);
+    // The summary and the result name the found-but-refused library's code, not NOT_FOUND (the J-Link
+    // one is missing: that is the other way out, not the thing to fix).
+    const summary = lines.find((l) => l.name === 'libraries')!;
+    expect(summary).toMatchObject({ level: 'problem', errorCode: nrfjprog.errorCode });
+    expect(summary.summary).toContain(`nrfjprog not usable (${nrfjprog.errorCode})`);
+    expect(summary.summary).toContain('jlink not found');
+    expect(summary.details.libraries).toEqual([
+      { backend: 'nrfjprog', errorCode: nrfjprog.errorCode, found: true },
+      { backend: 'jlink', errorCode: 'VENDOR_LIBRARY_NOT_FOUND', found: false },
+    ]);
+    expect(lines[lines.length - 1]).toMatchObject({ type: 'result', ok: false, errorCode: nrfjprog.errorCode });
+    expect(code).toBe(EXIT.ENVIRONMENT);
   }
   const jlink = checks((await doctor('--jlink-library', old.libraryPath, '--json')).stdout).find((l) => l.name === 'library jlink')!;
   expect(jlink).toMatchObject({ ok: false });

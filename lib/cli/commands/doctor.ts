@@ -78,6 +78,9 @@ async function libraryChecks(options: DoctorOptions): Promise<DoctorCheck[]> {
   }
   const checks: DoctorCheck[] = [{ name: 'addon', level: 'ok', ok: true, summary: `native addon loaded (ABI ${addon.abiVersion})`, details: { abiVersion: addon.abiVersion } }];
   let usable = 0;
+  // Why each library could not be used, so the summary names the real cause (a library found but
+  // of the wrong version or kind is not a missing one).
+  const failures: Array<{ backend: 'nrfjprog' | 'jlink'; code: ErrorCode; found: boolean }> = [];
   for (const backend of ['nrfjprog', 'jlink'] as const) {
     // The option, else the variable in the run's environment (the addon itself reads process.env).
     const given = (backend === 'nrfjprog' ? options.nrfjprogLibrary : options.jlinkLibrary) ?? (options.env[LIBRARY_ENV[backend]] || undefined);
@@ -88,11 +91,13 @@ async function libraryChecks(options: DoctorOptions): Promise<DoctorCheck[]> {
       handle = new addon.Library(backend, libraryPath);
     } catch (error) {
       const e = native.toProbeError(error);
+      const found = e.code !== 'VENDOR_LIBRARY_NOT_FOUND' && e.code !== 'JLINK_LIBRARY_NOT_FOUND';
+      failures.push({ backend, code: e.code, found });
       checks.push({
         name: `library ${backend}`,
         level: 'info',
         ok: false,
-        summary: `${backend}: ${e.code === 'VENDOR_LIBRARY_NOT_FOUND' || e.code === 'JLINK_LIBRARY_NOT_FOUND' ? 'not found' : 'not usable'}: ${e.message}`,
+        summary: `${backend}: ${found ? 'not usable' : 'not found'}: ${e.message}`,
         errorCode: e.code,
         fix: LIBRARY_FIX[backend],
         details: { path: libraryPath ?? null, env: LIBRARY_ENV[backend] },
@@ -124,7 +129,19 @@ async function libraryChecks(options: DoctorOptions): Promise<DoctorCheck[]> {
     }
   }
   if (usable === 0) {
-    checks.push({ name: 'libraries', level: 'problem', ok: false, summary: 'No usable probe library (nrfjprog or J-Link): commands with --snr cannot reach a probe.', errorCode: 'VENDOR_LIBRARY_NOT_FOUND', fix: `${LIBRARY_FIX.nrfjprog} Or: ${LIBRARY_FIX.jlink}` });
+    // The code of a library that was found but refused comes first: it is what to fix (a missing
+    // one is only the other way out). Each library's own code is in its line and in details.
+    const cause = failures.find((f) => f.found) ?? failures[0];
+    const states = failures.map((f) => `${f.backend} ${f.found ? `not usable (${f.code})` : 'not found'}`).join(', ');
+    checks.push({
+      name: 'libraries',
+      level: 'problem',
+      ok: false,
+      summary: `No usable probe library (${states}): commands with --snr cannot reach a probe.`,
+      errorCode: cause?.code ?? 'VENDOR_LIBRARY_NOT_FOUND',
+      fix: `${LIBRARY_FIX.nrfjprog} Or: ${LIBRARY_FIX.jlink}`,
+      details: { libraries: failures.map((f) => ({ backend: f.backend, errorCode: f.code, found: f.found })) },
+    });
   }
   return checks;
 }
