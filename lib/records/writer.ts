@@ -57,6 +57,11 @@ interface TailState {
 export class RecordWriter {
   readonly path: string;
   private readonly options: RecordWriterOptions;
+
+  /** The key ID of the station key that signs this file's records, if any. */
+  get signerKeyId(): string | undefined {
+    return this.options.signer?.keyId;
+  }
   private pending: PendingAppend[] = [];
   private flushing: Promise<void> | undefined;
   private tail: TailState | undefined;

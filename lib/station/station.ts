@@ -28,7 +28,7 @@ import type { LifecycleState } from '../targets/lifecycle';
 import { AttemptRecorder, RecordWriter, type ResultRecord } from '../records';
 import type { ResultInput } from '../records/format';
 import { RegistryAttempt } from '../registry/attempt';
-import { openRegistry } from '../registry';
+import { openRegistry } from '../registry/open';
 import { stationIdentity } from '../registry/pg';
 import type { QuotaState, Registry } from '../registry/types';
 import type { DeviceFailed, DeviceOutcome, DeviceRefused, StationSummary, StationEvent, ProvisionFunction, WatchOptions, StationOptions } from './types';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startPostgres, type PostgresServer } from '../support/postgres';
+import { pgTest, startPostgres, type PostgresServer } from '../support/postgres';
 import { ensureBuilt, jsonLines, runCliProcess, type CliRun } from '../cli/support/cli';
 
 let server: PostgresServer | undefined;
@@ -29,11 +29,7 @@ afterAll(async () => {
   if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const pgIt = (name: string, body: () => Promise<void>): void =>
-  test(name, async () => {
-    if (server === undefined) return;
-    await body();
-  }, 120_000);
+const pgIt = (name: string, body: () => Promise<void>, timeout = 120_000): void => pgTest(() => server, name, body, timeout);
 
 function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return runCliProcess(args, { env: { ...process.env, TFM_PROVISION_LOCK_DIR: path.join(dir ?? os.tmpdir(), 'locks'), ...extraEnv }, cwd: dir });

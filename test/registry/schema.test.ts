@@ -5,7 +5,7 @@
  */
 import { PgRegistry, MIGRATIONS } from '../../lib/registry';
 import { TfmError } from '../../lib/errors';
-import { startPostgres, type PostgresServer } from '../support/postgres';
+import { pgTest, startPostgres, type PostgresServer } from '../support/postgres';
 
 let server: PostgresServer | undefined;
 let admin: PgRegistry;
@@ -22,12 +22,7 @@ afterAll(async () => {
   await server?.destroy();
 });
 
-/** `it` that needs the server: skipped with the harness's message when none could start locally. */
-const pgIt = (name: string, body: () => Promise<void>, timeout?: number): void =>
-  test(name, async () => {
-    if (server === undefined) return;
-    await body();
-  }, timeout);
+const pgIt = (name: string, body: () => Promise<void>, timeout?: number): void => pgTest(() => server, name, body, timeout);
 
 function reservation(lot: string, deviceId: string, attempt: string, extra: Record<string, unknown> = {}) {
   return { lot, attempt, chip: 'nrf5340', deviceId, station: 'station-a', probeSerial: 1, implementationId: 'aa'.repeat(32), intent: { attempt }, ...extra };

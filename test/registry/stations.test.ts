@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { readRecords, type ResultRecord } from '../../lib/records';
 import { SimulatedDevice } from '../../lib/sim';
 import { createSimFleet } from '../../lib/station/sim-fleet';
-import { startPostgres, type PostgresServer } from '../support/postgres';
+import { pgTest, startPostgres, type PostgresServer } from '../support/postgres';
 import { collect, ensureBuilt, jsonLines, runCliProcess, spawnCli, type CliRun } from '../cli/support/cli';
 
 let server: PostgresServer | undefined;
@@ -36,11 +36,7 @@ afterAll(async () => {
   if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const pgIt = (name: string, body: () => Promise<void>, timeout = 240_000): void =>
-  test(name, async () => {
-    if (server === undefined) return;
-    await body();
-  }, timeout);
+const pgIt = (name: string, body: () => Promise<void>, timeout = 240_000): void => pgTest(() => server, name, body, timeout);
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks') });
 

@@ -193,3 +193,18 @@ export async function startPostgres(): Promise<PostgresServer | undefined> {
     return undefined;
   }
 }
+
+/**
+ * `test` for a body that needs the server: when none could start locally (and none is required),
+ * the body does not run; startPostgres() has printed why.
+ */
+export function pgTest(server: () => PostgresServer | undefined, name: string, body: () => Promise<void>, timeout?: number): void {
+  test(
+    name,
+    async () => {
+      if (server() === undefined) return;
+      await body();
+    },
+    timeout,
+  );
+}
