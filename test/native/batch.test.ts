@@ -6,7 +6,9 @@
  * (lib/probe/batch.ts, for sessions without batch) gives the same results and the same calls.
  */
 import { ProbeError } from '../../lib/errors';
+import { provision } from '../../lib/provision';
 import { runOneByOne } from '../../lib/probe/batch';
+import { NativeBinding, loadNativeAddon, type NativeAddon, type NativeSessionHandle } from '../../lib/probe/native';
 import type { ProbeBatchResult, ProbeOperation, ProbeSession } from '../../lib/probe/types';
 import { countOperations } from '../../lib/device/counting-session';
 import { fakeNrfjprog, type FakeNrfjprogOptions } from '../support/fake-vendor';
@@ -138,5 +140,51 @@ describe('probe batches on the native binding', () => {
       }
       expect(trace()).toEqual([]);
     });
+  });
+
+  // docs/performance.md: the crossings between JavaScript and the probe's thread per device (each
+  // costs main-thread time); the probe operations stay those of operation-count.test.ts.
+  it.each([
+    ['nrf5340', 79, 19],
+    ['nrf9160', 54, 12],
+  ] as const)('a host-strategy run on a fresh %s makes %i probe operations in %i crossings', async (chip, operations, crossings) => {
+    const real = loadNativeAddon();
+    const fake = fakeNrfjprog({ probes: [{ serialNumber: 1000, chip }] });
+    const calls: string[] = [];
+    const injected: NativeAddon = {
+      abiVersion: real.abiVersion,
+      liveWorkers: () => real.liveWorkers(),
+      shutdown: () => real.shutdown(),
+      Library: real.Library,
+      Session: function Session(library: ConstructorParameters<NativeAddon['Session']>[0]) {
+        const inner = new real.Session(library);
+        return new Proxy(inner, {
+          get(target, property) {
+            const value = Reflect.get(target, property, target) as unknown;
+            if (typeof value !== 'function') return value;
+            if (property === 'setLogListening' || property === 'abandon') return (value as (...a: unknown[]) => unknown).bind(target); // no probe call
+            return (...args: unknown[]) => {
+              calls.push(String(property));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+          set(target, property, value) {
+            return Reflect.set(target, property, value, target);
+          },
+        }) as NativeSessionHandle;
+      } as unknown as NativeAddon['Session'],
+    };
+    const session = await new NativeBinding({ backend: 'nrfjprog', library: fake.libraryPath, nativeAddon: injected }).open(1000);
+    let result;
+    try {
+      result = await provision(session, {});
+    } finally {
+      await session.close();
+    }
+    const r = result as unknown as { outcome: string; errorCode?: string; error?: { message: string }; operations: number };
+    expect([r.outcome, r.errorCode, r.error?.message]).toEqual(['provisioned', undefined, undefined]);
+    expect(r.operations).toBe(operations);
+    expect(calls.filter((c) => c === 'batch').length).toBeGreaterThan(0);
+    expect(calls.length).toBe(crossings); // open and close included
   });
 });
