@@ -92,6 +92,21 @@ async function readToken(file: string): Promise<Buffer> {
   }
 }
 
+/**
+ * --nonce of both commands: hex (0x allowed) of 32, 48 or 64 bytes, the sizes TF-M's
+ * attest_verify_challenge_size accepts and RFC 9783 allows for the nonce claim.
+ */
+function parseNonce(text: string): Uint8Array {
+  const hex = text.replace(/^0x/iu, '');
+  if (!/^([0-9a-fA-F]{2})+$/u.test(hex)) {
+    throw new TfmError('INVALID_PARAMETER', `--nonce must be hex (an even number of digits 0-9, a-f); got ${JSON.stringify(text)}.`);
+  }
+  if (![32, 48, 64].includes(hex.length / 2)) {
+    throw new TfmError('INVALID_PARAMETER', `--nonce must be 32, 48 or 64 bytes of hex (as TF-M's attest_verify_challenge_size accepts); got ${hex.length / 2} bytes.`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
 export function register(program: Command, io: CliIo): void {
   const attest = program.command('attest').description('PSA attestation tokens: check a device\'s token against the provisioning records or the device registry.');
 
@@ -115,9 +130,8 @@ export function register(program: Command, io: CliIo): void {
     )
     .action(async (token: string, options: { records?: string; registry?: string; nonce?: string; profile?: string; json?: boolean; allowBrokenChain?: boolean }) => {
       // Bad arguments are a usage error before any file is read or any server asked.
-      if (options.nonce !== undefined && !/^(0x)?([0-9a-fA-F]{2})+$/.test(options.nonce)) {
-        throw new TfmError('INVALID_PARAMETER', `--nonce must be hex (an even number of digits 0-9, a-f); got ${JSON.stringify(options.nonce)}.`);
-      }
+      // A sent nonce of another size can match no token TF-M makes: a typo, not a failed check.
+      if (options.nonce !== undefined) parseNonce(options.nonce);
       if (options.records !== undefined && options.registry !== undefined) {
         throw new TfmError('USAGE', 'attest verify takes --records or --registry, not both: the key must come from one place.');
       }
@@ -175,13 +189,10 @@ export function register(program: Command, io: CliIo): void {
     .requiredOption('--out <file>', 'where to write the token (binary CBOR)')
     .option('--json', 'print { ok, out, bytes, message } as one JSON line')
     .action(async (options: { sim: string; nonce: string; out: string; json?: boolean }) => {
-      const hex = options.nonce.replace(/^0x/i, '');
-      if (!/^([0-9a-fA-F]{2})+$/.test(hex) || ![32, 48, 64].includes(hex.length / 2)) {
-        throw new TfmError('INVALID_PARAMETER', `--nonce must be 32, 48 or 64 bytes of hex (as TF-M's attest_verify_challenge_size accepts); got ${JSON.stringify(options.nonce)}.`);
-      }
+      const challenge = parseNonce(options.nonce);
       const statePath = resolve(io.cwd, options.sim);
       const device = SimulatedDevice.load(statePath) as unknown as AttestingSimDevice;
-      const boot = device.bootTfm({ challenge: Uint8Array.from(Buffer.from(hex, 'hex')) });
+      const boot = device.bootTfm({ challenge });
       device.save(statePath, { overwrite: true });
       if (!boot.ok) throw new TfmError(boot.errorCode ?? 'TFM_PROVISIONING_FAILED', `TF-M did not boot: ${boot.message}`);
       const answer = boot.attestation;
