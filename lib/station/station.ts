@@ -500,7 +500,9 @@ export function stationError(summary: StationSummary): TfmError | undefined {
   // Stopped, but every device had already been started and finished: nothing was left undone (the
   // CLI still exits 128+N after a signal, cli/shutdown).
   if (summary.interrupted && waiting > 0) {
-    return new TfmError('INTERRUPTED', `Stopped by the operator; ${waiting} device${waiting === 1 ? '' : 's'} left untouched, writes in flight were finished.`);
+    // The caller's signal says only that the run must stop: a Ctrl-C, a SIGTERM from a supervisor
+    // or a closed output (`| head`), so the message does not claim an operator.
+    return new TfmError('INTERRUPTED', `Stopped (a signal, or the output was closed) before every device was started; ${waiting} device${waiting === 1 ? '' : 's'} left untouched, writes in flight were finished.`);
   }
   return undefined;
 }

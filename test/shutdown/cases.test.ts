@@ -83,6 +83,21 @@ describe('a closed stdout pipe (`| head -N`)', () => {
     expect(await orphanIntents(records)).toBe(0);
     expect([0, 141]).toContain(run.code);
   });
+
+  it('station --sim-count 4 --json | head -1: exit 141, and the message does not say an operator stopped it', async () => {
+    const states = path.join(dir, 'sd');
+    const child = spawnCli(['station', '--sim-count', '4', '--sim-latency', '20', '--sim-state-dir', states, '--no-records', '--json'], { env, cwd: dir });
+    child.stdin?.end();
+    child.stdout?.once('data', () => child.stdout?.destroy());
+    const run = await collect(child);
+    expect(run.signal).toBeNull();
+    if (run.code === 141) {
+      expect(run.stderr).toMatch(/error INTERRUPTED: Stopped \(a signal, or the output was closed\) before every device was started; \d devices? left untouched/u);
+    } else {
+      expect(run.code).toBe(0); // every device had started before the pipe closed (a slow machine)
+    }
+    expect(run.stderr).not.toMatch(/by the operator/u);
+  });
 });
 
 describe('SIGTERM and SIGHUP in the middle of the KMU slot writes', () => {
