@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { TfmError } from '../errors';
+import { TfmError, asTfmError } from '../errors';
 import { EXIT, EXIT_CODE_HELP, exitCodeFor } from '../exit-codes';
 import { registerCommands } from './commands';
 import { defaultIo, type CliIo } from './io';
@@ -98,9 +98,11 @@ async function runProgram(argv: string[], given: CliIo): Promise<number> {
   // Asked for JSON anywhere on the line (before `--`): known even when commander cannot parse it.
   const end = argv.indexOf('--');
   const wantsJson = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
-  const failureLine = (code: string, message: string): void => {
+  // The error as docs/json.md gives it ({ code, message, category, afterWrite, details? }), the
+  // same shape a command's own failed result carries (withResultLine).
+  const failureLine = (error: TfmError): void => {
     if (!wantsJson || wroteResult()) return;
-    io.stdout.write(jsonLine(streamLine({ type: 'result', command: commandNamed(argv), ok: false, errorCode: code, error: { code, message } })));
+    io.stdout.write(jsonLine(streamLine({ type: 'result', command: commandNamed(argv), ok: false, errorCode: error.code, error: error.toJSON() })));
   };
   const program = buildProgram(io);
   try {
@@ -111,15 +113,15 @@ async function runProgram(argv: string[], given: CliIo): Promise<number> {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
         return EXIT.OK;
       }
-      failureLine('USAGE', error.message.replace(/^error: /, ''));
+      failureLine(new TfmError('USAGE', error.message.replace(/^error: /, '')));
       return EXIT.USAGE;
     }
     const code = exitCodeFor(error);
     if (error instanceof TfmError) {
-      failureLine(error.code, error.message);
+      failureLine(error);
       io.stderr.write(`error ${error.code}: ${error.message}\n`);
     } else {
-      failureLine('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
+      failureLine(asTfmError(error));
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       io.stderr.write(`internal error: ${message}\n`);
     }

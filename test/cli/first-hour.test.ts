@@ -45,7 +45,11 @@ function expectStream(stdout: string, ok: boolean): Record<string, any> {
   const last = all[all.length - 1]!;
   expect(last.type).toBe('result');
   expect(last.ok).toBe(ok);
-  if (!ok) expect(typeof last.errorCode).toBe('string');
+  if (!ok) {
+    expect(typeof last.errorCode).toBe('string');
+    // docs/json.md: a failed result's `error` is { code, message, category, afterWrite, details? }.
+    expect(last.error).toEqual({ code: last.errorCode, message: expect.any(String), category: expect.any(String), afterWrite: expect.any(Boolean), ...(last.error?.details !== undefined ? { details: expect.any(Object) } : {}) });
+  }
   return last;
 }
 
@@ -104,10 +108,27 @@ describe('JSON Lines on every path --json is accepted', () => {
     ['a missing state file', ['sim', 'show', 'missing.json', '--json'], 'SIM_STATE_NOT_FOUND'],
     ['an unknown command', ['--json', 'provison'], 'USAGE'],
     ['--json on a command without JSON output', ['--json', 'records', 'export', 'x.jsonl'], 'USAGE'],
+    ['a nonce of the wrong size', ['attest', 'verify', 't.cbor', '--records', 'r.jsonl', '--nonce', 'abcd', '--json'], 'INVALID_PARAMETER'],
+    ['doctor without a usable library', ['doctor', '--nrfjprog-library', 'no/libnrfjprogdll.so', '--jlink-library', 'no/libjlinkarm.so', '--json'], 'VENDOR_LIBRARY_NOT_FOUND'],
   ])('%s: one result line with its errorCode', async (_name, args, code) => {
     const r = await run(...args);
     expect(r.code).not.toBe(EXIT.OK);
     expect(expectStream(r.stdout, false).errorCode).toBe(code);
+  });
+
+  test('a token that fails a check: the result line has the check\'s code and the error', async () => {
+    expect((await run('provision', '--sim', '--records', 'r.jsonl')).code).toBe(EXIT.OK);
+    require('node:fs').writeFileSync(path.join(dir, 't.cbor'), '');
+    const r = await run('attest', 'verify', 't.cbor', '--records', 'r.jsonl', '--json');
+    expect(r.code).toBe(EXIT.REFUSED);
+    expect(expectStream(r.stdout, false)).toMatchObject({ errorCode: 'ATTEST_MALFORMED', error: { code: 'ATTEST_MALFORMED', category: 'refused' } });
+  });
+
+  test('a station with a refused device: the result line carries the error', async () => {
+    expect((await run('sim', 'create', 'locked.json', '--chip', 'nrf5340', '--state', 'protected')).code).toBe(EXIT.OK);
+    const r = await run('station', '--sim', 'locked.json', '--no-records', '--json');
+    expect(r.code).toBe(EXIT.REFUSED);
+    expect(expectStream(r.stdout, false)).toMatchObject({ errorCode: 'DEVICE_PROTECTED', error: { code: 'DEVICE_PROTECTED', category: 'refused', afterWrite: false } });
   });
 
   test('the global --json before the command is the command\'s --json', async () => {

@@ -171,13 +171,13 @@ export function register(program: Command, io: CliIo): void {
         if (index.inconsistent.length > 0) notes = [`note: ${index.inconsistent.length} record(s) left out: their instance ID does not match their key under their formula.`];
         outcome = await verify(index.lookup);
       }
+      const error = attestationError(outcome);
       if (options.json === true) {
-        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'attest verify', file: token, ...outcome, errorCode: outcome.errorCodes[0] ?? null })));
+        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'attest verify', file: token, ...outcome, errorCode: outcome.errorCodes[0] ?? null, ...(error !== undefined ? { error: error.toJSON() } : {}) })));
       } else {
         for (const note of notes) io.stderr.write(`${note}\n`);
         io.stdout.write(formatAttestation(token, outcome));
       }
-      const error = attestationError(outcome);
       if (error !== undefined) throw error;
     });
 

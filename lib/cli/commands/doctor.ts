@@ -315,9 +315,10 @@ export function register(program: Command, io: CliIo): void {
         out.line();
         out.line(problems.length === 0 ? `No problems found${warnings.length > 0 ? ` (${warnings.length} warning(s))` : ''}.` : `${problems.length} problem(s) found.`);
         const first = problems[0];
+        const error = first === undefined ? undefined : new TfmError(first.errorCode ?? 'INTERNAL_ERROR', `doctor: ${first.summary}`);
         done();
-        out.result({ command: 'doctor', ok: first === undefined, errorCode: first?.errorCode ?? null, problems: problems.length, warnings: warnings.length });
-        if (first !== undefined) throw new TfmError(first.errorCode ?? 'INTERNAL_ERROR', `doctor: ${first.summary}`);
+        out.result({ command: 'doctor', ok: error === undefined, errorCode: error?.code ?? null, ...(error !== undefined ? { error: error.toJSON() } : {}), problems: problems.length, warnings: warnings.length });
+        if (error !== undefined) throw error;
       });
     });
 }

@@ -58,7 +58,7 @@ export function register(program: Command, io: CliIo): void {
       const report = await verifyRecordFile(file, { publicKey });
       const error = reportError(report, name);
       if (options.json === true) {
-        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'records verify', ...report, errorCode: error?.code ?? null })));
+        io.stdout.write(jsonLine(streamLine({ type: 'result', command: 'records verify', ...report, errorCode: error?.code ?? null, ...(error !== undefined ? { error: error.toJSON() } : {}) })));
         if (error) throw error;
         return;
       }

@@ -145,6 +145,7 @@ export function register(program: Command, io: CliIo): void {
       const device = SimulatedDevice.load(target);
       const result = device.bootTfm();
       device.save(target, { overwrite: true });
+      const error = result.ok ? undefined : new TfmError(result.errorCode ?? 'TFM_PROVISIONING_FAILED', `TF-M first boot failed: ${result.message}`);
       if (options.json === true) {
         io.stdout.write(
           jsonLine(streamLine({
@@ -154,7 +155,8 @@ export function register(program: Command, io: CliIo): void {
             lifecycle: result.lifecycle,
             identityPublicKey: result.identityPublicKey ?? null,
             instanceId: result.instanceId ?? null,
-            errorCode: result.errorCode ?? null,
+            errorCode: error?.code ?? null,
+            ...(error !== undefined ? { error: error.toJSON() } : {}),
             message: result.message,
           })),
         );
@@ -163,6 +165,6 @@ export function register(program: Command, io: CliIo): void {
           `TF-M booted: lifecycle ${result.lifecycle}\nidentity public key ${result.identityPublicKey}\ninstance ID         ${result.instanceId}\n`,
         );
       }
-      if (!result.ok) throw new TfmError(result.errorCode ?? 'TFM_PROVISIONING_FAILED', `TF-M first boot failed: ${result.message}`);
+      if (error !== undefined) throw error;
     });
 }

@@ -372,6 +372,7 @@ export function register(program: Command, io: CliIo): void {
           records: summary.records ?? null,
           ...(summary.quota !== undefined ? { quota: summary.quota, registryDeferred: summary.registryDeferred ?? 0 } : {}),
           errorCode: error?.code ?? null,
+          ...(error !== undefined ? { error: error.toJSON() } : {}),
           devices: summary.devices,
         });
         if (error !== undefined) throw error;
