@@ -52,10 +52,21 @@ function commandPath(command: Command): string {
 }
 
 /** The command a command line names, for a result line written before commander found it. */
-function commandNamed(argv: string[]): string | null {
+function commandNamed(argv: string[], program: Command): string | null {
   const words = argv.filter((a) => !a.startsWith('-'));
   if (words.length === 0) return null;
-  return ['records', 'sim', 'attest'].includes(words[0]!) && words[1] !== undefined ? `${words[0]} ${words[1]}` : words[0]!;
+  // Down the program's own command tree (`registry lot create`, `records verify`), so a new group
+  // needs no list here; an unknown first word is named as typed.
+  const names: string[] = [];
+  let command = program;
+  for (const word of words) {
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (sub === undefined) break;
+    names.push(sub.name());
+    command = sub;
+    if (command.commands.length === 0) break;
+  }
+  return names.length > 0 ? names.join(' ') : words[0]!;
 }
 
 /**
@@ -98,13 +109,13 @@ async function runProgram(argv: string[], given: CliIo): Promise<number> {
   // Asked for JSON anywhere on the line (before `--`): known even when commander cannot parse it.
   const end = argv.indexOf('--');
   const wantsJson = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+  const program = buildProgram(io);
   // The error as docs/json.md gives it ({ code, message, category, afterWrite, details? }), the
   // same shape a command's own failed result carries (withResultLine).
   const failureLine = (error: TfmError): void => {
     if (!wantsJson || wroteResult()) return;
-    io.stdout.write(jsonLine(streamLine({ type: 'result', command: commandNamed(argv), ok: false, errorCode: error.code, error: error.toJSON() })));
+    io.stdout.write(jsonLine(streamLine({ type: 'result', command: commandNamed(argv, program), ok: false, errorCode: error.code, error: error.toJSON() })));
   };
-  const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;

@@ -131,6 +131,17 @@ describe('JSON Lines on every path --json is accepted', () => {
     expect(expectStream(r.stdout, false)).toMatchObject({ errorCode: 'DEVICE_PROTECTED', error: { code: 'DEVICE_PROTECTED', category: 'refused', afterWrite: false } });
   });
 
+  test.each([
+    [['registry', 'export', '--csv', '--json', '--registry', 'postgresql://u@127.0.0.1:1/db'], 'registry export'],
+    [['--json', 'registry', 'lot', 'create', 'L1', '--quota', '3'], 'registry lot create'],
+    [['records', 'verify', '--json'], 'records verify'],
+    [['--json', 'provison'], 'provison'],
+  ])('a failure before the command writes its result names the command as typed: %j', async (args, command) => {
+    const r = await run(...args);
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(expectStream(r.stdout, false)).toMatchObject({ command, errorCode: 'USAGE' });
+  });
+
   test('the global --json before the command is the command\'s --json', async () => {
     const before = await run('--json', 'list', '--sim-count', '2');
     const after = await run('list', '--sim-count', '2', '--json');
