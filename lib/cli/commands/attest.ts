@@ -15,6 +15,7 @@ import { SimulatedDevice } from '../../sim/device';
 import type { ErrorCode } from '../../errors';
 import { jsonLine, streamLine } from '../output';
 import type { CliIo } from '../io';
+import { commandHelp } from '../help';
 
 const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
   ['profile', 'profile'],
@@ -126,7 +127,14 @@ export function register(program: Command, io: CliIo): void {
         '(the registry\'s provisioned device with the token\'s instance ID); exactly one.\n' +
         'Checks: COSE_Sign1 shape, ES256, signature by the registered key, instance ID derived from it (by the\n' +
         'TF-M formula the record names), nonce, implementation ID, lifecycle SECURED, profile, boot seed,\n' +
-        'software components. A failed check exits 3 with its code (ATTEST_*). See docs/attestation.md.\n',
+        'software components. A failed check exits 3 with its code (ATTEST_*). See docs/attestation.md.',
+    )
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision attest verify token.cbor --records line1.jsonl --nonce HEX',
+        'tfm-provision attest verify token.cbor --registry postgresql://verifier@db/factory --nonce HEX --json',
+      ]),
     )
     .action(async (token: string, options: { records?: string; registry?: string; nonce?: string; profile?: string; json?: boolean; allowBrokenChain?: boolean }) => {
       // Bad arguments are a usage error before any file is read or any server asked.
@@ -188,6 +196,12 @@ export function register(program: Command, io: CliIo): void {
     .requiredOption('--nonce <hex>', 'the challenge: 32, 48 or 64 bytes, hex')
     .requiredOption('--out <file>', 'where to write the token (binary CBOR)')
     .option('--json', 'print { ok, out, bytes, message } as one JSON line')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision attest request --sim dev.json --nonce HEX --out token.cbor',
+      ]),
+    )
     .action(async (options: { sim: string; nonce: string; out: string; json?: boolean }) => {
       const challenge = parseNonce(options.nonce);
       const statePath = resolve(io.cwd, options.sim);

@@ -13,6 +13,7 @@ import { isProcessAlive } from '../../records/lockfile';
 import { probeLockDirectory } from '../../station/probe-lock';
 import { createOutput, withResultLine } from '../output';
 import type { CliIo } from '../io';
+import { commandHelp } from '../help';
 
 export type CheckLevel = 'ok' | 'info' | 'warning' | 'problem';
 
@@ -301,6 +302,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--records <file>', 'also check the hash chain of this record file')
     .option('--nrfjprog-library <path>', 'the nrfjprog library to check instead of the standard locations')
     .option('--jlink-library <path>', 'the J-Link library to check instead of the standard locations')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision doctor',
+        'tfm-provision doctor --records line1.jsonl --json',
+      ]),
+    )
     .action(async (options: { json?: boolean; records?: string; nrfjprogLibrary?: string; jlinkLibrary?: string }) => {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'doctor', async (done) => {

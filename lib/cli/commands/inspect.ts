@@ -7,6 +7,7 @@ import type { CliIo } from '../io';
 import { Shutdown } from '../shutdown';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { parseImplementationId } from '../options';
+import { commandHelp } from '../help';
 
 interface InspectCommandOptions extends DeviceCommandOptions {
   implementationId?: string;
@@ -44,6 +45,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'JSON Lines on stdout: one {"type":"result"} line with the report')
     .option('--implementation-id <hex>', 'implementation ID to compare with (default the sample\'s)')
     .option('--skip-identity-key', 'judge the device as provisioned without an identity key')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision inspect --sim dev.json',
+        'tfm-provision inspect --snr 1050012345 --json',
+      ]),
+    )
     .action(async (options: InspectCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       (io.shutdown ?? new Shutdown()).arm();

@@ -10,6 +10,7 @@ import { createOutput, formatTable, withResultLine } from '../output';
 import { acquireProbeLock, type ProbeLock } from '../../station/probe-lock';
 import type { CliIo } from '../io';
 import { bindingFromCliOptions, displayName } from '../options';
+import { commandHelp } from '../help';
 
 export interface ListedProbe {
   serialNumber: number;
@@ -80,6 +81,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--sim <state-file>', 'list the one simulated device in state-file instead (it must exist)')
     .option('--sim-count <n>', 'list N simulated probes instead (no hardware)')
     .option('--sim-state-dir <dir>', 'with --sim-count: the simulated devices kept in <dir>/<serial>.json')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision list',
+        'tfm-provision list --sim-count 2 --json',
+      ]),
+    )
     .action(async (options: { json?: boolean; backend?: string; library?: string; sim?: string; simCount?: string; simStateDir?: string }) => {
       const out = createOutput(io, { json: options.json });
       await withResultLine(out, 'list', async (done) => {

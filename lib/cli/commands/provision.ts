@@ -37,6 +37,7 @@ import { Shutdown } from '../shutdown';
 import type { CliIo } from '../io';
 import { addDeviceOptions, checkSelection, openSession, parseSerialNumber, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { addImageStrategyOptions, imageStrategyOptionsFrom, type ImageCliOptions } from '../image-options';
+import { commandHelp } from '../help';
 
 interface ProvisionCommandOptions extends DeviceCommandOptions, ImageCliOptions {
   dryRun?: boolean;
@@ -233,6 +234,17 @@ export function register(program: Command, io: CliIo): void {
     .option('--station-key <file>', STATION_KEY_OPTION_HELP)
     .option('--registry <url>', REGISTRY_OPTION_HELP)
     .option('--lot <name>', LOT_OPTION_HELP)
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision provision --sim                       # a fresh simulated nRF5340',
+        'tfm-provision provision --sim dev.json              # the device in dev.json, saved after',
+        'tfm-provision provision --sim --chip nrf9160 --json # a simulated nRF9160, JSON Lines',
+        'tfm-provision provision --snr 1050012345 --dry-run  # the plan; nothing written',
+        'tfm-provision provision --snr 1050012345 --strategy image --image provisioning_image.hex',
+        'tfm-provision provision --snr 1050012345 --registry postgresql://line1@db/factory --lot L2026-12',
+      ]),
+    )
     .action(async (options: ProvisionCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       let opened: OpenedSession | undefined;

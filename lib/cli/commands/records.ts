@@ -10,6 +10,7 @@ import type { CliIo } from '../io';
 import { jsonLine, streamLine } from '../output';
 import { STATION_KEY_OPTION_HELP, openStationKey } from '../options';
 import * as path from 'node:path';
+import { commandHelp } from '../help';
 
 function ensureReadable(file: string): void {
   const stats = statRegularOrAbsent(file, 'the record file');
@@ -28,6 +29,12 @@ export function register(program: Command, io: CliIo): void {
     .description('Create the station key that signs the records (if there is none) and print its public key (PEM) for verifiers.')
     .option('--station-key <file>', STATION_KEY_OPTION_HELP)
     .option('--public-key-out <file>', 'also write the public key (PEM) to this file')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision records init > station.pub   # the public key, for verifiers',
+      ]),
+    )
     .action((options: { stationKey?: string; publicKeyOut?: string }) => {
       const key = openStationKey(options.stationKey, io, (text) => io.stderr.write(`note: ${text}\n`));
       if (options.publicKeyOut !== undefined) {
@@ -51,6 +58,13 @@ export function register(program: Command, io: CliIo): void {
     .argument('<file>', 'record file (JSON Lines)')
     .option('--public-key <file>', "the station's public key (PEM, from \"records init\"): prove every record was written by that station")
     .option('--json', 'print the report as one JSON line')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision records verify line1.jsonl --public-key station.pub',
+        'tfm-provision records verify line1.jsonl --json',
+      ]),
+    )
     .action(async (name: string, options: { json?: boolean; publicKey?: string }) => {
       const file = path.resolve(io.cwd, name);
       ensureReadable(file);
@@ -83,6 +97,12 @@ export function register(program: Command, io: CliIo): void {
     .option('-o, --output <out>', 'write to this file instead of stdout')
     .option('--public-key <file>', "export only if every record is signed by this station key (PEM)")
     .option('--allow-broken-chain', 'export even if the chain, the signatures or the records\' sense do not verify')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision records export line1.jsonl --csv -o registry.csv --public-key station.pub',
+      ]),
+    )
     .action(async (name: string, options: { csv?: boolean; output?: string; publicKey?: string; allowBrokenChain?: boolean }) => {
       const file = path.resolve(io.cwd, name);
       ensureReadable(file);

@@ -15,6 +15,7 @@ import type { CliIo } from '../io';
 import { bindingFromCliOptions, displayName } from '../options';
 import { snrFrom } from '../session';
 import { Shutdown } from '../shutdown';
+import { commandHelp } from '../help';
 
 interface RecoverCommandOptions {
   snr?: string;
@@ -60,6 +61,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--library <path>', 'path of the vendor library (nrfjprog DLL or J-Link DLL)')
     .option('--sim-count <n>', 'use N simulated probes instead (no hardware)')
     .option('--sim-state-dir <dir>', 'with --sim-count: the simulated devices kept in <dir>/<serial>.json')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision recover --sim dev.json',
+        'tfm-provision recover --snr 1050012345 --core network',
+      ]),
+    )
     .action(async (options: RecoverCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       const shutdown = io.shutdown ?? new Shutdown();

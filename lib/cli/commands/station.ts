@@ -43,6 +43,7 @@ import { redactUrl } from '../../registry/url';
 import { snrFrom } from '../session';
 import { createSimFileFleet } from '../../station/sim-file';
 import { checkAppendable } from '../../records';
+import { commandHelp } from '../help';
 
 interface StationCommandOptions {
   snr?: string;
@@ -175,6 +176,15 @@ export function register(program: Command, io: CliIo): void {
     .option('-y, --yes', 'do not ask for typed confirmation before provisioning real devices')
     .option('--registry <url>', REGISTRY_OPTION_HELP)
     .option('--lot <name>', LOT_OPTION_HELP)
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision station --sim-count 16                # 16 simulated probes, no hardware',
+        'tfm-provision station --all --records line1.jsonl',
+        'tfm-provision station --snr 1050012345,1050012346 --watch --max-devices 100',
+        'tfm-provision station --all --registry postgresql://line1@db/factory --lot L2026-12',
+      ]),
+    )
     .action(async (options: StationCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       // SIGINT, SIGTERM, SIGHUP and a closed output all stop the station the same way (cli/shutdown).

@@ -8,6 +8,7 @@ import type { CliIo } from '../io';
 import { Shutdown } from '../shutdown';
 import { addDeviceOptions, openSession, sessionOptionsFrom, type DeviceCommandOptions, type OpenedSession } from '../session';
 import { displayName, parseImplementationId } from '../options';
+import { commandHelp } from '../help';
 
 interface VerifyCommandOptions extends DeviceCommandOptions {
   implementationId?: string;
@@ -20,6 +21,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'JSON Lines on stdout: one {"type":"result"} line')
     .option('--implementation-id <hex>', 'expected 32-byte implementation ID (default the sample\'s)')
     .option('--skip-identity-key', 'do not expect the identity key slots')
+    .addHelpText(
+      'after',
+      commandHelp([
+        'tfm-provision verify --sim dev.json',
+        'tfm-provision verify --snr 1050012345 --json',
+      ]),
+    )
     .action(async (options: VerifyCommandOptions) => {
       const out = createOutput(io, { json: options.json });
       (io.shutdown ?? new Shutdown()).arm();
