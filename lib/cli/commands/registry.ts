@@ -223,12 +223,14 @@ nothing is written), and completes it with the verified result. Set up once, as 
         }
         out.line(`${counts.OK ?? 0} device(s) imported into lot ${options.lot}, ${counts.ALREADY_IMPORTED ?? 0} already there, ${lines.length - (counts.OK ?? 0) - (counts.ALREADY_IMPORTED ?? 0)} refused (${check.authorship === 'verified' ? 'signatures verified' : 'unsigned records: authorship not checked'})`);
         const refused = lines.filter((l) => l.status !== 'OK' && l.status !== 'ALREADY_IMPORTED');
+        const first = refused[0];
+        const code = first === undefined ? undefined : first.status === 'QUOTA_EXHAUSTED' || first.status === 'LOT_NOT_FOUND' || first.status === 'CHIP_MISMATCH' ? first.status : 'DEVICE_ALREADY_REGISTERED';
+        // The error the command exits with, also in the result line (docs/json.md: a failed result has
+        // one, and its errorCode is a TfmError code: PUBLIC_KEY_ALREADY_REGISTERED is only an import status).
+        const error = first === undefined ? undefined : new TfmError(code as 'QUOTA_EXHAUSTED', `${refused.length} device(s) were not imported (first: ${first.deviceId ?? '?'}: ${first.status}).`);
         done();
-        out.result({ command: 'registry import', ok: refused.length === 0, imported: counts.OK ?? 0, already: counts.ALREADY_IMPORTED ?? 0, refused: refused.length, authorship: check.authorship, errorCode: refused[0]?.status ?? null });
-        if (refused.length > 0) {
-          const code = refused[0]!.status === 'QUOTA_EXHAUSTED' || refused[0]!.status === 'LOT_NOT_FOUND' || refused[0]!.status === 'CHIP_MISMATCH' ? refused[0]!.status : 'DEVICE_ALREADY_REGISTERED';
-          throw new TfmError(code as 'QUOTA_EXHAUSTED', `${refused.length} device(s) were not imported (first: ${refused[0]!.deviceId ?? '?'}: ${refused[0]!.status}).`);
-        }
+        out.result({ command: 'registry import', ok: refused.length === 0, imported: counts.OK ?? 0, already: counts.ALREADY_IMPORTED ?? 0, refused: refused.length, authorship: check.authorship, errorCode: error?.code ?? null, ...(error !== undefined ? { error: error.toJSON() } : {}) });
+        if (error !== undefined) throw error;
       }),
     );
 
