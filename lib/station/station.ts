@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { acquireProbeLock, type ProbeLock } from './probe-lock';
+import { AbortFanOut, sleepUnless } from './abort-fan-out';
 import { identifyChip } from '../device/ficr';
 import { EXIT, exitCodeFor } from '../exit-codes';
 import { TfmError, asTfmError } from '../errors';
@@ -42,19 +43,6 @@ function packageVersion(): string {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Runs a station to completion (or until stopped) and returns its summary. Never throws for a device. */
 export async function runStation(options: StationOptions): Promise<StationSummary> {
   const station = new Station(options);
@@ -73,6 +61,9 @@ class Station {
   /** Handed to provision(): aborted only by the caller's signal (Ctrl-C), so reaching --max-devices
    *  or --duration never cuts short a device that is already being provisioned. */
   private readonly abortRuns = new AbortController();
+  /** One listener on each of the two signals above, fanned out to the runs and polls in flight. */
+  private readonly stopWaits = new AbortFanOut(this.stop.signal);
+  private readonly runAborts = new AbortFanOut(this.abortRuns.signal);
   private stopReason: 'signal' | 'maxDevices' | 'duration' | undefined;
   private started = 0;
   private readonly seen = new Set<string>();
@@ -323,18 +314,22 @@ class Station {
     };
 
     let result: ProvisionResult;
+    // The run's own signal: aborted with the station's, and unsubscribed when this run ends.
+    const runAbort = this.runAborts.child();
     try {
       const random = this.options.randomFor?.(serial);
       result = await this.provisionFn(session, {
         ...this.options.provision,
         ...this.options.deviceOptions?.(serial),
         ...(random !== undefined ? { random } : {}),
-        signal: this.abortRuns.signal,
+        signal: runAbort.signal,
         beforeIrreversible,
         onEvent,
       });
     } catch (error) {
       return this.finishWithError(serial, recorder, error, identified, registryAttempt);
+    } finally {
+      runAbort.release();
     }
     const outcome = deviceOutcome(result, { attempt, probeSerial: serial, durationMs: Date.now() - Date.parse(recorder.facts.startedAt), startedAt: recorder.facts.startedAt });
     await this.record(outcome, () => recorder.result(result), async (written) => this.completeInRegistry(outcome, registryAttempt, written ?? recorder.resultInput(result)));
@@ -399,7 +394,7 @@ class Station {
           deviceId = await look();
           if (deviceId !== undefined && !this.seen.has(deviceId)) break;
           deviceId = undefined;
-          await sleep(pollMs, this.stop.signal);
+          await sleepUnless(pollMs, this.stopWaits);
         }
         if (deviceId === undefined || this.stop.signal.aborted || session === undefined) break;
         if (watch.maxDevices !== undefined && this.started >= watch.maxDevices) break;
@@ -416,7 +411,7 @@ class Station {
         while (!this.stop.signal.aborted) {
           const now = await look();
           if (now !== deviceId) break;
-          await sleep(pollMs, this.stop.signal);
+          await sleepUnless(pollMs, this.stopWaits);
         }
       }
     } finally {

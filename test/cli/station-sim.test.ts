@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '../../lib/exit-codes';
 import { runCli } from '../../lib/cli/program';
-import { readRecords, verifyRecordFile } from '../../lib/records';
+import { loadOrCreateStationKey, readRecords, verifyRecordFile } from '../../lib/records';
 import { SimulatedDevice } from '../../lib/sim';
 import { SIM_FLEET_FIRST_SERIAL } from '../../lib/station';
 import { collect, ensureBuilt, jsonLines, runCliProcess, spawnCli, waitForOutput } from './support/cli';
@@ -57,6 +57,23 @@ describe('station command on the simulator', () => {
     expect(lines.filter((l) => l.type === 'device')).toHaveLength(3);
     expect(lines.filter((l) => l.type === 'message' && l.text === 'Success!')).toHaveLength(3);
     expect(await verifyRecordFile(records)).toMatchObject({ ok: true, intents: 3, results: 3 });
+  });
+
+  it('16+ probes, once through and in --watch: nothing on stderr (no MaxListenersExceededWarning from one shared abort signal)', async () => {
+    // A station key of this test's own, made beforehand: its creation notice is not what is checked here.
+    const key = path.join(dir, 'station-key.pem');
+    loadOrCreateStationKey(key);
+    const keyEnv = { ...env, TFM_PROVISION_STATION_KEY: key };
+    const once = await runCliProcess(['station', '--sim-count', '20', '--json', '--records', path.join(dir, 'once.jsonl')], { env: keyEnv, cwd: dir });
+    expect(once.code).toBe(EXIT.OK);
+    expect(once.stderr).not.toContain('MaxListenersExceededWarning');
+    expect(once.stderr).toBe('');
+    expect(jsonLines(once.stdout).pop()).toMatchObject({ type: 'result', counts: { passed: 20 } });
+    // In watch mode the 20 idle probes also wait on the stop signal, all at once, until --duration.
+    const watch = await runCliProcess(['station', '--sim-count', '20', '--json', '--watch', '--duration', '2', '--poll-ms', '5', '--records', path.join(dir, 'watch.jsonl')], { env: keyEnv, cwd: dir });
+    expect(watch.code).toBe(EXIT.OK);
+    expect(watch.stderr).toBe('');
+    expect(jsonLines(watch.stdout).pop()).toMatchObject({ type: 'result', counts: { passed: 20 } });
   });
 
   it('writes the record file under the working directory by default', async () => {

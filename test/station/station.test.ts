@@ -240,4 +240,54 @@ describe('station on simulated devices', () => {
     expect(summary.interrupted).toBe(false);
     expect(stationExitCode(summary)).toBe(3);
   });
+  it('watch mode on 16 probes: the abort listeners stay bounded across 48 devices (one per run, none left behind)', async () => {
+    const { EventEmitter } = await import('node:events');
+    const getEventListeners = (target: EventTarget, name: string): unknown[] => EventEmitter.getEventListeners(target, name);
+    const { SimBinding } = await import('../../lib/sim');
+    const { provision } = await import('../../lib/provision');
+    const sim = new SimBinding({ latencyMs: 0 });
+    const probes = Array.from({ length: 16 }, (_, i) => 400000001 + i);
+    const total = 48;
+    let made = 0;
+    const place = (serial: number): void => {
+      made++;
+      sim.attach(serial, SimulatedDevice.create({ chip: 'nrf5340', deviceId: (0xe000 + made).toString(16).padStart(16, '0') }));
+    };
+    for (const serial of probes) place(serial);
+
+    const caller = new AbortController();
+    const atRunStart: number[] = [];
+    const onCaller: number[] = [];
+    const runSignals = new Set<AbortSignal>();
+    const summary = await runStation({
+      binding: sim,
+      serialNumbers: probes,
+      records: false,
+      env,
+      signal: caller.signal,
+      watch: { maxDevices: total, pollMs: 1 },
+      provisionFn: (session, options) => {
+        // Another run's listener on this run's signal would mean the runs share one signal.
+        atRunStart.push(getEventListeners(options.signal!, 'abort').length);
+        onCaller.push(getEventListeners(caller.signal, 'abort').length);
+        runSignals.add(options.signal!);
+        return provision(session, options);
+      },
+      onEvent: (e) => {
+        // The device is taken away once it is done, and a fresh one is placed while others are still running.
+        if (e.type === 'deviceEnd') {
+          sim.detach(e.device.probeSerial);
+          if (made < total) place(e.device.probeSerial);
+        }
+      },
+    });
+
+    expect(summary.devices).toHaveLength(total);
+    expect(summary.devices.every((d) => d.outcome === 'provisioned')).toBe(true);
+    expect(runSignals.size).toBe(total); // a signal of its own for each run
+    expect(Math.max(...atRunStart)).toBe(0);
+    expect(Math.max(...onCaller)).toBe(1); // the station's one listener, however many runs are in flight
+    for (const signal of runSignals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
 });
