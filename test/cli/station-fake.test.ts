@@ -13,6 +13,7 @@ import { readRecords, verifyRecordFile } from '../../lib/records';
 import { fakeNrfjprog, type FakeNrfjprogOptions } from '../support/fake-vendor';
 import { collect, ensureBuilt, jsonLines, runCliProcess, spawnCli, waitForOutput } from './support/cli';
 import { captureIo } from './support/io';
+import { ownStationKeyEnv } from '../support/own-station-key';
 import { unmarkedFakeLibrary } from './support/unmarked-fake';
 
 const A = 1050123456;
@@ -32,7 +33,7 @@ afterEach(async () => {
 /** Configures the fake (for this process and, through FAKE_NRFJPROG_CONFIG, for child processes). */
 function configure(options: FakeNrfjprogOptions = {}): { library: string; args: string[]; trace: () => string[] } {
   const fake = fakeNrfjprog({ probes: [{ serialNumber: A }, { serialNumber: B, chip: 'nrf9160' }, { serialNumber: C, chip: 'nrf9161' }], ...options });
-  env = { ...process.env, FAKE_NRFJPROG_CONFIG: fake.configPath, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks') };
+  env = { ...process.env, FAKE_NRFJPROG_CONFIG: fake.configPath, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks'), ...ownStationKeyEnv(dir) };
   return {
     library: fake.libraryPath,
     args: ['--backend', 'nrfjprog', '--library', fake.libraryPath],
@@ -168,7 +169,7 @@ describe('CLI on the fake nrfjprog library', () => {
 describe('typed confirmation on a probe the addon takes for real', () => {
   function configureReal(options: FakeNrfjprogOptions = {}): { args: string[]; trace: () => string[] } {
     const fake = fakeNrfjprog({ probes: [{ serialNumber: A }], trace: true, ...options });
-    env = { ...process.env, FAKE_NRFJPROG_CONFIG: fake.configPath, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks') };
+    env = { ...process.env, FAKE_NRFJPROG_CONFIG: fake.configPath, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks'), ...ownStationKeyEnv(dir) };
     return {
       args: ['--backend', 'nrfjprog', '--library', unmarkedFakeLibrary()],
       trace: () => fake.readTrace().map((t) => `${t.function} ${t.args.join(' ')}`),

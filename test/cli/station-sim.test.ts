@@ -7,18 +7,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '../../lib/exit-codes';
 import { runCli } from '../../lib/cli/program';
-import { loadOrCreateStationKey, readRecords, verifyRecordFile } from '../../lib/records';
+import { readRecords, verifyRecordFile } from '../../lib/records';
 import { SimulatedDevice } from '../../lib/sim';
 import { SIM_FLEET_FIRST_SERIAL } from '../../lib/station';
 import { collect, ensureBuilt, jsonLines, runCliProcess, spawnCli, waitForOutput } from './support/cli';
 import { captureIo } from './support/io';
+import { ownStationKeyEnv } from '../support/own-station-key';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
 beforeAll(() => ensureBuilt());
 beforeEach(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tfm-station-cli-'));
-  env = { ...process.env, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks') };
+  env = { ...process.env, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks'), ...ownStationKeyEnv(dir) };
 });
 afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
@@ -60,17 +61,13 @@ describe('station command on the simulator', () => {
   });
 
   it('16+ probes, once through and in --watch: nothing on stderr (no MaxListenersExceededWarning from one shared abort signal)', async () => {
-    // A station key of this test's own, made beforehand: its creation notice is not what is checked here.
-    const key = path.join(dir, 'station-key.pem');
-    loadOrCreateStationKey(key);
-    const keyEnv = { ...env, TFM_PROVISION_STATION_KEY: key };
-    const once = await runCliProcess(['station', '--sim-count', '20', '--json', '--records', path.join(dir, 'once.jsonl')], { env: keyEnv, cwd: dir });
+    const once = await runCliProcess(['station', '--sim-count', '20', '--json', '--records', path.join(dir, 'once.jsonl')], { env, cwd: dir });
     expect(once.code).toBe(EXIT.OK);
     expect(once.stderr).not.toContain('MaxListenersExceededWarning');
     expect(once.stderr).toBe('');
     expect(jsonLines(once.stdout).pop()).toMatchObject({ type: 'result', counts: { passed: 20 } });
     // In watch mode the 20 idle probes also wait on the stop signal, all at once, until --duration.
-    const watch = await runCliProcess(['station', '--sim-count', '20', '--json', '--watch', '--duration', '2', '--poll-ms', '5', '--records', path.join(dir, 'watch.jsonl')], { env: keyEnv, cwd: dir });
+    const watch = await runCliProcess(['station', '--sim-count', '20', '--json', '--watch', '--duration', '2', '--poll-ms', '5', '--records', path.join(dir, 'watch.jsonl')], { env, cwd: dir });
     expect(watch.code).toBe(EXIT.OK);
     expect(watch.stderr).toBe('');
     expect(jsonLines(watch.stdout).pop()).toMatchObject({ type: 'result', counts: { passed: 20 } });

@@ -10,14 +10,16 @@ import { seededRandom } from '../../lib/random';
 import { SimulatedDevice } from '../../lib/sim';
 import { SAMPLE_MESSAGES } from '../../lib/provision/events';
 import { SecretScanner, describeHits } from '../hygiene/secret-scanner';
+import { ownStationKeyEnv } from '../support/own-station-key';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const FIVE_LINES = Object.values(SAMPLE_MESSAGES);
 let dir: string;
+let keyEnv: NodeJS.ProcessEnv;
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks') } });
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = keyEnv): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TFM_PROVISION_LOCK_DIR: path.join(dir, 'locks'), ...extraEnv } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -31,6 +33,8 @@ function jsonLines(stdout: string): Array<Record<string, any>> {
 beforeAll(() => {
   if (!fs.existsSync(MAIN)) execFileSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-provision-cli-'));
+  // The checks of stderr below must not depend on which test first created a station key.
+  keyEnv = ownStationKeyEnv(dir);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -46,6 +50,18 @@ describe('tfm-provision provision', () => {
     expect(r.stdout).toMatch(/instance ID\s+01[0-9a-f]{64}/);
     expect(r.stdout).toMatch(/TF-M boot model: SECURED/);
     expect(r.stderr).toBe('');
+  });
+
+  it('the first run without a station key creates one and says so on stderr (only then); stdout is the same', () => {
+    const file = path.join(dir, 'first-use', 'station-key.pem');
+    const first = cli(['provision', '--sim'], { TFM_PROVISION_STATION_KEY: file });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/^created the station key .*station-key\.pem \(key ID [0-9a-f]{16}\.\.\.\); records are signed with it\./);
+    expect(fs.existsSync(file)).toBe(true);
+    expect(first.stdout.split('\n').slice(0, 5)).toEqual(FIVE_LINES);
+    const second = cli(['provision', '--sim'], { TFM_PROVISION_STATION_KEY: file });
+    expect(second.code).toBe(0);
+    expect(second.stderr).toBe('');
   });
 
   it('--sim FILE --json: JSON Lines only, the last one the result; runs chain through the state file', () => {
