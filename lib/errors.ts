@@ -1,8 +1,10 @@
 /**
  * One error type for the whole package. Users branch on `code`, never on the message text.
  *
- * Codes are grouped by where they arise; each has a default operator-facing hint. Add a code here
- * (with its category) rather than inventing strings at a throw site.
+ * Codes are grouped by where they arise, each with its category (which picks the exit code). Add a
+ * code here (with its category) rather than inventing strings at a throw site, and give it a row in
+ * docs/errors.md (test/package/error-codes-doc.test.ts fails until it has one). The operator-facing
+ * text is the message at the throw site; the code has no default hint.
  */
 
 export const ERROR_CODES = {
