@@ -248,6 +248,11 @@ function decodeClaims(payload: Map<unknown, unknown>, family: ClaimKeyFamily, bo
 
 export async function verifyAttestationToken(token: Uint8Array, options: VerifyAttestationOptions): Promise<AttestationResult> {
   const expectedNonce = options.nonce === undefined ? undefined : toBytes(options.nonce, 'nonce');
+  // A verifier that sends a challenge of another size has a bug of its own: no token can carry it
+  // (RFC 9783 section 3.1.1), so it is the caller's parameter that is wrong, not the token.
+  if (expectedNonce !== undefined && !HASH_LENGTHS.includes(expectedNonce.length)) {
+    throw new TfmError('INVALID_PARAMETER', `The expected nonce is ${expectedNonce.length} bytes; a PSA token's nonce is 32, 48 or 64 bytes.`);
+  }
   const checks = new Checks();
   const empty: AttestationClaims = { other: [] };
 

@@ -133,6 +133,12 @@ describe('each corruption fails with its code', () => {
     expect((await verify(good, { lookup: legacy })).errorCodes).toEqual(['ATTEST_INSTANCE_ID_MISMATCH']);
   });
 
+  it('an expected nonce no token can carry (not 32, 48 or 64 bytes) is the caller\'s INVALID_PARAMETER', async () => {
+    for (const n of [Buffer.alloc(33, 0x5a), Buffer.alloc(16, 0x5a), 'ab'.repeat(65)]) {
+      await expect(verify(good, { nonce: n })).rejects.toMatchObject({ code: 'INVALID_PARAMETER' });
+    }
+  });
+
   it('the wrong nonce: ATTEST_NONCE_MISMATCH', async () => {
     expect((await verify(good, { nonce: Buffer.alloc(32, 0x5b) })).errorCodes).toEqual(['ATTEST_NONCE_MISMATCH']);
     expect((await verify(good, { nonce: 'ab'.repeat(48) })).errorCodes).toEqual(['ATTEST_NONCE_MISMATCH']);

@@ -111,6 +111,9 @@ describe('registry on the command line', () => {
     expect(resultOf(await run(['registry', 'lot', 'create', 'P1', '--chip', 'nrf5340', '--quota', '1', '--registry', admin, '--json'])).errorCode).toBe('LOT_EXISTS');
     expect((await run(['registry', 'lot', 'create', 'Q', '--chip', 'esp32', '--quota', '1', '--registry', admin])).code).toBe(2);
     expect((await run(['registry', 'lot', 'create', 'Q', '--chip', 'nrf9160', '--quota', '-1', '--registry', admin])).code).toBe(2);
+    // A lot of quota 0 could never provision a device (and no command raises a quota): refused.
+    const zero = await run(['registry', 'lot', 'create', 'Z0', '--chip', 'nrf9160', '--quota', '0', '--registry', admin, '--json']);
+    expect([zero.code, resultOf(zero).errorCode]).toEqual([2, 'USAGE']);
     // The station role may not create lots.
     const denied = await run(['registry', 'lot', 'create', 'Q', '--chip', 'nrf9160', '--quota', '5', '--registry', server!.url('line'), '--json']);
     expect([denied.code, resultOf(denied).errorCode]).toEqual([5, 'REGISTRY_PERMISSION_DENIED']);

@@ -137,7 +137,8 @@ nothing is written), and completes it with the verified result. Set up once, as 
       } catch (error) {
         throw new TfmError('USAGE', (error as Error).message);
       }
-      if (!/^\d+$/u.test(options.quota) || Number(options.quota) > 2 ** 31 - 1) throw new TfmError('USAGE', `--quota takes a whole number of devices (got "${options.quota}").`);
+      // A lot with no quota could never provision a device, and nothing raises a quota later: refuse 0.
+      if (!/^[1-9]\d*$/u.test(options.quota) || Number(options.quota) > 2 ** 31 - 1) throw new TfmError('USAGE', `--quota takes a whole number of devices, at least 1 (got "${options.quota}").`);
       const implementationId = options.implementationId !== undefined ? Buffer.from(parseImplementationId(options.implementationId)).toString('hex') : undefined;
       let instanceIdFormula: '2.1' | '2.2' | undefined;
       if (options.tfmVersion !== undefined) {
