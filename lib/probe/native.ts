@@ -81,6 +81,36 @@ export interface NativeSessionHandle {
   setLogListening?(listening: boolean): void;
 }
 
+/**
+ * Completions of probe calls, handed to their callers one per event-loop turn.
+ *
+ * Why: the addon's completions of many probes arrive together (the devices of a station run in
+ * lockstep), and Node runs every queued completion, with the whole promise chain each one starts,
+ * in a single turn: 64 probes made turns of 15-25 ms in which no timer, no I/O callback and no
+ * Ctrl-C handler could run. Here each completion runs in a macrotask of its own, and the next one
+ * is scheduled from it (setImmediate from within the check phase runs in the next turn), so timers
+ * and I/O get a turn between two devices' continuations. A session's calls are sequential, so the
+ * FIFO keeps each session's order; the watchdog has already settled the call (its timer is not
+ * held up by the queue).
+ */
+const completions: Array<() => void> = [];
+let draining = false;
+
+function deliver(complete: () => void): void {
+  completions.push(complete);
+  if (!draining) {
+    draining = true;
+    setImmediate(drainOne);
+  }
+}
+
+function drainOne(): void {
+  const next = completions.shift();
+  if (completions.length > 0) setImmediate(drainOne);
+  else draining = false;
+  next?.();
+}
+
 /** What the addon's batch() resolves with: one state byte per operation, then the reads' bytes. */
 export interface NativeBatchResult {
   bytes: Uint8Array;
@@ -615,10 +645,10 @@ class NativeProbeSession implements ProbeSession {
       this.#watch();
       pending.then(
         (value) => {
-          if (this.#settle(entry)) resolve(value);
+          if (this.#settle(entry)) deliver(() => resolve(value));
         },
         (error: unknown) => {
-          if (this.#settle(entry)) reject(toProbeError(error));
+          if (this.#settle(entry)) deliver(() => reject(toProbeError(error)));
         },
       );
     });
