@@ -73,6 +73,20 @@ describe('station command on the simulator', () => {
     expect(jsonLines(watch.stdout).pop()).toMatchObject({ type: 'result', counts: { passed: 20 } });
   });
 
+  it('--sim-state-dir: fresh devices of two directories have different device IDs (two simulated stations can share a registry); a directory keeps its IDs', async () => {
+    const idsOf = async (stateDir: string): Promise<string[]> => {
+      const run = await runCliProcess(['station', '--sim-count', '2', '--sim-state-dir', stateDir, '--no-records', '--json'], { env, cwd: dir });
+      return jsonLines(run.stdout).filter((l) => l.type === 'device').map((l) => String(l.deviceId));
+    };
+    const a = await idsOf('A');
+    const b = await idsOf('B');
+    expect(a).toHaveLength(2);
+    expect(b).toHaveLength(2);
+    expect(a.filter((id) => b.includes(id))).toEqual([]);
+    // The devices live on in A: a second run there finds the same devices (already provisioned).
+    expect((await idsOf('A')).sort()).toEqual([...a].sort());
+  });
+
   it('writes the record file under the working directory by default', async () => {
     const run = await runCliProcess(['station', '--sim-count', '1'], { env, cwd: dir });
     expect(run.code).toBe(EXIT.OK);

@@ -259,7 +259,9 @@ export function register(program: Command, io: CliIo): void {
             stateDir,
             latencyMs: simLatency,
             // Each demo its own batch of devices; repeatable with --seed, kept with a state directory.
-            deviceIds: options.seed !== undefined ? { seed: options.seed } : stateDir !== undefined ? 'perSerial' : 'random',
+            // Fresh devices of a state directory take IDs from its path, so two directories (two
+            // simulated stations sharing one registry) never hold the same device ID.
+            deviceIds: options.seed !== undefined ? { seed: options.seed } : stateDir !== undefined ? { seed: `state-dir:${stateDir}` } : 'random',
             onOperation: simStopHook(io.env),
           });
           binding = fleet.binding;
