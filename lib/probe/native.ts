@@ -136,6 +136,8 @@ export interface NativeBindingOptions {
 }
 
 export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
+/** How much earlier than its deadline the watchdog counts a call as hung (timer granularity, see #onWatchdog). */
+const WATCHDOG_SLACK_MS = 2;
 
 /** Bumped together with `abiVersion` in native/addon.cc when the addon's surface changes. */
 const ADDON_ABI_VERSION = 2;
@@ -678,7 +680,12 @@ class NativeProbeSession implements ProbeSession {
     this.#watchdog = undefined;
     const now = performance.now();
     const queue = this.#inFlight;
-    while (queue.length > 0 && now - queue[0]!.started >= this.#callTimeoutMs) {
+    // libuv timers are whole milliseconds counted from the loop's cached clock, so a timer due after
+    // callTimeoutMs can run when performance.now() shows a fraction less. Without the slack the
+    // watchdog would put itself off by 1 ms, and a close queued behind the hung call (its own timer
+    // set a moment later) would time out first and report the close as the call that hung.
+    const due = this.#callTimeoutMs - WATCHDOG_SLACK_MS;
+    while (queue.length > 0 && now - queue[0]!.started >= due) {
       const entry = queue.shift()!;
       if (this.#hung === undefined) {
         this.#hung = this.#timeoutError('call');
@@ -687,7 +694,7 @@ class NativeProbeSession implements ProbeSession {
       }
       entry.reject(this.#hung);
     }
-    if (queue.length > 0) this.#watchdog = setTimeout(() => this.#onWatchdog(), Math.max(1, queue[0]!.started + this.#callTimeoutMs - now));
+    if (queue.length > 0) this.#watchdog = setTimeout(() => this.#onWatchdog(), Math.max(1, Math.ceil(queue[0]!.started + this.#callTimeoutMs - now)));
   }
 
   batch(operations: readonly ProbeOperation[]): Promise<ProbeBatchResult> {
