@@ -23,6 +23,18 @@ const nonce = Buffer.alloc(32, 0x5a);
 const implementationId = Buffer.alloc(32, 0x11);
 const lookup: AttestationLookup = staticLookup([{ identityPublicKey: identity, instanceIdFormula: '2.2', implementationId: implementationId.toString('hex'), deviceId: 'DEV1' }], 'test records');
 const claims = () => rfc9783Claims({ instanceId, nonce, implementationId });
+/** A PSA IoT Profile 1 claims set (keys -75000..) as TF-M builds it by default. */
+const iot1Claims = (): Map<number, unknown> =>
+  new Map<number, unknown>([
+      [-75000, PROFILE_PSA_IOT_1],
+      [-75001, -1],
+      [-75002, 0x3000],
+      [-75003, implementationId],
+      [-75004, Buffer.alloc(32, 0x44)],
+      [-75006, [new Map<number, unknown>([[1, 'SPE'], [2, Buffer.alloc(32, 0x22)], [5, Buffer.alloc(32, 0x33)]])]],
+      [-75008, nonce],
+      [-75009, instanceId],
+  ]);
 const good = signClaims(claims(), privateKey);
 const verify = (token: Uint8Array, over: { nonce?: Buffer | string; lookup?: AttestationLookup; profile?: string } = {}) =>
   verifyAttestationToken(token, { lookup: over.lookup ?? lookup, nonce: 'nonce' in over ? over.nonce : nonce, profile: over.profile });
@@ -264,16 +276,7 @@ describe('claims checked against the profile', () => {
   });
 
   it('a PSA IoT Profile 1 token (keys -75000..) as TF-M builds it by default verifies', async () => {
-    const iot = new Map<number, unknown>([
-      [-75000, PROFILE_PSA_IOT_1],
-      [-75001, -1],
-      [-75002, 0x3000],
-      [-75003, implementationId],
-      [-75004, Buffer.alloc(32, 0x44)],
-      [-75006, [new Map<number, unknown>([[1, 'SPE'], [2, Buffer.alloc(32, 0x22)], [5, Buffer.alloc(32, 0x33)]])]],
-      [-75008, nonce],
-      [-75009, instanceId],
-    ]);
+    const iot = iot1Claims();
     const r = await verify(signClaims(iot, privateKey));
     expect(r.errorCodes).toEqual([]);
     expect(r.claimKeys).toBe('psa-iot-1');
@@ -284,17 +287,7 @@ describe('claims checked against the profile', () => {
   });
 
   describe('where iat-verifier and RFC 9783 set the rule (tf-m-tools iat-verifier/iatverifier, RFC 9783 CDDL)', () => {
-    const iot1 = (): Map<number, unknown> =>
-      new Map<number, unknown>([
-        [-75000, PROFILE_PSA_IOT_1],
-        [-75001, -1],
-        [-75002, 0x3000],
-        [-75003, implementationId],
-        [-75004, Buffer.alloc(32, 0x44)],
-        [-75006, [new Map<number, unknown>([[1, 'SPE'], [2, Buffer.alloc(32, 0x22)], [5, Buffer.alloc(32, 0x33)]])]],
-        [-75008, nonce],
-        [-75009, instanceId],
-      ]);
+    const iot1 = iot1Claims;
 
     it('a Profile 1 token without the profile claim (optional there) verifies with a warning, unless the verifier names a profile', async () => {
       const claimsSet = iot1();
