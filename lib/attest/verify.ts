@@ -167,6 +167,8 @@ function result(checks: Checks, claims: AttestationClaims, extra: Partial<Attest
 }
 
 const HASH_LENGTHS = [32, 48, 64];
+/** The sizes a PSA token's nonce may have (RFC 9783 section 3.1.1; TF-M attest_verify_challenge_size). */
+export const NONCE_LENGTHS: readonly number[] = HASH_LENGTHS;
 
 function describeLength(value: unknown): string {
   if (isBytes(value)) return `${value.length} bytes`;
@@ -250,7 +252,7 @@ export async function verifyAttestationToken(token: Uint8Array, options: VerifyA
   const expectedNonce = options.nonce === undefined ? undefined : toBytes(options.nonce, 'nonce');
   // A verifier that sends a challenge of another size has a bug of its own: no token can carry it
   // (RFC 9783 section 3.1.1), so it is the caller's parameter that is wrong, not the token.
-  if (expectedNonce !== undefined && !HASH_LENGTHS.includes(expectedNonce.length)) {
+  if (expectedNonce !== undefined && !NONCE_LENGTHS.includes(expectedNonce.length)) {
     throw new TfmError('INVALID_PARAMETER', `The expected nonce is ${expectedNonce.length} bytes; a PSA token's nonce is 32, 48 or 64 bytes.`);
   }
   const checks = new Checks();

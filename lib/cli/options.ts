@@ -118,13 +118,19 @@ export const REGISTRY_OPTION_HELP =
   'device registry, a PostgreSQL URL postgresql://user@host:port/database (default $TFM_PROVISION_REGISTRY; put the password in PGPASSWORD or ~/.pgpass, not in the URL): one unit of the lot\'s quota is reserved before the first write (docs/registry.md)';
 export const LOT_OPTION_HELP = 'the registry lot the devices count against (default $TFM_PROVISION_LOT)';
 
+/** --registry, else $TFM_PROVISION_REGISTRY (empty counts as unset), checked as a URL; undefined when neither is given. */
+export function registryUrlFrom(options: { registry?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  const registry = options.registry ?? (env[REGISTRY_ENV] !== '' ? env[REGISTRY_ENV] : undefined);
+  if (registry !== undefined) parseRegistryUrl(registry);
+  return registry;
+}
+
 /** --registry / --lot (or their environment variables), checked: both or neither. */
 export function registryOptionsFrom(options: { registry?: string; lot?: string }, env: NodeJS.ProcessEnv): { registry?: string; lot?: string } {
-  const registry = options.registry ?? (env[REGISTRY_ENV] !== '' ? env[REGISTRY_ENV] : undefined);
+  const registry = registryUrlFrom(options, env);
   const lot = options.lot ?? (env[LOT_ENV] !== '' ? env[LOT_ENV] : undefined);
   if (registry === undefined && lot === undefined) return {};
   if (registry === undefined) throw new TfmError('USAGE', `--lot ${lot} needs a registry: --registry URL (or ${REGISTRY_ENV}).`);
   if (lot === undefined) throw new TfmError('USAGE', `A registry needs a lot: --lot NAME (or ${LOT_ENV}). Nothing was touched.`);
-  parseRegistryUrl(registry);
   return { registry, lot };
 }

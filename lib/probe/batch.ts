@@ -8,7 +8,7 @@ import type { ProbeBatchResult, ProbeOperation, ProbeSession } from './types';
 import { bytesEqual, wordAt } from '../bytes';
 
 /** Whether `op` (an onlyIf read) runs, from the earlier result it names. */
-export function conditionHolds(op: ProbeOperation, results: ReadonlyArray<Uint8Array | number | undefined>): boolean {
+function conditionHolds(op: ProbeOperation, results: ReadonlyArray<Uint8Array | number | undefined>): boolean {
   if (op.op !== 'read' || op.onlyIf === undefined) return true;
   const source = results[op.onlyIf.op];
   if (!(source instanceof Uint8Array) || op.onlyIf.offset + 4 > source.length) return false;

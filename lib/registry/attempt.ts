@@ -115,8 +115,4 @@ export class RegistryAttempt {
     }
   }
 
-  /** The result input of a finished run (what the local result record says). */
-  resultOf(result: ProvisionResult): ResultInput {
-    return this.recorder.resultInput(result);
-  }
 }

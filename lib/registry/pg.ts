@@ -24,7 +24,7 @@ import type {
   ReservationRequest,
   StationIdentity,
 } from './types';
-import { parseRegistryUrl, redactSecrets, redactUrl, urlPassword } from './url';
+import { parseRegistryUrl, redactSecrets, redactUrl, urlSecrets } from './url';
 
 type PgModule = typeof import('pg');
 type Pool = import('pg').Pool;
@@ -57,13 +57,14 @@ export interface PgRegistryOptions {
 export class PgRegistry implements Registry {
   readonly description: string;
   private readonly pool: Pool;
-  private readonly password: string | undefined;
+  /** Every password the URL carries (userinfo, password= parameter): cut from driver messages. */
+  private readonly secrets: string[];
   private closed = false;
 
   constructor(url: string, options: PgRegistryOptions = {}) {
     parseRegistryUrl(url);
     this.description = redactUrl(url);
-    this.password = urlPassword(url);
+    this.secrets = urlSecrets(url);
     const pg = loadPg();
     this.pool = new pg.Pool({
       connectionString: url,
@@ -83,7 +84,7 @@ export class PgRegistry implements Registry {
   private error(error: unknown, doing: string): TfmError {
     if (error instanceof TfmError) return error;
     const e = error as { code?: string; message?: string };
-    const message = redactSecrets(e?.message ?? String(error), [this.password]);
+    const message = redactSecrets(e?.message ?? String(error), this.secrets);
     const sqlState = typeof e?.code === 'string' ? e.code : undefined;
     let code: ErrorCode = 'REGISTRY_ERROR';
     if (sqlState !== undefined && (UNAVAILABLE_STATES.test(sqlState) || NETWORK_ERRORS.has(sqlState))) code = 'REGISTRY_UNAVAILABLE';

@@ -40,13 +40,14 @@ function redactLoose(text: string): string {
   return text.replace(/(\/\/[^/:@]*:)[^@]*@/g, '$1***@').replace(/(pass\w*=)[^&\s]*/gi, '$1***');
 }
 
-/** The password of a URL (decoded), or undefined. */
-export function urlPassword(text: string): string | undefined {
+/** Every password a URL carries: its userinfo's and a libpq `password=` query parameter's. */
+export function urlSecrets(text: string): string[] {
   try {
     const url = new URL(text);
-    return url.password === '' ? undefined : decodeURIComponent(url.password);
+    const found = [url.password === '' ? undefined : decodeURIComponent(url.password), url.searchParams.get('password') ?? undefined];
+    return found.filter((s): s is string => s !== undefined && s !== '');
   } catch {
-    return undefined;
+    return [];
   }
 }
 

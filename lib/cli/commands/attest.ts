@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfmError } from '../../errors';
-import { attestationError, recordsLookupFromFile, registryLookup, verifyAttestationToken, type AttestationLookup, type AttestationResult } from '../../attest';
+import { NONCE_LENGTHS, attestationError, recordsLookupFromFile, registryLookup, verifyAttestationToken, type AttestationLookup, type AttestationResult } from '../../attest';
 import { REGISTRY_ENV, openRegistry } from '../../registry';
 import { reportError, verifyRecordFile } from '../../records';
 import { SimulatedDevice } from '../../sim/device';
@@ -16,6 +16,8 @@ import type { ErrorCode } from '../../errors';
 import { jsonLine, streamLine } from '../output';
 import type { CliIo } from '../io';
 import { commandHelp } from '../help';
+import { registryUrlFrom } from '../options';
+import { fromHex } from '../../bytes';
 
 const CLAIM_LABELS: Array<[keyof AttestationResult['claims'], string]> = [
   ['profile', 'profile'],
@@ -98,14 +100,16 @@ async function readToken(file: string): Promise<Buffer> {
  * attest_verify_challenge_size accepts and RFC 9783 allows for the nonce claim.
  */
 function parseNonce(text: string): Uint8Array {
-  const hex = text.replace(/^0x/iu, '');
-  if (!/^([0-9a-fA-F]{2})+$/u.test(hex)) {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromHex(text.replace(/^0x/iu, ''));
+  } catch {
     throw new TfmError('INVALID_PARAMETER', `--nonce must be hex (an even number of digits 0-9, a-f); got ${JSON.stringify(text)}.`);
   }
-  if (![32, 48, 64].includes(hex.length / 2)) {
-    throw new TfmError('INVALID_PARAMETER', `--nonce must be 32, 48 or 64 bytes of hex (as TF-M's attest_verify_challenge_size accepts); got ${hex.length / 2} bytes.`);
+  if (bytes.length === 0 || !NONCE_LENGTHS.includes(bytes.length)) {
+    throw new TfmError('INVALID_PARAMETER', `--nonce must be 32, 48 or 64 bytes of hex (as TF-M's attest_verify_challenge_size accepts); got ${bytes.length} bytes.`);
   }
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  return bytes;
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -139,12 +143,11 @@ export function register(program: Command, io: CliIo): void {
     .action(async (token: string, options: { records?: string; registry?: string; nonce?: string; profile?: string; json?: boolean; allowBrokenChain?: boolean }) => {
       // Bad arguments are a usage error before any file is read or any server asked.
       // A sent nonce of another size can match no token TF-M makes: a typo, not a failed check.
-      if (options.nonce !== undefined) parseNonce(options.nonce);
+      const nonce = options.nonce !== undefined ? parseNonce(options.nonce) : undefined;
       if (options.records !== undefined && options.registry !== undefined) {
         throw new TfmError('USAGE', 'attest verify takes --records or --registry, not both: the key must come from one place.');
       }
-      const fromEnv = io.env[REGISTRY_ENV];
-      const registryUrl = options.registry ?? (options.records === undefined && fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+      const registryUrl = options.records === undefined || options.registry !== undefined ? registryUrlFrom(options, io.env) : undefined;
       if (options.records === undefined && registryUrl === undefined) {
         throw new TfmError('USAGE', `attest verify needs --records FILE or --registry URL (or $${REGISTRY_ENV}): where the station registered the device.`);
       }
@@ -153,7 +156,7 @@ export function register(program: Command, io: CliIo): void {
       }
       const tokenPath = resolve(io.cwd, token);
       const bytes = await readToken(tokenPath);
-      const verify = (lookup: AttestationLookup): Promise<AttestationResult> => verifyAttestationToken(bytes, { lookup, nonce: options.nonce, profile: options.profile });
+      const verify = (lookup: AttestationLookup): Promise<AttestationResult> => verifyAttestationToken(bytes, { lookup, nonce, profile: options.profile });
       let outcome: AttestationResult;
       let notes: string[] = [];
       if (registryUrl !== undefined) {

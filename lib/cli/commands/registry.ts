@@ -11,26 +11,25 @@ import { instanceIdFormulaForTfm } from '../../keys/instance-id';
 import { csvField, readStationPublicKey } from '../../records';
 import { PgRegistry } from '../../registry/pg';
 import { checkRecordFile, importRecords, syncRecords } from '../../registry/sync';
-import { REGISTRY_ENV, parseRegistryUrl } from '../../registry/url';
+import { REGISTRY_ENV } from '../../registry/url';
 import type { LotStatus, RegistryDevice } from '../../registry/types';
 import { getTarget } from '../../targets';
 import type { CliIo } from '../io';
 import { createOutput, formatTable, withResultLine, type CommandOutput } from '../output';
-import { parseImplementationId } from '../options';
+import { parseImplementationId, registryUrlFrom } from '../options';
 
 interface Common {
   registry?: string;
   json?: boolean;
 }
 
-const REGISTRY_HELP = `registry URL postgresql://user@host:port/database (default $${REGISTRY_ENV}; the password in PGPASSWORD or ~/.pgpass)`;
+const REGISTRY_HELP = `registry URL postgresql://user@host:port/database (default $${REGISTRY_ENV}; put the password in PGPASSWORD or ~/.pgpass, not in the URL)`;
 
 export const EXPORT_COLUMNS = ['lot', 'chip', 'device_id', 'identity_public_key', 'instance_id', 'instance_id_formula', 'implementation_id', 'station', 'probe_serial', 'provisioned_at'] as const;
 
 function registryUrl(options: Common, io: CliIo): string {
-  const url = options.registry ?? (io.env[REGISTRY_ENV] !== '' ? io.env[REGISTRY_ENV] : undefined);
+  const url = registryUrlFrom(options, io.env);
   if (url === undefined) throw new TfmError('USAGE', `Say which registry: --registry postgresql://user@host:port/database (or ${REGISTRY_ENV}).`);
-  parseRegistryUrl(url);
   return url;
 }
 
